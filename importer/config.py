@@ -1,0 +1,205 @@
+"""Settings value objects, their defaults, and the TOML config file.
+
+Precedence for every setting: command-line flag > environment > config file > default. ``cli.py``
+gathers the flags and the environment; ``load_settings`` merges them over the file and checks the
+result once, so the rest of the package receives a checked, frozen ``Settings``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import tomllib
+from dataclasses import dataclass, field, fields, replace
+from datetime import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .models import DEFAULT_CREATED_WITH
+
+DEFAULT_API_URL = "https://api.track.toggl.com/api/v9"
+DEFAULT_CONFIG_PATH = Path("toggl-import.toml")
+DEFAULT_LEDGER_PATH = Path("toggl-import.ledger.sqlite")
+DEFAULT_RATE = 1.0
+DEFAULT_CONCURRENCY = 4
+DEFAULT_PRESET = "auto"
+DEFAULT_START_TIME = time(9, 0)
+DEFAULT_TIMEOUT = 30.0
+DEFAULT_CREATED_WITH_NAME = DEFAULT_CREATED_WITH
+PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Basic-auth credentials. ``repr`` never shows the secret."""
+
+    user: str
+    password: str = field(repr=False)
+
+    @classmethod
+    def from_token(cls, token: str) -> Credentials:
+        return cls(token, "api_token")
+
+    def __repr__(self) -> str:
+        return "Credentials(***)"
+
+    def secrets(self) -> list[str]:
+        """What must never appear in output (the token, or the password)."""
+        return [s for s in (self.password if self.password != "api_token" else self.user,) if s]
+
+
+@dataclass(frozen=True)
+class Settings:
+    api_url: str = DEFAULT_API_URL
+    reports_url: str | None = None
+    workspace_id: int | None = None
+    preset: str = DEFAULT_PRESET
+    column_map: dict[str, str] = field(default_factory=dict)
+    timezone: str | None = None
+    ledger: Path = DEFAULT_LEDGER_PATH
+    rate: float = DEFAULT_RATE
+    concurrency: int = DEFAULT_CONCURRENCY
+    timeout: float = DEFAULT_TIMEOUT
+    created_with: str = DEFAULT_CREATED_WITH_NAME
+    default_start_time: time = DEFAULT_START_TIME
+    create_missing: bool = False
+    retry_failed: bool = False
+
+    def __post_init__(self) -> None:
+        check_api_url(self.api_url)
+        if self.reports_url is not None:
+            check_api_url(self.reports_url)
+        if self.preset not in PRESETS:
+            raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
+        if not self.rate > 0:
+            raise ConfigError(f"rate must be above 0 requests per second, got {self.rate}")
+        if self.concurrency < 1:
+            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+        if self.workspace_id is not None and self.workspace_id < 1:
+            raise ConfigError(f"workspace id must be a positive number, got {self.workspace_id}")
+        if self.timezone is not None:
+            zone(self.timezone)
+        if not self.created_with.strip():
+            raise ConfigError("created_with must not be empty")
+
+    @property
+    def reports_base(self) -> str:
+        """The Reports API v3 base: the API base with /api/v9 replaced, unless configured."""
+        if self.reports_url:
+            return self.reports_url.rstrip("/")
+        base = self.api_url.rstrip("/")
+        if base.endswith("/api/v9"):
+            return base[: -len("/api/v9")] + "/reports/api/v3"
+        return base + "/reports/api/v3"
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin"
+        ) from exc
+
+
+def check_api_url(url: str) -> str:
+    """Refuse plain http except on loopback, and anything that is not a URL."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"API URL {url!r} is not an http(s) URL")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigError(
+            f"refusing plain http to {parts.hostname}: the token would travel unencrypted; use https"
+        )
+    return url
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+_FILE_KEYS: dict[tuple[str, str], str] = {
+    ("api", "base_url"): "api_url",
+    ("api", "reports_url"): "reports_url",
+    ("api", "timeout"): "timeout",
+    ("import", "workspace_id"): "workspace_id",
+    ("import", "preset"): "preset",
+    ("import", "timezone"): "timezone",
+    ("import", "ledger"): "ledger",
+    ("import", "created_with"): "created_with",
+    ("import", "default_start_time"): "default_start_time",
+    ("import", "create_missing"): "create_missing",
+    ("limits", "rate"): "rate",
+    ("limits", "concurrency"): "concurrency",
+}
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """The settings a TOML file gives, keyed by ``Settings`` field name."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file {path} does not exist") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+    out: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"config file {path}: {section!r} must be a [section]")
+        if section == "columns":
+            out["column_map"] = {str(k): str(v) for k, v in table.items()}
+            continue
+        for key, value in table.items():
+            name = _FILE_KEYS.get((section, key))
+            if name is None:
+                raise ConfigError(f"config file {path}: unknown setting [{section}] {key}")
+            out[name] = value
+    return out
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kinds = {f.name: f.type for f in fields(Settings)}
+    kind = str(kinds[name])
+    try:
+        if name == "ledger":
+            return Path(value)
+        if name == "default_start_time":
+            return value if isinstance(value, time) else time.fromisoformat(str(value))
+        if name in ("workspace_id", "concurrency"):
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if name in ("rate", "timeout"):
+            return float(value)
+        if "bool" in kind:
+            if isinstance(value, str):
+                return value.strip().lower() in ("1", "true", "yes", "y", "on")
+            return bool(value)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"setting {name} has an invalid value {value!r}") from exc
+    return value
+
+
+def load_settings(
+    *layers: dict[str, Any], config_path: Path | None = None, base: Settings | None = None
+) -> Settings:
+    """Merge layers (lowest first) over the config file and the defaults, and check the result.
+
+    ``layers`` are dicts keyed by ``Settings`` field names; ``None`` values are ignored so that an
+    unset flag does not hide the environment or the file.
+    """
+    merged: dict[str, Any] = {}
+    if config_path is not None:
+        merged.update(read_config_file(config_path))
+    for layer in layers:
+        merged.update({k: v for k, v in layer.items() if v is not None})
+    values = {k: _coerce(k, v) for k, v in merged.items()}
+    return replace(base or Settings(), **values)
