@@ -1,18 +1,155 @@
-"""The command line: parse, build, call, render, exit code. The only module that prints."""
+"""The command line: parse, build, call, render, exit code. The only module that prints.
+
+Commands: ``run``, ``status``, ``sandbox``, ``demo``. Exit codes (contract): 0 all rows created (or
+would be, with --dry-run); 1 some rows failed/refused; 2 bad usage, config or file; 3 stopped early
+and resumable (credentials refused, interrupted).
+"""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .config import DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
+from .errors import ConfigError, ImporterError, InputError, LedgerError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
+
+ENV_SETTINGS = {
+    "TOGGL_API_URL": "api_url",
+    "TOGGL_WORKSPACE_ID": "workspace_id",
+    "TOGGL_IMPORT_LEDGER": "ledger",
+    "TOGGL_IMPORT_TIMEZONE": "timezone",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse exits 2 on bad usage, which is also our code for bad usage: keep that."""
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("files", nargs="+", metavar="FILE", type=Path,
+                   help="CSV, TSV, XLSX, XLS or ODS timesheets")
+    p.add_argument("--config", type=Path, metavar="PATH",
+                   help=f"TOML config (default ./{DEFAULT_CONFIG_PATH} if it exists)")
+    p.add_argument("--api-url", metavar="URL", help="API base URL (env TOGGL_API_URL)")
+    p.add_argument("--workspace-id", type=int, metavar="N",
+                   help="target workspace (default: your default workspace)")
+    p.add_argument("--preset", choices=PRESETS, help="column preset (default auto: detect)")
+    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
+                   help="use COLUMN for payload FIELD (repeatable)")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="IANA zone for times without an offset, e.g. Europe/Berlin")
+    p.add_argument("--ledger", type=Path, metavar="PATH",
+                   help="SQLite result ledger (default ./toggl-import.ledger.sqlite)")
+    p.add_argument("--dry-run", action="store_true",
+                   help="read, validate and resolve names; print the plan; never write to Toggl")
+    p.add_argument("--emit-payloads", type=Path, metavar="PATH",
+                   help="write one JSON line per valid row with the exact body posted")
+    p.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most")
+    p.add_argument("--rate", type=float, metavar="R",
+                   help="requests per second at most (default 1)")
+    p.add_argument("--create-missing", action="store_true", default=None,
+                   help="create projects, clients and tasks that do not exist")
+    p.add_argument("--retry-failed", action="store_true", default=None,
+                   help="also retry rows whose earlier failure was permanent")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--report", type=Path, metavar="PATH",
+                   help="write a CSV with one line per input row")
+    p.add_argument("--log-file", type=Path, metavar="PATH",
+                   help="write one line per request (method, path, status, latency)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="toggl-import",
         description="Import CSV, TSV and Excel timesheets into Toggl Track, exactly once.",
+        epilog="Credentials: TOGGL_API_TOKEN, or TOGGL_EMAIL and TOGGL_PASSWORD.",
     )
-    parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"toggl-import {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="import timesheets into Toggl Track",
+                         description="Import timesheets; re-running resumes where it stopped.")
+    _add_run_options(run)
+
+    status = sub.add_parser("status", help="what the ledger holds, per state and file")
+    status.add_argument("--ledger", type=Path, metavar="PATH", help="the SQLite result ledger")
+    status.add_argument("--json", action="store_true", help="print one JSON object")
+
+    sandbox = sub.add_parser("sandbox", help="serve a local Toggl-compatible API for trying things")
+    sandbox.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
+    sandbox.add_argument("--port", type=int, default=0, help="port (default: a free one)")
+    sandbox.add_argument("--seed", type=Path, metavar="PATH",
+                         help="JSON seed data (default: the bundled workspace)")
+    sandbox.add_argument("--token", help="API token to accept (default sandbox-token)")
+    sandbox.add_argument("--rate-limit", type=float, metavar="R",
+                         help="answer 429 above R requests/s per token")
+    sandbox.add_argument("--quota", type=int, metavar="N", help="answer 402 above N requests per window")
+    sandbox.add_argument("--quota-window", type=float, metavar="SECONDS",
+                         help="length of the quota window (default 3600)")
+    sandbox.add_argument("--latency", type=float, metavar="SECONDS", help="added to each answer")
+    sandbox.add_argument("--fail-500", type=float, metavar="P",
+                         help="share of creates answered 500 without applying")
+    sandbox.add_argument("--fail-reset", type=float, metavar="P",
+                         help="share of creates whose connection is reset before applying")
+    sandbox.add_argument("--fail-drop", type=float, metavar="P",
+                         help="share of creates applied, then the connection dropped unanswered")
+    sandbox.add_argument("--random-seed", type=int, metavar="N", help="seed for repeatable faults")
+
+    sub.add_parser("demo", help="import the bundled samples into a local sandbox, twice")
     return parser
+
+
+def credentials_from_env(env: dict[str, str]) -> Credentials:
+    token = env.get("TOGGL_API_TOKEN", "").strip()
+    if token:
+        return Credentials.from_token(token)
+    email, password = env.get("TOGGL_EMAIL", "").strip(), env.get("TOGGL_PASSWORD", "")
+    if email and password:
+        return Credentials(email, password)
+    raise ConfigError(
+        "no credentials: set TOGGL_API_TOKEN (Toggl Track → Profile settings → API Token), "
+        "or TOGGL_EMAIL and TOGGL_PASSWORD"
+    )
+
+
+def parse_maps(items: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items:
+        field, sep, column = item.partition("=")
+        if not sep or not field.strip() or not column.strip():
+            raise ConfigError(f"--map {item!r} must look like FIELD=COLUMN, e.g. duration='Time spent'")
+        out[field.strip()] = column.strip()
+    return out
+
+
+def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Settings:
+    config_path = args.config
+    if config_path is None and DEFAULT_CONFIG_PATH.exists():
+        config_path = DEFAULT_CONFIG_PATH
+    from_env = {name: env[var] for var, name in ENV_SETTINGS.items() if env.get(var)}
+    flags: dict[str, Any] = {
+        "api_url": args.api_url,
+        "workspace_id": args.workspace_id,
+        "preset": args.preset,
+        "timezone": args.timezone,
+        "ledger": args.ledger,
+        "rate": args.rate,
+        "concurrency": args.concurrency,
+        "create_missing": args.create_missing,
+        "retry_failed": args.retry_failed,
+    }
+    settings = load_settings(from_env, flags, config_path=config_path)
+    maps = parse_maps(args.map)
+    if maps:
+        settings = load_settings({"column_map": {**settings.column_map, **maps}}, base=settings)
+    return settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,5 +157,63 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help(sys.stderr)
-        return 2
-    return 0
+        return EXIT_USAGE
+    env = dict(os.environ)
+    try:
+        if args.command == "sandbox":
+            return _sandbox(args)
+        if args.command == "status":
+            return _status(args, env)
+        if args.command == "demo":
+            from .demo import run_demo
+
+            return run_demo()
+        return _run(args, env)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_STOPPED
+    except (ConfigError, InputError, LedgerError) as exc:
+        print(f"toggl-import: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ImporterError as exc:
+        print(f"toggl-import: {exc}", file=sys.stderr)
+        return EXIT_STOPPED
+
+
+def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
+    raise ConfigError("the run command is not wired yet")
+
+
+def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
+    raise ConfigError("the status command is not wired yet")
+
+
+def _sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import SandboxOptions, serve
+
+    changes = {
+        "seed_path": args.seed,
+        "token": args.token,
+        "rate_limit": args.rate_limit,
+        "quota": args.quota,
+        "quota_window": args.quota_window,
+        "latency": args.latency,
+        "fail_500": args.fail_500,
+        "fail_reset": args.fail_reset,
+        "fail_drop": args.fail_drop,
+        "random_seed": args.random_seed,
+    }
+    options = SandboxOptions(**{k: v for k, v in changes.items() if v is not None})
+
+    def ready(sb: Any) -> None:
+        print(f"sandbox serving at {sb.base_url}", flush=True)
+        print(f"token: {sb.token}", flush=True)
+        print("try:  TOGGL_API_TOKEN=" + sb.token + " toggl-import run FILE --api-url "
+              + sb.base_url, flush=True)
+        print("stop with Ctrl-C", flush=True)
+
+    try:
+        asyncio.run(serve(options, args.host, args.port, ready))
+    except KeyboardInterrupt:
+        pass
+    return EXIT_OK

@@ -1,0 +1,158 @@
+"""Read back rows whose POST may have been applied, and say which exist in Toggl.
+
+A row is ``in_doubt`` (or left ``sending`` by a killed run) when its request left but no answer
+came. Before it may be sent again, Toggl is asked — one windowed read per group of rows, never one
+per row: ``/me/time_entries`` for the caller's own entries of the last ~3 months (it draws on the
+separate ``/me`` bucket), the Reports search for other users' entries and older ones.
+
+Entries are matched on start, duration, description, project and task (the Reports API returns tag
+ids, not names, so tags are not compared); every Toggl entry is claimed by at most one row, and
+entries the ledger already knows as created by another row are never claimed again.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+ME_REACH_DAYS = 85
+"""``/me/time_entries`` reaches about three months back; stay safely inside it."""
+
+WINDOW_DAYS = 7
+"""Rows further apart than this are read back in separate windows."""
+
+MatchKey = tuple[str, int, str, int | None, int | None]
+
+
+class ReadBackClient(Protocol):
+    async def my_time_entries(self, start_date: date, end_date: date) -> list[dict[str, Any]]: ...
+    async def search_time_entries(
+        self,
+        workspace_id: int,
+        start_date: date,
+        end_date: date,
+        user_ids: list[int] | None = None,
+    ) -> list[dict[str, Any]]: ...
+
+
+@dataclass(frozen=True)
+class Doubtful:
+    """A row to check: its ledger key and the body that was (maybe) posted."""
+
+    fingerprint: str
+    body: dict[str, Any]
+
+
+def _utc_text(value: str) -> str:
+    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def key_of_body(body: dict[str, Any]) -> MatchKey:
+    duration = body.get("duration")
+    if duration is None:
+        start = datetime.fromisoformat(body["start"])
+        duration = int((datetime.fromisoformat(body["stop"]) - start).total_seconds())
+    return (
+        _utc_text(body["start"]),
+        int(duration),
+        (body.get("description") or "").strip(),
+        body.get("project_id"),
+        body.get("task_id"),
+    )
+
+
+def key_of_entry(entry: dict[str, Any]) -> MatchKey:
+    duration = entry.get("duration", entry.get("seconds"))
+    if duration is None or duration < 0:
+        duration = -1
+    return (
+        _utc_text(entry["start"]),
+        int(duration),
+        (entry.get("description") or "").strip(),
+        entry.get("project_id"),
+        entry.get("task_id"),
+    )
+
+
+def _start(body: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(body["start"]).astimezone(UTC)
+
+
+async def read_back(
+    client: ReadBackClient,
+    workspace_id: int,
+    rows: Sequence[Doubtful],
+    *,
+    known_entry_ids: Iterable[int] = (),
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Map each fingerprint found in Toggl to its entry id; absent rows are left out."""
+    now = now or datetime.now(UTC)
+    reach = now - timedelta(days=ME_REACH_DAYS)
+    mine: list[Doubtful] = []
+    others: dict[int | None, list[Doubtful]] = defaultdict(list)
+    for row in rows:
+        if row.body.get("user_id") is None and _start(row.body) >= reach:
+            mine.append(row)
+        else:
+            others[row.body.get("user_id")].append(row)
+    taken = set(known_entry_ids)
+    found: dict[str, int] = {}
+    for group in _clusters(mine):
+        lo, hi = _window(group)
+        entries = await client.my_time_entries(lo, hi)
+        found.update(_claim(group, entries, taken))
+    for user_id, rows_of_user in others.items():
+        for group in _clusters(rows_of_user):
+            lo, hi = _window(group)
+            entries = await client.search_time_entries(
+                workspace_id, lo, hi, None if user_id is None else [user_id]
+            )
+            found.update(_claim(group, entries, taken))
+    return found
+
+
+def _clusters(rows: Sequence[Doubtful], span_days: int = WINDOW_DAYS) -> list[list[Doubtful]]:
+    """Rows sorted by start and cut where a window would grow past ``span_days``.
+
+    A few wide reads beat one read per row, but one read over years of other entries would page
+    through all of them: a window of a week keeps each read small.
+    """
+    groups: list[list[Doubtful]] = []
+    for row in sorted(rows, key=_start_of):
+        if groups and _start_of(row) - _start_of(groups[-1][0]) <= timedelta(days=span_days):
+            groups[-1].append(row)
+        else:
+            groups.append([row])
+    return groups
+
+
+def _start_of(row: Doubtful) -> datetime:
+    return _start(row.body)
+
+
+def _window(rows: Sequence[Doubtful]) -> tuple[date, date]:
+    """Dates that cover every start, one day wider each side (time zones; start==end is empty)."""
+    starts = [_start(r.body) for r in rows]
+    return (min(starts) - timedelta(days=1)).date(), (max(starts) + timedelta(days=2)).date()
+
+
+def _claim(
+    rows: Sequence[Doubtful], entries: list[dict[str, Any]], taken: set[int]
+) -> dict[str, int]:
+    pool: dict[MatchKey, list[int]] = defaultdict(list)
+    for entry in entries:
+        if entry.get("server_deleted_at") or entry["id"] in taken:
+            continue
+        pool[key_of_entry(entry)].append(int(entry["id"]))
+    found: dict[str, int] = {}
+    for row in rows:
+        ids = pool.get(key_of_body(row.body))
+        if ids:
+            entry_id = ids.pop(0)
+            taken.add(entry_id)
+            found[row.fingerprint] = entry_id
+    return found

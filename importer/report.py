@@ -1,0 +1,161 @@
+"""What a run tells afterwards: the per-row CSV report, the payload lines, the summary, estimates."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+REPORT_HEADER = ("file", "row", "status", "entry_id", "http_status", "message")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """Make a text cell safe to open in a spreadsheet (no formula injection)."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+class ReportWriter:
+    """``--report``: one CSV line per input row, written as outcomes arrive."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh: IO[str] = path.open("w", newline="", encoding="utf-8")
+        self._csv = csv.writer(self._fh)
+        self._csv.writerow(REPORT_HEADER)
+
+    def write(
+        self,
+        file: str,
+        row: int,
+        status: str,
+        entry_id: int | None = None,
+        http_status: int | None = None,
+        message: str = "",
+    ) -> None:
+        self._csv.writerow(
+            (
+                neutralise(file),
+                row,
+                status,
+                "" if entry_id is None else entry_id,
+                "" if http_status is None else http_status,
+                neutralise(message),
+            )
+        )
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+class PayloadWriter:
+    """``--emit-payloads``: one JSON line per row that is (or would be) posted, in input order."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh: IO[str] = path.open("w", encoding="utf-8")
+
+    def write(self, file: str, row: int, body: dict[str, Any]) -> None:
+        self._fh.write(
+            json.dumps({"file": file, "row": row, "payload": body}, ensure_ascii=False) + "\n"
+        )
+
+    def close(self) -> None:
+        self._fh.close()
+
+
+@dataclass
+class Summary:
+    """The end of a run, for the terminal table and ``--json``."""
+
+    dry_run: bool = False
+    rows: int = 0
+    created: int = 0
+    already_done: int = 0
+    to_post: int = 0
+    failed: int = 0
+    refused: int = 0
+    duplicate: int = 0
+    in_doubt: int = 0
+    pending: int = 0
+    failed_by_reason: Counter[str] = field(default_factory=Counter)
+    refused_by_reason: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+    requests: int = 0
+    posts: int = 0
+    http_429: int = 0
+    http_402: int = 0
+    elapsed: float = 0.0
+    remaining_seconds: float | None = None
+    workspace_id: int | None = None
+    ledger: str | None = None
+    report: str | None = None
+    stopped: str | None = None
+    created_names: list[str] = field(default_factory=list)
+
+    def add_example(self, reason: str, text: str, limit: int = 3) -> None:
+        shown = self.examples.setdefault(reason, [])
+        if len(shown) < limit:
+            shown.append(text)
+
+    @property
+    def exit_code(self) -> int:
+        if self.stopped:
+            return 3
+        if self.dry_run:
+            return 1 if (self.refused or self.duplicate) else 0
+        if self.failed or self.refused or self.duplicate or self.in_doubt or self.pending:
+            return 1
+        return 0
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["failed_by_reason"] = dict(self.failed_by_reason)
+        data["refused_by_reason"] = dict(self.refused_by_reason)
+        data["exit_code"] = self.exit_code
+        return data
+
+
+def estimate_seconds(
+    requests: int,
+    rate: float,
+    *,
+    quota_total: int | None = None,
+    quota_remaining: int | None = None,
+    resets_in: float | None = None,
+    window: float = 3600.0,
+) -> float:
+    """How long ``requests`` take at ``rate`` per second under an hourly quota, if one is known.
+
+    The quota window slides: what is left now goes at the rate, then each later window gives at
+    most ``quota_total`` requests. A rough, honest upper-bound-ish figure for the user.
+    """
+    if requests <= 0:
+        return 0.0
+    by_rate = requests / rate
+    if not quota_total or quota_total <= 0:
+        return by_rate
+    left = max(quota_remaining if quota_remaining is not None else quota_total, 0)
+    if requests <= left:
+        return by_rate
+    rest = requests - left
+    first_wait = resets_in if resets_in is not None else window
+    windows = math.ceil(rest / quota_total) - 1
+    tail = (rest - windows * quota_total) / rate
+    return max(by_rate, first_wait + windows * window + tail)
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, sec = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {sec:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d {hours}h"

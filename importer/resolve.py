@@ -1,0 +1,255 @@
+"""Names to ids: projects (scoped by client), clients, tasks and user emails.
+
+Each entity kind is fetched once per run, with paging, the first time a row needs it, and cached;
+every later row is answered from the cache, however many rows there are. Matching follows the
+contract: an exact name first, else a unique match ignoring case and surrounding spaces; with a
+client, only that client's projects count. No match, or several equal matches, refuses the row
+naming the candidates (and a "did you mean" from the known names) — or, with ``create_missing``,
+the project/client/task is created exactly once and used from then on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+class ReadClient(Protocol):
+    async def get_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]: ...
+    async def create_project(
+        self, workspace_id: int, name: str, client_id: int | None = None
+    ) -> dict[str, Any]: ...
+    async def create_client(self, workspace_id: int, name: str) -> dict[str, Any]: ...
+    async def create_task(self, workspace_id: int, project_id: int, name: str) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """Why a name did not become an id: the column it came from and a message with the fix."""
+
+    column: str
+    message: str
+    reason: str
+
+
+Resolution = int | Unresolved
+
+
+def _key(name: str) -> str:
+    return name.strip().casefold()
+
+
+@dataclass
+class _Named:
+    id: int
+    name: str
+    active: bool = True
+    parent: int | None = None  # client id of a project, project id of a task
+
+
+@dataclass
+class _Catalogue:
+    """Entities of one kind, indexed by their folded name."""
+
+    kind: str
+    items: list[_Named] = field(default_factory=list)
+
+    def add(self, item: _Named) -> None:
+        self.items.append(item)
+
+    def match(self, name: str, parent: int | None = None, scoped: bool = False) -> list[_Named]:
+        pool = [i for i in self.items if not scoped or i.parent == parent]
+        exact = [i for i in pool if i.name == name]
+        if not exact:
+            exact = [i for i in pool if _key(i.name) == _key(name)]
+        if len(exact) > 1:
+            active = [i for i in exact if i.active]
+            if len(active) == 1:
+                return active
+        return exact
+
+    def suggest(self, name: str, parent: int | None = None, scoped: bool = False) -> list[str]:
+        names = sorted({i.name for i in self.items if not scoped or i.parent == parent})
+        return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+
+
+def _did_you_mean(suggestions: list[str]) -> str:
+    if not suggestions:
+        return ""
+    return "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+
+
+class Resolver:
+    """Resolves names for one workspace, fetching each kind at most once per run."""
+
+    def __init__(
+        self, client: ReadClient, workspace_id: int, *, create_missing: bool = False
+    ) -> None:
+        self._client = client
+        self._wid = workspace_id
+        self._create = create_missing
+        self._catalogues: dict[str, _Catalogue] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._users: dict[str, int] | None = None
+        self.created: list[tuple[str, str]] = []
+        """(kind, name) of everything created with ``create_missing``."""
+
+    # -- fetching, once per kind -------------------------------------------------------------
+    async def _catalogue(self, kind: str) -> _Catalogue:
+        lock = self._locks.setdefault(kind, asyncio.Lock())
+        async with lock:
+            if kind not in self._catalogues:
+                self._catalogues[kind] = await self._fetch(kind)
+        return self._catalogues[kind]
+
+    async def _fetch(self, kind: str) -> _Catalogue:
+        base = f"/workspaces/{self._wid}"
+        cat = _Catalogue(kind)
+        if kind == "client":
+            for c in await self._client.get_all(f"{base}/clients"):
+                cat.add(_Named(c["id"], c["name"], not c.get("archived", False)))
+        elif kind == "project":
+            for p in await self._client.get_all(f"{base}/projects", {"active": "both"}):
+                cat.add(_Named(p["id"], p["name"], p.get("active", True), p.get("client_id")))
+        elif kind == "task":
+            for t in await self._client.get_all(f"{base}/tasks", {"active": "both"}):
+                cat.add(_Named(t["id"], t["name"], t.get("active", True), t.get("project_id")))
+        return cat
+
+    async def _user_ids(self) -> dict[str, int]:
+        lock = self._locks.setdefault("user", asyncio.Lock())
+        async with lock:
+            if self._users is None:
+                users = await self._client.get_all(f"/workspaces/{self._wid}/workspace_users")
+                self._users = {
+                    _key(u["email"]): int(u.get("uid") or u.get("user_id") or u["id"])
+                    for u in users
+                    if u.get("email")
+                }
+        return self._users
+
+    # -- one name ------------------------------------------------------------------------------
+    async def client_id(self, name: str) -> Resolution:
+        cat = await self._catalogue("client")
+        found = cat.match(name)
+        if len(found) == 1:
+            return found[0].id
+        if len(found) > 1:
+            return Unresolved("client", f"client {name!r} matches {len(found)} clients", "ambiguous")
+        if self._create:
+            created = await self._client.create_client(self._wid, name.strip())
+            cat.add(_Named(created["id"], created["name"]))
+            self.created.append(("client", created["name"]))
+            return int(created["id"])
+        hint = _did_you_mean(cat.suggest(name)) or " (use --create-missing to create it)"
+        return Unresolved("client", f"client {name!r} not found{hint}", "unknown_client")
+
+    async def project_id(self, name: str, client: str | None = None) -> Resolution:
+        client_id: int | None = None
+        if client:
+            got = await self.client_id(client)
+            if isinstance(got, Unresolved):
+                return got
+            client_id = got
+        cat = await self._catalogue("project")
+        scoped = client_id is not None
+        found = cat.match(name, client_id, scoped)
+        if len(found) == 1:
+            return found[0].id
+        if len(found) > 1:
+            clients = await self._client_names()
+            listed = ", ".join(
+                f"{p.name!r} ({clients.get(p.parent, 'no client') if p.parent else 'no client'})"
+                for p in found
+            )
+            return Unresolved(
+                "project",
+                f"project {name!r} is ambiguous: {listed}; add a client column to choose",
+                "ambiguous_project",
+            )
+        if self._create:
+            created = await self._client.create_project(self._wid, name.strip(), client_id)
+            cat.add(_Named(created["id"], created["name"], True, client_id))
+            self.created.append(("project", created["name"]))
+            return int(created["id"])
+        where = f" for client {client!r}" if client else ""
+        hint = _did_you_mean(cat.suggest(name, client_id, scoped))
+        if not hint:
+            hint = " (check the name, or use --create-missing to create it)"
+        return Unresolved("project", f"project {name!r} not found{where}{hint}", "unknown_project")
+
+    async def _client_names(self) -> dict[int, str]:
+        cat = await self._catalogue("client")
+        return {c.id: c.name for c in cat.items}
+
+    async def task_id(self, name: str, project_id: int) -> Resolution:
+        cat = await self._catalogue("task")
+        found = cat.match(name, project_id, scoped=True)
+        if len(found) == 1:
+            return found[0].id
+        if len(found) > 1:
+            return Unresolved("task", f"task {name!r} matches {len(found)} tasks", "ambiguous_task")
+        if self._create:
+            created = await self._client.create_task(self._wid, project_id, name.strip())
+            cat.add(_Named(created["id"], created["name"], True, project_id))
+            self.created.append(("task", created["name"]))
+            return int(created["id"])
+        hint = _did_you_mean(cat.suggest(name, project_id, scoped=True))
+        return Unresolved(
+            "task", f"task {name!r} not found in its project{hint}", "unknown_task"
+        )
+
+    async def user_id(self, email: str) -> Resolution:
+        users = await self._user_ids()
+        found = users.get(_key(email))
+        if found is not None:
+            return found
+        hint = _did_you_mean(difflib.get_close_matches(_key(email), sorted(users), n=2))
+        return Unresolved(
+            "email", f"no member of workspace {self._wid} has the email {email!r}{hint}",
+            "unknown_user",
+        )
+
+    # -- many rows -----------------------------------------------------------------------------
+    async def resolve_many(
+        self,
+        projects: Iterable[tuple[str | None, str | None, str | None]],
+        emails: Iterable[str | None],
+    ) -> tuple[dict[tuple[str | None, str | None, str | None], tuple[int | None, int | None] | Unresolved],
+               dict[str | None, int | None | Unresolved]]:
+        """Resolve the *distinct* (client, project, task) triples and emails of a chunk.
+
+        Returns maps from each distinct key to (project_id, task_id) or ``Unresolved``; the
+        caller maps them back onto its rows, so the work is per distinct name, not per row.
+        """
+        triples: dict[tuple[str | None, str | None, str | None], tuple[int | None, int | None] | Unresolved] = {}
+        for key in dict.fromkeys(projects):
+            triples[key] = await self._triple(*key)
+        users: dict[str | None, int | None | Unresolved] = {}
+        for email in dict.fromkeys(emails):
+            users[email] = None if not email else await self.user_id(email)
+        return triples, users
+
+    async def _triple(
+        self, client: str | None, project: str | None, task: str | None
+    ) -> tuple[int | None, int | None] | Unresolved:
+        if not project:
+            if task:
+                return Unresolved("task", f"task {task!r} needs a project", "task_without_project")
+            if client:
+                got = await self.client_id(client)
+                if isinstance(got, Unresolved):
+                    return got
+            return (None, None)
+        pid = await self.project_id(project, client or None)
+        if isinstance(pid, Unresolved):
+            return pid
+        if not task:
+            return (pid, None)
+        tid = await self.task_id(task, pid)
+        if isinstance(tid, Unresolved):
+            return tid
+        return (pid, tid)

@@ -1,0 +1,94 @@
+"""Settings: precedence, checks, and the example config equal to the defaults."""
+
+from __future__ import annotations
+
+from datetime import time
+from pathlib import Path
+
+import pytest
+
+from importer.config import Credentials, Settings, load_settings, read_config_file
+from importer.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_example_config_loads_and_equals_the_defaults() -> None:
+    assert load_settings(config_path=ROOT / "config.example.toml") == Settings()
+
+
+def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[limits]\nrate = 3\nconcurrency = 7\n[import]\npreset = "harvest"\n')
+    env = {"rate": "2"}
+    flags = {"rate": 5.0, "concurrency": None}
+    settings = load_settings(env, flags, config_path=cfg)
+    assert settings.rate == 5.0
+    assert settings.concurrency == 7
+    assert settings.preset == "harvest"
+    assert load_settings(env, config_path=cfg).rate == 2.0
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.example.com/api/v9", "ftp://127.0.0.1/x", "not a url"],
+)
+def test_plain_http_is_refused_unless_loopback(url: str) -> None:
+    with pytest.raises(ConfigError):
+        Settings(api_url=url)
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8080/api/v9", "http://localhost/api/v9",
+                                 "http://[::1]:9/api/v9"])
+def test_plain_http_to_loopback_is_allowed(url: str) -> None:
+    assert Settings(api_url=url).api_url == url
+
+
+def test_reports_base_is_derived_from_the_api_base() -> None:
+    s = Settings(api_url="http://127.0.0.1:9/api/v9")
+    assert s.reports_base == "http://127.0.0.1:9/reports/api/v3"
+    assert Settings(reports_url="https://x.test/r/").reports_base == "https://x.test/r"
+
+
+@pytest.mark.parametrize(
+    ("changes", "text"),
+    [
+        ({"rate": 0}, "rate"),
+        ({"concurrency": 0}, "concurrency"),
+        ({"preset": "excel"}, "preset"),
+        ({"timezone": "Mars/Olympus"}, "Europe/Berlin"),
+        ({"workspace_id": -3}, "workspace"),
+    ],
+)
+def test_bad_settings_say_what_to_fix(changes: dict[str, object], text: str) -> None:
+    with pytest.raises(ConfigError, match=text):
+        load_settings(changes)
+
+
+def test_config_file_errors_are_clear(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[limits\nrate=")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        read_config_file(bad)
+    unknown = tmp_path / "unknown.toml"
+    unknown.write_text("[limits]\nspeed = 3\n")
+    with pytest.raises(ConfigError, match=r"unknown setting \[limits\] speed"):
+        read_config_file(unknown)
+    with pytest.raises(ConfigError, match="does not exist"):
+        read_config_file(tmp_path / "missing.toml")
+
+
+def test_columns_and_start_time_from_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[import]\ndefault_start_time = "08:30"\n[columns]\nduration = "Time spent"\n')
+    s = load_settings(config_path=cfg)
+    assert s.default_start_time == time(8, 30)
+    assert s.column_map == {"duration": "Time spent"}
+
+
+def test_credentials_never_show_the_secret() -> None:
+    creds = Credentials.from_token("s3cr3t-token")
+    assert "s3cr3t" not in repr(creds)
+    assert "s3cr3t" not in str(creds)
+    assert creds.secrets() == ["s3cr3t-token"]
+    assert Credentials("me@example.com", "pw123").secrets() == ["pw123"]
