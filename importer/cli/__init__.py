@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .config import DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
-from .errors import ConfigError, ImporterError, InputError, LedgerError
+from .. import __version__
+from ..config import DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
+from ..errors import ConfigError, ImporterError, InputError, LedgerError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
@@ -101,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--fail-drop", type=float, metavar="P",
                          help="share of creates applied, then the connection dropped unanswered")
     sandbox.add_argument("--random-seed", type=int, metavar="N", help="seed for repeatable faults")
+    sandbox.add_argument("--rate-burst", type=int, metavar="N",
+                         help="requests allowed back to back before --rate-limit applies")
+    sandbox.add_argument("--me-quota", type=int, metavar="N",
+                         help="separate quota of /me requests per window (Toggl: 30/hour)")
+    sandbox.add_argument("--page-size-cap", type=int, metavar="N",
+                         help="serve at most N items per page (to exercise paging)")
 
     sub.add_parser("demo", help="import the bundled samples into a local sandbox, twice")
     return parser
@@ -189,7 +196,11 @@ def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
 
 
 def _sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import SandboxOptions, serve
+    from ..config import is_loopback
+    from ..sandbox import SandboxOptions, serve
+
+    if not is_loopback(args.host):
+        raise ConfigError(f"the sandbox serves loopback only (127.0.0.1, ::1), not {args.host!r}")
 
     changes = {
         "seed_path": args.seed,
@@ -202,6 +213,9 @@ def _sandbox(args: argparse.Namespace) -> int:
         "fail_reset": args.fail_reset,
         "fail_drop": args.fail_drop,
         "random_seed": args.random_seed,
+        "rate_burst": args.rate_burst,
+        "me_quota": args.me_quota,
+        "page_size_cap": args.page_size_cap,
     }
     options = SandboxOptions(**{k: v for k, v in changes.items() if v is not None})
 
@@ -212,8 +226,6 @@ def _sandbox(args: argparse.Namespace) -> int:
               + sb.base_url, flush=True)
         print("stop with Ctrl-C", flush=True)
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(serve(options, args.host, args.port, ready))
-    except KeyboardInterrupt:
-        pass
     return EXIT_OK

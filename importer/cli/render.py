@@ -1,0 +1,129 @@
+"""Progress and summary on the terminal: a rich progress bar on a TTY, plain lines otherwise."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, TextIO
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from ..report import Summary, format_duration
+from ..runner import Progress as RunProgress
+
+PLAIN_EVERY = 10.0
+"""Seconds between progress lines when the output is not a terminal (CI, cron)."""
+
+
+class ProgressDisplay:
+    """Receives the runner's progress callbacks and shows them."""
+
+    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+        self.console = console
+        self._quiet = quiet
+        self._bar: Progress | None = None
+        self._task: TaskID | None = None
+        self._last_plain = 0.0
+
+    def __enter__(self) -> ProgressDisplay:
+        if self.console.is_terminal and not self._quiet:
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[rate]:>7.1f}/s"),
+                TextColumn("ETA {task.fields[eta]}"),
+                TextColumn("{task.fields[note]}"),
+                TimeElapsedColumn(),
+                console=self.console,
+                transient=True,
+            )
+            self._bar.__enter__()
+            self._task = self._bar.add_task("importing", total=None, rate=0.0, eta="-", note="")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+
+    def __call__(self, p: RunProgress) -> None:
+        remaining = max(p.total - p.done, 0)
+        eta = format_duration(remaining / p.rate) if p.rate > 0 and remaining else "-"
+        note = f"waiting for quota reset {_clock(p.quota_wait)}" if p.quota_wait > 0 else p.phase
+        if self._bar is not None and self._task is not None:
+            self._bar.update(self._task, completed=p.done, total=p.total or None,
+                             rate=p.rate, eta=eta, note=note)
+            return
+        if self._quiet:
+            return
+        now = time.monotonic()
+        if now - self._last_plain >= PLAIN_EVERY:
+            self._last_plain = now
+            self.console.print(
+                f"progress: {p.done}/{p.total} rows, {p.created} created, {p.requests} requests, "
+                f"{p.rate:.1f}/s, ETA {eta}, {note}",
+                markup=False, highlight=False,
+            )
+
+
+def _clock(seconds: float) -> str:
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes}:{sec:02d}"
+
+
+def render_summary(console: Console, s: Summary) -> None:
+    title = "Dry run: nothing was sent" if s.dry_run else "Import summary"
+    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table.add_column(justify="left", style="bold")
+    table.add_column(justify="right")
+    rows: list[tuple[str, Any]] = []
+    if s.dry_run:
+        rows.append(("rows that would be posted", s.to_post))
+        rows.append(("already created (ledger)", s.already_done))
+    else:
+        rows.append(("created", s.created))
+        rows.append(("already done (earlier run)", s.already_done))
+        rows.append(("failed (refused by Toggl)", s.failed))
+    rows.append(("refused (not sent)", s.refused))
+    rows.append(("duplicates in the files", s.duplicate))
+    if not s.dry_run:
+        rows.append(("in doubt", s.in_doubt))
+        rows.append(("pending", s.pending))
+    rows.append(("requests made", s.requests))
+    if s.http_429 or s.http_402:
+        rows.append(("429 / 402 answers", f"{s.http_429} / {s.http_402}"))
+    rows.append(("elapsed", format_duration(s.elapsed)))
+    if s.remaining_seconds:
+        label = "estimated import time" if s.dry_run else "the rest would take"
+        rows.append((label, format_duration(s.remaining_seconds)))
+    for label, value in rows:
+        table.add_row(label, str(value))
+    console.print(table)
+    for title_, counter in (("refused", s.refused_by_reason), ("failed", s.failed_by_reason)):
+        for reason, count in counter.most_common(5):
+            console.print(f"  {title_}: {reason} ({count} rows)", markup=False, highlight=False)
+            key = reason.split(":")[0]
+            for example in s.examples.get(reason, s.examples.get(key, [])):
+                console.print(f"    {example}", markup=False, highlight=False)
+    if s.created_names:
+        console.print("created in Toggl: " + ", ".join(s.created_names), markup=False)
+    if s.stopped:
+        console.print(f"stopped early: {s.stopped}; run the same command again to resume",
+                      markup=False, highlight=False)
+    if s.ledger:
+        console.print(f"ledger: {s.ledger}", markup=False, highlight=False)
+    if s.report:
+        console.print(f"report: {s.report}", markup=False, highlight=False)
+
+
+def print_json(out: TextIO, data: dict[str, Any]) -> None:
+    out.write(json.dumps(data, default=str, sort_keys=True) + "\n")
