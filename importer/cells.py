@@ -1,0 +1,393 @@
+"""Vectorised parsers of cell text: dates, times, date-times, durations, yes/no and tags.
+
+Each parser takes an object array of ``str`` and returns numpy arrays aligned with it. Work is done
+once per *distinct* text (``pd.factorize``): the common shapes (``2026-03-05``, ``09:30:00``,
+``01:30:00``, ``2026-03-05T09:30:00+02:00`` ...) are read by numpy straight from the code points;
+whatever is left goes through a regular expression, one distinct text at a time. Nothing here
+raises on bad text: a cell that cannot be read is flagged ``bad``.
+
+Dates: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``MM/DD/YYYY`` (Clockify), ``DD.MM.YYYY``, Excel serials
+(``46086``, 1970-2099). Times: ``H:MM``, ``HH:MM:SS``, ``hh:mm[:ss] AM/PM``, fractions of a day
+(``0.375``). Date-times: a date and a time separated by ``T`` or spaces, optionally with ``Z`` or an
+offset (``+02:00``, ``+0200``, ``+02``), or an Excel serial with a fraction (``46086.375``).
+Durations: ``H:MM:SS``, ``H:MM``, decimal hours (``1.5``; ``1,5`` with ``decimal_comma``), and
+``1h 30m`` / ``45m`` / ``2h`` / ``90 min`` / ``30s``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+NO_DAY = np.iinfo(np.int64).min
+"""``Moments.day`` of a cell without a date."""
+NO_OFFSET = np.iinfo(np.int64).min
+"""``Moments.offset`` of a cell without a UTC offset."""
+EXCEL_EPOCH = 25569
+"""Excel serial of 1970-01-01 (1900 date system)."""
+SERIAL_RANGE = (EXCEL_EPOCH, 73051)
+"""Excel serials read as dates: 1970-01-01 up to 2099-12-31."""
+
+MAX_SECONDS = 10**12
+"""Anything longer is not a duration at all (``too_long`` is decided by the normaliser)."""
+
+DATE_FORMATS = "YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
+TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
+DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"
+
+
+@dataclass
+class Moments:
+    """Dates, times of day and offsets read from one column (aligned with it)."""
+
+    day: np.ndarray
+    """``int64`` days since 1970-01-01, ``NO_DAY`` when the cell has no date."""
+    tod: np.ndarray
+    """``int64`` seconds since midnight, ``-1`` when the cell has no time."""
+    offset: np.ndarray
+    """``int64`` seconds east of UTC, ``NO_OFFSET`` when the cell gives none."""
+    bad: np.ndarray
+    """The cell holds text that is none of the above."""
+    empty: np.ndarray
+
+
+@dataclass
+class Durations:
+    seconds: np.ndarray
+    """``int64`` seconds (0 where bad or empty)."""
+    bad: np.ndarray
+    empty: np.ndarray
+
+
+# ---------------------------------------------------------------------------------------------
+# distinct values
+
+
+def _distinct(values: np.ndarray | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    values = np.asarray(values, dtype=object)
+    codes, uniques = pd.factorize(values)
+    return codes, np.asarray(uniques, dtype=object)
+
+
+def _spread(codes: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
+    return [a.take(codes) for a in arrays]
+
+
+# ---------------------------------------------------------------------------------------------
+# fixed-width fast paths: compare code points, no Python per value
+
+_CLASSES = {"d": None, "T": "T ", "s": "+-", "A": "AaPp", "M": "Mm"}
+
+
+@dataclass(frozen=True)
+class _Pattern:
+    text: str
+
+    def match(self, points: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Which rows have exactly this shape, and the numbers in its runs of ``d``."""
+        width = len(self.text)
+        ok = np.ones(len(points), dtype=bool)
+        if points.shape[1] <= width:
+            return ok & False, []
+        ok &= points[:, width] == 0
+        digits = points[:, :width].astype(np.int64) - 48
+        for i, char in enumerate(self.text):
+            allowed = _CLASSES.get(char, char)
+            if allowed is None:
+                ok &= (digits[:, i] >= 0) & (digits[:, i] <= 9)
+            else:
+                ok &= np.isin(points[:, i], [ord(c) for c in allowed])
+        fields = []
+        for run in re.finditer("d+", self.text):
+            value = np.zeros(len(points), dtype=np.int64)
+            for i in range(run.start(), run.end()):
+                value = value * 10 + digits[:, i]
+            fields.append(value)
+        return ok, fields
+
+
+def _points(uniques: np.ndarray, width: int) -> np.ndarray:
+    """``(n, width + 1)`` code points; longer text is cut, so it matches no pattern."""
+    if len(uniques) == 0:
+        return np.zeros((0, width + 1), dtype=np.uint32)
+    return uniques.astype(f"U{width + 1}").view(np.uint32).reshape(len(uniques), width + 1)
+
+
+def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
+    y = y - (m <= 2)
+    era = np.floor_divide(y, 400)
+    yoe = y - era * 400
+    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
+    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+
+
+def valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
+    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
+    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+    ok = (y >= 1) & (y <= 9999) & (m >= 1) & (m <= 12) & (d >= 1)
+    last = month_days[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    return ok & (d <= last)
+
+
+def _clock_ok(h: np.ndarray, mi: np.ndarray, s: np.ndarray) -> np.ndarray:
+    return (h < 24) & (mi < 60) & (s < 60)
+
+
+# ---------------------------------------------------------------------------------------------
+# dates, times and date-times
+
+
+def parse_moments(values: np.ndarray | Sequence[str]) -> Moments:
+    """Read every cell as a date, a time of day, or a date-time with or without offset."""
+    codes, uniques = _distinct(values)
+    day, tod, offset, ok = _moments_of(uniques)
+    empty_u = uniques == ""
+    bad_u = ~ok & ~empty_u
+    day, tod, offset, bad, empty = _spread(codes, day, tod, offset, bad_u, empty_u)
+    return Moments(day, tod, offset, bad, empty)
+
+
+def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(day, tod, offset, ok)`` of distinct texts: numpy for the common shapes, then regexes."""
+    n = len(u)
+    day = np.full(n, NO_DAY, dtype=np.int64)
+    tod = np.full(n, -1, dtype=np.int64)
+    offset = np.full(n, NO_OFFSET, dtype=np.int64)
+    ok = np.zeros(n, dtype=bool)
+    todo = np.flatnonzero(u != "")
+    points = _points(u, 25)
+    for pattern, date, clock, zone in _FAST:
+        if not len(todo):
+            break
+        hit, fields = pattern.match(points[todo])
+        where, todo = todo[hit], todo[~hit]
+        f = [x[hit] for x in fields]
+        good = np.ones(len(where), dtype=bool)
+        if date:
+            y, m, d = (f[i] for i in date)
+            good &= valid_date(y, m, d)
+            day[where] = days_from_civil(y, m, d)
+        if clock:
+            h, mi, sec = (f[i] if i < len(f) else np.zeros_like(f[0]) for i in clock)
+            good &= _clock_ok(h, mi, sec)
+            if zone == "ampm":
+                good &= (h >= 1) & (h <= 12)
+                pm = np.isin(points[where, 9], [ord("P"), ord("p")])
+                h = h % 12 + np.where(pm, 12, 0)
+            tod[where] = h * 3600 + mi * 60 + sec
+        if zone == "Z":
+            offset[where] = 0
+        elif zone == "+":
+            sign = np.where(points[where, 19] == ord("-"), -1, 1)
+            good &= (f[6] < 24) & (f[7] < 60)
+            offset[where] = sign * (f[6] * 3600 + f[7] * 60)
+        ok[where] = good
+    for i in todo:
+        found = moment(u[i])
+        if found is not None:
+            day[i], tod[i], offset[i] = found
+            ok[i] = True
+    day[~ok], tod[~ok], offset[~ok] = NO_DAY, -1, NO_OFFSET
+    return day, tod, offset, ok
+
+
+_YMD, _HMS = (0, 1, 2), (3, 4, 5)
+_FAST: list[tuple[_Pattern, tuple[int, ...], tuple[int, ...], str]] = [
+    # pattern, positions of (year, month, day), of (hour, minute, second), what follows
+    (_Pattern("dddd-dd-dd"), _YMD, (), ""),
+    (_Pattern("dd:dd:dd"), (), (0, 1, 2), ""),
+    (_Pattern("dd:dd"), (), (0, 1, 2), ""),
+    (_Pattern("dd/dd/dddd"), (2, 0, 1), (), ""),
+    (_Pattern("dd.dd.dddd"), (2, 1, 0), (), ""),
+    (_Pattern("dd:dd:dd AM"), (), (0, 1, 2), "ampm"),
+    (_Pattern("dddd-dd-ddTdd:dd:dd"), _YMD, _HMS, ""),
+    (_Pattern("dddd-dd-ddTdd:dd:ddZ"), _YMD, _HMS, "Z"),
+    (_Pattern("dddd-dd-ddTdd:dd:ddsdd:dd"), _YMD, _HMS, "+"),
+]
+
+
+_DATE = r"(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
+_TIME = (
+    r"(?P<h>\d{1,2})(?::(?P<mi>\d{2})(?::(?P<s>\d{2})(?:[.,](?P<frac>\d+))?)?)?"
+    r"\s*(?P<ampm>[AaPp]\.?[Mm]\.?)?"
+)
+_OFFSET = r"\s*(?P<off>[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
+_MOMENT = re.compile(rf"(?:{_DATE})?(?:(?:^|[Tt]|\s+){_TIME}{_OFFSET})?")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+def moment(text: str) -> tuple[int, int, int] | None:
+    """``(day, tod, offset)`` of one cell, using the sentinels; ``None`` when it is unreadable."""
+    text = text.strip()
+    if _NUMBER.fullmatch(text):
+        return _serial(float(text))
+    m = _MOMENT.fullmatch(text)
+    if m is None or not text:
+        return None
+    day, tod, off = NO_DAY, -1, NO_OFFSET
+    if m["a"] is not None:
+        found = _date(m["a"], m["sep"], m["b"], m["c"])
+        if found is None:
+            return None
+        day = found
+    if m["h"] is not None:
+        found = _time(m["h"], m["mi"], m["s"], m["frac"], m["ampm"])
+        if found is None:
+            return None
+        tod = found
+        if m["mi"] is None and m["ampm"] is None:
+            return None  # a bare number is not a time
+    if m["off"] is not None:
+        offset = _offset(m["off"]) if tod >= 0 else None
+        if offset is None:
+            return None
+        off = offset
+    return day, tod, off
+
+
+def _date(a: str, sep: str, b: str, c: str) -> int | None:
+    if len(a) == 4 and sep in "-/":
+        y, mo, d = int(a), int(b), int(c)
+    elif len(c) == 4 and sep == "/":
+        y, mo, d = int(c), int(a), int(b)
+    elif len(c) == 4 and sep == ".":
+        y, mo, d = int(c), int(b), int(a)
+    else:
+        return None
+    ya, ma, da = (np.array([v]) for v in (y, mo, d))
+    if not valid_date(ya, ma, da)[0]:
+        return None
+    return int(days_from_civil(ya, ma, da)[0])
+
+
+def _time(h: str, mi: str | None, s: str | None, frac: str | None, ampm: str | None) -> int | None:
+    hour, minute, second = int(h), int(mi or 0), int(s or 0)
+    if ampm:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if ampm[0] in "Pp" else 0)
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    extra = int(float("0." + frac) >= 0.5) if frac else 0
+    return hour * 3600 + minute * 60 + second + extra
+
+
+def _offset(text: str) -> int | None:
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return 0
+    sign = -1 if text[0] == "-" else 1
+    digits = text[1:].replace(":", "")
+    hours, minutes = int(digits[:2]), int(digits[2:] or 0)
+    if hours > 23 or minutes > 59:
+        return None
+    return sign * (hours * 3600 + minutes * 60)
+
+
+def _serial(value: float) -> tuple[int, int, int] | None:
+    """An Excel number: a fraction of a day is a time, a serial (with fraction) a date(-time)."""
+    if value < 1:
+        return NO_DAY, round(value * 86400), NO_OFFSET
+    if not SERIAL_RANGE[0] <= value < SERIAL_RANGE[1]:
+        return None
+    whole = int(value)
+    seconds = round((value - whole) * 86400)
+    day = whole - EXCEL_EPOCH
+    if seconds == 0 and value == whole:
+        return day, -1, NO_OFFSET
+    return day + seconds // 86400, seconds % 86400, NO_OFFSET
+
+
+# ---------------------------------------------------------------------------------------------
+# durations
+
+
+def parse_durations(values: np.ndarray | Sequence[str], *, decimal_comma: bool = False) -> Durations:
+    """Read every cell as a length of time, in whole seconds."""
+    codes, uniques = _distinct(values)
+    seconds = np.zeros(len(uniques), dtype=np.int64)
+    empty_u = uniques == ""
+    todo = np.flatnonzero(~empty_u)
+    hit, fields = _Pattern("dd:dd:dd").match(_points(uniques[todo], 8))
+    ok = np.zeros(len(uniques), dtype=bool)
+    if hit.any():
+        h, mi, sec = (f[hit] for f in fields)
+        good = (mi < 60) & (sec < 60)
+        seconds[todo[hit][good]] = (h * 3600 + mi * 60 + sec)[good]
+        ok[todo[hit][good]] = True
+    for i in todo[~hit]:
+        found = duration(uniques[i], decimal_comma=decimal_comma)
+        if found is not None:
+            seconds[i], ok[i] = found, True
+    seconds, bad, empty = _spread(codes, seconds, ~ok & ~empty_u, empty_u)
+    return Durations(seconds, bad, empty)
+
+
+_CLOCK_DURATION = re.compile(r"(\d+):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?")
+_DECIMAL = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_UNITS = re.compile(
+    r"(?:(?P<h>\d+(?:[.,]\d+)?)\s*h(?:ours?|rs?)?\.?)?\s*"
+    r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*m(?:in(?:ute)?s?)?\.?)?\s*"
+    r"(?:(?P<s>\d+)\s*s(?:ec(?:ond)?s?)?\.?)?",
+    re.IGNORECASE,
+)
+
+
+def duration(text: str, *, decimal_comma: bool = False) -> int | None:
+    """Seconds of one duration cell, or ``None`` when it is unreadable."""
+    text = text.strip()
+    if not text or len(text) > 40:
+        return None
+    m = _CLOCK_DURATION.fullmatch(text)
+    if m:
+        hours, minutes, seconds = int(m[1]), int(m[2]), int(m[3] or 0)
+        if minutes > 59 or seconds > 59:
+            return None
+        extra = int(float("0." + m[4]) >= 0.5) if m[4] else 0
+        return _round(hours * 3600 + minutes * 60 + seconds + extra)
+    number = text.replace(",", ".", 1) if decimal_comma and text.count(",") == 1 else text
+    if _DECIMAL.fullmatch(number):
+        return _round(float(number) * 3600)
+    m = _UNITS.fullmatch(text)
+    if m and any(m.group(k) for k in "hms"):
+        total = 0.0
+        for unit, factor in (("h", 3600), ("m", 60), ("s", 1)):
+            if m[unit]:
+                total += float(m[unit].replace(",", ".")) * factor
+        return _round(total)
+    return None
+
+
+def _round(value: float) -> int | None:
+    if not value < MAX_SECONDS:
+        return None
+    return int(value + 0.5)
+
+
+# ---------------------------------------------------------------------------------------------
+# yes/no and tags
+
+_TRUE = frozenset({"yes", "true", "y", "1"})
+_FALSE = frozenset({"no", "false", "n", "0", ""})
+
+
+def parse_bools(values: np.ndarray | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """``(value, bad)``: yes/no, true/false, y/n, 1/0 in any case; empty is false."""
+    codes, uniques = _distinct(values)
+    lowered = [u.strip().casefold() for u in uniques]
+    value = np.array([v in _TRUE for v in lowered], dtype=bool)
+    bad = np.array([v not in _TRUE and v not in _FALSE for v in lowered], dtype=bool)
+    value, bad = _spread(codes, value, bad)
+    return value, bad
+
+
+def split_tags(values: np.ndarray | Sequence[str]) -> np.ndarray:
+    """One tuple of tag names per cell: comma-separated, trimmed, empty ones dropped."""
+    codes, uniques = _distinct(values)
+    tags = np.empty(len(uniques), dtype=object)
+    tags[:] = [tuple(t for t in (p.strip() for p in u.split(",")) if t) for u in uniques]
+    return tags.take(codes)

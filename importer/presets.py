@@ -1,0 +1,195 @@
+"""Column mappings of the exports people bring, and picking one from a header.
+
+A ``Mapping`` says which column feeds which payload field. ``detect(header)`` picks the preset by
+the header (most specific first), applies ``--map FIELD=COLUMN`` overrides, and refuses a header it
+cannot use with the columns it saw and the ``--map`` that would fix it.
+
+Fields: ``start`` / ``end`` (a full date-time in one cell), ``start_date`` / ``start_time`` and
+``end_date`` / ``end_time`` (split over two cells), ``duration``, ``description``, ``project``,
+``client``, ``task``, ``tags``, ``billable``, ``email``, and ``user`` (a person's name: only used to
+stack Harvest rows per person when there is no email). A cell of ``start_time`` or ``end_time`` that
+holds a whole date-time is read as one, so ``generic`` copes with a ``Start`` column of timestamps.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .errors import ConfigError
+
+FIELDS = (
+    "start", "start_date", "start_time", "end", "end_date", "end_time", "duration",
+    "description", "project", "client", "task", "tags", "billable", "email", "user",
+)  # fmt: skip
+PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which column feeds which field, for one file."""
+
+    preset: str
+    columns: dict[str, str] = field(default_factory=dict)
+    """Field → column name, exactly as in the header."""
+    person: tuple[str, ...] = ()
+    """Columns naming the person, for stacking rows without a start time (``email`` first)."""
+
+    def get(self, name: str) -> str | None:
+        return self.columns.get(name)
+
+
+def key(name: str) -> str:
+    """How ``generic`` compares names: case-insensitive, ignoring spaces and underscores."""
+    return re.sub(r"[\s_]+", "", name).casefold()
+
+
+# field → header names it may have, per preset (compared with ``key``)
+_PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
+    "toggl": {
+        "start_date": ("Start date",), "start_time": ("Start time",),
+        "end_date": ("End date",), "end_time": ("End time",), "duration": ("Duration",),
+        "description": ("Description",), "project": ("Project",), "client": ("Client",),
+        "task": ("Task",), "tags": ("Tags",), "billable": ("Billable",), "email": ("Email",),
+        "user": ("User",),
+    },
+    "toggl-import": {
+        "start_date": ("Start date",), "start_time": ("Start time",), "duration": ("Duration",),
+        "description": ("Description",), "project": ("Project",), "client": ("Client",),
+        "task": ("Task",), "tags": ("Tags",), "billable": ("Billable",), "email": ("Email",),
+        "user": ("User",),
+    },
+    "clockify": {
+        "start_date": ("Start Date",), "start_time": ("Start Time",),
+        "end_date": ("End Date",), "end_time": ("End Time",),
+        "duration": ("Duration (h)", "Duration (decimal)"),
+        "description": ("Description",), "project": ("Project",), "client": ("Client",),
+        "task": ("Task",), "tags": ("Tags",), "billable": ("Billable",), "email": ("Email",),
+        "user": ("User",),
+    },
+    "harvest": {
+        "start_date": ("Date",), "duration": ("Hours",), "description": ("Notes",),
+        "project": ("Project",), "client": ("Client",), "task": ("Task",),
+        "billable": ("Billable?",),
+    },
+    "generic": {
+        "start_date": ("date", "start date"), "start_time": ("start", "start time"),
+        "end_date": ("end date",), "end_time": ("end", "stop", "end time"),
+        "duration": ("duration", "hours"), "description": ("description", "notes"),
+        "project": ("project",), "client": ("client",), "task": ("task",), "tags": ("tags",),
+        "billable": ("billable",), "email": ("email", "user email"), "user": ("user",),
+    },
+}  # fmt: skip
+_HARVEST_NAME = ("First Name", "Last Name")
+
+
+def detect(
+    header: Iterable[str],
+    preset: str = "auto",
+    overrides: dict[str, str] | None = None,
+    *,
+    file: str | None = None,
+) -> Mapping:
+    """The mapping for a file with this header.
+
+    Raises ``ConfigError`` for an unknown preset or field, an override naming a column the header
+    lacks, and a header with no start date or no way to know the length (no duration and no end).
+    """
+    columns = list(header)
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+    name = pick(columns) if preset == "auto" else preset
+    found = _match(_PRESETS[name], columns)
+    for fld, column in (overrides or {}).items():
+        _override(found, fld, column, columns, file)
+    person = _person(name, found, columns)
+    mapping = Mapping(name, found, person)
+    _check_usable(mapping, columns, file)
+    return mapping
+
+
+def pick(header: Iterable[str]) -> str:
+    """The preset whose export has this header (``generic`` when none does)."""
+    keys = {key(c) for c in header}
+    if "enddate" in keys and any(k.startswith("amount(") for k in keys):
+        return "toggl"
+    if keys & {"duration(h)", "duration(decimal)"}:
+        return "clockify"
+    if {"date", "hours", "notes"} <= keys and keys & {"billable?", "projectcode", "firstname"}:
+        return "harvest"
+    if {"startdate", "starttime", "duration"} <= keys and "endtime" not in keys:
+        return "toggl-import"
+    return "generic"
+
+
+def _match(spec: dict[str, tuple[str, ...]], columns: list[str]) -> dict[str, str]:
+    by_key: dict[str, str] = {}
+    for column in columns:
+        by_key.setdefault(key(column), column)
+    out: dict[str, str] = {}
+    for fld, names in spec.items():
+        found = [by_key[key(n)] for n in names if key(n) in by_key]
+        if found:
+            out[fld] = found[0]
+    return out
+
+
+def _override(found: dict[str, str], fld: str, column: str, columns: list[str], file: str | None) -> None:
+    fld = fld.strip().replace("-", "_").lower()
+    if fld not in FIELDS:
+        raise ConfigError(f"--map {fld}=...: unknown field; the fields are {', '.join(FIELDS)}")
+    if not column.strip():  # --map task= : do not use a task column at all
+        found.pop(fld, None)
+        return
+    exact = [c for c in columns if c == column.strip()]
+    loose = [c for c in columns if key(c) == key(column)]
+    match = exact or loose
+    if len(match) != 1:
+        where = f"{file} has" if file else "the header has"
+        raise ConfigError(f"--map {fld}={column!r}: no such column; {where} {_listing(columns)}")
+    found[fld] = match[0]
+
+
+def _person(name: str, found: dict[str, str], columns: list[str]) -> tuple[str, ...]:
+    for fld in ("email", "user"):
+        if fld in found:
+            return (found[fld],)
+    if name == "harvest":
+        names = _match({n: (n,) for n in _HARVEST_NAME}, columns)
+        return tuple(names[n] for n in _HARVEST_NAME if n in names)
+    return ()
+
+
+def _check_usable(mapping: Mapping, columns: list[str], file: str | None) -> None:
+    """A usable mapping knows where each entry starts and how long it lasts."""
+    has = mapping.columns.keys()
+    fixes = []
+    if not has & {"start", "start_date", "start_time"}:
+        fixes.append(("start", "start_date", _guess(columns, ("date", "day", "start", "when"))))
+    if not has & {"duration", "end", "end_time"}:
+        words = ("duration", "hours", "time", "spent", "length", "end", "stop")
+        fixes.append(("length", "duration", _guess(columns, words)))
+    if not fixes:
+        return
+    what = " and the ".join(f[0] for f in fixes)
+    example = " ".join(f'--map {fld}="{column}"' for _, fld, column in fixes)
+    where = f"{file} has" if file else "the header has"
+    raise ConfigError(
+        f"cannot tell which columns hold the {what} of each entry ({mapping.preset} preset): "
+        f"{where} {_listing(columns)}; name them, for example {example}"
+    )
+
+
+def _guess(columns: list[str], words: tuple[str, ...]) -> str:
+    for word in words:
+        for column in columns:
+            if word in column.casefold():
+                return column
+    return "<column>"
+
+
+def _listing(columns: list[str]) -> str:
+    shown = ", ".join(repr(c) for c in columns[:30])
+    more = f" and {len(columns) - 30} more" if len(columns) > 30 else ""
+    return f"the columns {shown}{more}" if columns else "no columns"

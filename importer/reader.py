@@ -1,0 +1,256 @@
+"""Timesheet files → pandas DataFrames in chunks, each row with the row number a person sees.
+
+``iter_chunks(path)`` reads CSV, TSV (any text with ``,`` ``;`` or tab between cells) and XLSX,
+XLS and ODS workbooks, and yields ``RawChunk`` s of at most ``chunksize`` rows, so a file of a
+million rows never sits in memory whole. What the file *is* is decided by its content, not its
+name: an ``.xlsx`` that is really a CSV is read as CSV, a zip or an encrypted Office container is
+refused with the fix.
+
+Every cell arrives as trimmed text (``""`` when empty), so nothing is silently coerced: leading
+zeros, ``1,5`` and dates stay as the person typed them and the normaliser decides. Workbook cells
+that are dates, times or durations become canonical text (``2026-03-05``, ``09:30:00``,
+``1:30:00``) and plain numbers their shortest text (``46086``, ``1.5``).
+
+Row numbers: the header is the row it is on (row 1 normally), the first data row the next one;
+wholly empty rows are skipped silently but still counted, as in a spreadsheet. A text row with
+more cells than the header is refused (``RawChunk.errors``) and the others go on.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import UnreadableFileError
+from .models import RowError
+from .sniff import TextFormat, sniff_file
+
+DEFAULT_CHUNKSIZE = 50_000
+
+_EXTRA = "\x00extra"
+"""Name of one column past the header: a row that fills it has a cell more than the header."""
+
+_UNCLOSED = re.compile(r"EOF inside string starting at row (\d+)")
+_BAD_LINE = re.compile(r"line (\d+): expected (\d+) fields, saw (\d+)")
+
+
+@dataclass
+class RawChunk:
+    """Up to ``chunksize`` rows of one file, every cell as trimmed text."""
+
+    file: str
+    """Display name of the file, as the user gave it."""
+    frame: pd.DataFrame
+    """Columns are the header names (trimmed); every cell a ``str``, ``""`` when empty."""
+    rows: np.ndarray
+    """``int64`` spreadsheet row numbers, aligned with ``frame``."""
+    decimal_comma: bool = False
+    """The file separates cells with ``;``: a duration ``1,5`` means one and a half hours."""
+    errors: list[RowError] = field(default_factory=list)
+    """Rows refused while reading (for example: more cells than the header)."""
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def read_header(path: Path | str, *, display_name: str | None = None) -> list[str]:
+    """The header of a timesheet (trimmed names), without reading its rows.
+
+    Raises ``UnreadableFileError`` as ``iter_chunks`` would for a file that cannot be read, and for
+    one with a header but no rows when that shows at the start (a small file, a workbook).
+    """
+    path = Path(path)
+    name = display_name or str(path)
+    found = sniff_file(path, name)
+    if isinstance(found, TextFormat):
+        if not found.rows_seen:
+            raise _header_only(name)
+        return list(found.header)
+    from .workbook import workbook_header
+
+    header = workbook_header(path, name)
+    if header is None:
+        raise _header_only(name)
+    return header
+
+
+def iter_chunks(
+    path: Path | str, *, chunksize: int = DEFAULT_CHUNKSIZE, display_name: str | None = None
+) -> Iterator[RawChunk]:
+    """Yield the rows of a timesheet in chunks of at most ``chunksize`` rows.
+
+    Raises ``UnreadableFileError`` (before yielding anything) for a missing, empty, binary,
+    encrypted or unsupported file, and for a file with a header but no rows.
+    """
+    if chunksize < 1:
+        raise ValueError("chunksize must be at least 1")
+    path = Path(path)
+    name = display_name or str(path)
+    found = sniff_file(path, name)
+    if isinstance(found, TextFormat):
+        chunks = _text_chunks(path, name, found, chunksize)
+    else:
+        from .workbook import workbook_chunks
+
+        chunks = workbook_chunks(path, name, chunksize)
+    seen = False
+    for chunk in chunks:
+        if len(chunk) or chunk.errors:
+            seen = True
+            yield chunk
+    if not seen:
+        raise _header_only(name)
+
+
+def _header_only(name: str) -> UnreadableFileError:
+    return UnreadableFileError(
+        "the file has a header but no entries: nothing to import "
+        "(export the timesheet again with the rows you want)",
+        file=name,
+    )
+
+
+def _text_chunks(path: Path, name: str, fmt: TextFormat, chunksize: int) -> Iterator[RawChunk]:
+    header = list(fmt.header)
+    width = len(header)
+    reader = pd.read_csv(
+        path,
+        sep=fmt.delimiter,
+        # the header line (where a BOM sits) is skipped: plain utf-8 keeps pandas' fast path
+        encoding="utf-8" if fmt.encoding == "utf-8-sig" else fmt.encoding,
+        encoding_errors=fmt.encoding_errors,
+        header=None,
+        names=[*header, _EXTRA],
+        skiprows=fmt.header_row,  # the blank lines above the header, and the header itself
+        index_col=False,  # never take the first column as an index, whatever the row widths
+        skipinitialspace=True,  # "User, Email": and a quoted cell after ", " stays one cell
+        dtype=str,
+        na_filter=False,
+        skip_blank_lines=False,  # blank lines still count in the row numbers
+        on_bad_lines="warn",
+        chunksize=chunksize,
+        engine="c",
+    )
+    numbers = _RowNumbers(first=fmt.header_row + 1)
+    decimal_comma = fmt.delimiter == ";"
+    with reader:
+        while True:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                frame = _next_frame(reader, name, fmt)
+            too_wide = _bad_lines(caught)
+            numbers.skip(too_wide)
+            errors = [_too_many_cells(name, row, width, saw) for row, saw in too_wide.items()]
+            if frame is None:  # refused rows after the last good one come with the last read
+                if errors:
+                    yield _finish(name, _empty(header), numbers.take(0), errors, decimal_comma)
+                return
+            yield _finish(name, frame, numbers.take(len(frame)), errors, decimal_comma)
+
+
+def _next_frame(reader: Iterator[pd.DataFrame], name: str, fmt: TextFormat) -> pd.DataFrame | None:
+    try:
+        return next(reader)
+    except StopIteration:
+        return None
+    except UnicodeDecodeError as exc:
+        raise UnreadableFileError(
+            f"the file is not valid {fmt.describe()} ({exc.reason}): save it again as UTF-8 "
+            "(in Excel: Save As, then CSV UTF-8)",
+            file=name,
+        ) from exc
+    except (pd.errors.ParserError, ValueError) as exc:
+        quote = _UNCLOSED.search(str(exc))
+        if quote:
+            raise UnreadableFileError(
+                f'a quoted cell is never closed: the " at row {int(quote[1]) + 1} has no closing '
+                'quote; close it (write "" for a quote inside a cell), or remove it',
+                file=name,
+            ) from exc
+        raise UnreadableFileError(f"cannot read it as {fmt.describe()}: {exc}", file=name) from exc
+
+
+def _empty(header: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series([], dtype="str") for c in [*header, _EXTRA]})
+
+
+def _bad_lines(caught: list[warnings.WarningMessage]) -> dict[int, int]:
+    """Rows the C parser skipped for having too many cells: row number → cells seen."""
+    out: dict[int, int] = {}
+    for w in caught:
+        found = _BAD_LINE.findall(str(w.message))
+        if isinstance(w.message, pd.errors.ParserWarning) and found:
+            out.update({int(line): int(saw) for line, _, saw in found})
+        else:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
+
+
+class _RowNumbers:
+    """Hands out spreadsheet row numbers, skipping the rows the parser refused."""
+
+    def __init__(self, first: int) -> None:
+        self.next = first
+        self.skipped: set[int] = set()
+
+    def skip(self, bad: dict[int, int]) -> None:
+        self.skipped.update(bad)
+
+    def take(self, n: int) -> np.ndarray:
+        if not self.skipped:
+            rows = np.arange(self.next, self.next + n, dtype=np.int64)
+            self.next += n
+            return rows
+        out = np.empty(n, np.int64)
+        row = self.next
+        for i in range(n):  # only in chunks with a refused row
+            while row in self.skipped:
+                self.skipped.discard(row)
+                row += 1
+            out[i] = row
+            row += 1
+        self.next = row
+        return out
+
+
+def _too_many_cells(name: str, row: int, width: int, saw: int) -> RowError:
+    return RowError(
+        file=name,
+        row=row,
+        column=None,
+        message=(
+            f"the row has {saw} cells but the header has {width}: quote cells that contain "
+            "the separator, or remove the extra cells"
+        ),
+        reason="too_many_cells",
+    )
+
+
+def _finish(
+    name: str, frame: pd.DataFrame, rows: np.ndarray, errors: list[RowError], decimal_comma: bool
+) -> RawChunk:
+    """Trim every cell, refuse rows with a cell past the header, drop wholly empty rows."""
+    width = frame.shape[1] - 1
+    columns = {c: trim(frame[c].to_numpy(dtype=object)) for c in frame.columns[:width]}
+    extra = trim(frame[_EXTRA].to_numpy(dtype=object)) != ""
+    errors.extend(_too_many_cells(name, int(row), width, width + 1) for row in rows[extra])
+    filled = np.zeros(len(frame), dtype=bool)
+    for values in columns.values():
+        filled |= values != ""
+    keep = filled & ~extra
+    if not keep.all():
+        columns = {c: v[keep] for c, v in columns.items()}
+        rows = rows[keep]
+    errors.sort(key=lambda e: e.row)
+    return RawChunk(name, pd.DataFrame(columns, dtype="str"), rows, decimal_comma, errors)
+
+
+def trim(values: np.ndarray) -> np.ndarray:
+    """Strip surrounding spaces of every cell of an object array of ``str``."""
+    return np.fromiter(map(str.strip, values), dtype=object, count=len(values))

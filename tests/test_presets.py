@@ -1,0 +1,173 @@
+"""presets.detect / pick: the known exports, generic names, --map overrides, and headers refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from importer.errors import ConfigError
+from importer.presets import FIELDS, detect, key, pick
+
+TOGGL = [
+    "User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
+    "Start time", "End date", "End time", "Duration", "Tags", "Amount (USD)",
+]  # fmt: skip
+TOGGL_IMPORT = [
+    "User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
+    "Start time", "Duration", "Tags",
+]  # fmt: skip
+CLOCKIFY = [
+    "Project", "Client", "Description", "Task", "User", "Group", "Email", "Tags", "Billable",
+    "Start Date", "Start Time", "End Date", "End Time", "Duration (h)", "Duration (decimal)",
+    "Billable Rate (USD)", "Billable Amount (USD)",
+]  # fmt: skip
+HARVEST = [
+    "Date", "Client", "Project", "Project Code", "Task", "Notes", "Hours", "Billable?",
+    "Invoiced?", "Approved?", "First Name", "Last Name", "Employee Id", "Roles", "Employee?",
+    "Billable Rate", "Billable Amount", "Cost Rate", "Cost Amount", "Currency",
+    "External Reference URL",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("header", "preset"),
+    [
+        (TOGGL, "toggl"),
+        ([c if c != "Amount (USD)" else "Amount ()" for c in TOGGL], "toggl"),
+        (TOGGL_IMPORT, "toggl-import"),
+        (list(reversed(TOGGL_IMPORT)), "toggl-import"),  # any order
+        (CLOCKIFY, "clockify"),
+        ([c for c in CLOCKIFY if c != "Duration (h)"], "clockify"),
+        (HARVEST, "harvest"),
+        ([*HARVEST, "Hours Rounded"], "harvest"),
+        (["Date", "Start", "End", "Description"], "generic"),
+        (["Date", "Hours", "Notes"], "generic"),  # not enough of Harvest's own columns
+    ],
+)
+def test_auto_picks_by_header(header: list[str], preset: str) -> None:
+    assert pick(header) == preset
+    assert detect(header).preset == preset
+
+
+def test_toggl_export_mapping() -> None:
+    mapping = detect(TOGGL)
+    assert mapping.columns == {
+        "start_date": "Start date", "start_time": "Start time", "end_date": "End date",
+        "end_time": "End time", "duration": "Duration", "description": "Description",
+        "project": "Project", "client": "Client", "task": "Task", "tags": "Tags",
+        "billable": "Billable", "email": "Email", "user": "User",
+    }  # fmt: skip
+    assert mapping.person == ("Email",)
+
+
+def test_toggl_import_mapping_has_no_end() -> None:
+    mapping = detect(TOGGL_IMPORT)
+    assert "end_time" not in mapping.columns and "end_date" not in mapping.columns
+    assert mapping.columns["duration"] == "Duration"
+    assert mapping.columns["start_time"] == "Start time"
+
+
+def test_clockify_mapping() -> None:
+    mapping = detect(CLOCKIFY)
+    assert mapping.columns["start_date"] == "Start Date"
+    assert mapping.columns["end_time"] == "End Time"
+    assert mapping.columns["duration"] == "Duration (h)"
+    assert detect([c for c in CLOCKIFY if c != "Duration (h)"]).columns["duration"] == ("Duration (decimal)")
+
+
+def test_harvest_mapping_has_no_start_time_and_no_email() -> None:
+    mapping = detect(HARVEST)
+    assert mapping.columns == {
+        "start_date": "Date", "duration": "Hours", "description": "Notes", "project": "Project",
+        "client": "Client", "task": "Task", "billable": "Billable?",
+    }  # fmt: skip
+    assert mapping.person == ("First Name", "Last Name")
+
+
+@pytest.mark.parametrize(
+    ("column", "fld"),
+    [
+        ("DATE", "start_date"), ("start_date", "start_date"), ("Start Date", "start_date"),
+        ("start", "start_time"), ("START_TIME", "start_time"), ("stop", "end_time"),
+        ("End", "end_time"), ("end time", "end_time"), ("End_Date", "end_date"),
+        ("hours", "duration"), ("Duration", "duration"), ("notes", "description"),
+        ("Description", "description"), ("project", "project"), ("Client", "client"),
+        ("TASK", "task"), ("tags", "tags"), ("Billable", "billable"), ("mail", None),
+        ("Email", "email"), ("User Email", "email"), ("user_email", "email"),
+    ],
+)  # fmt: skip
+def test_generic_names(column: str, fld: str | None) -> None:
+    header = ["Date", "Duration"] if fld not in ("start_date", "duration") else []
+    header = [*header, column] if column not in header else header
+    if fld == "start_date":
+        header.append("Duration")
+    if fld == "duration":
+        header.append("Date")
+    mapping = detect(header, "generic")
+    if fld is None:
+        assert column not in mapping.columns.values()
+    else:
+        assert mapping.columns[fld] == column
+
+
+def test_key_ignores_case_spaces_and_underscores() -> None:
+    assert key(" Start_ Time ") == key("starttime") == "starttime"
+
+
+def test_override_a_column() -> None:
+    mapping = detect(["Day", "Time spent", "What"], overrides={"start_date": "Day",
+                                                               "duration": "time spent"})  # fmt: skip
+    assert mapping.columns == {"start_date": "Day", "duration": "Time spent"}
+    mapping = detect(TOGGL, overrides={"description": "Task", "duration": "Amount (USD)"})
+    assert mapping.columns["description"] == "Task"
+    assert mapping.preset == "toggl"
+
+
+def test_override_with_empty_column_unmaps() -> None:
+    assert "task" not in detect(TOGGL, overrides={"task": ""}).columns
+
+
+def test_override_unknown_column_lists_the_columns() -> None:
+    with pytest.raises(ConfigError) as caught:
+        detect(["Day", "Time spent"], overrides={"start_date": "Dayz"}, file="hours.csv")
+    message = str(caught.value)
+    assert "--map start_date='Dayz': no such column" in message
+    assert "hours.csv has the columns 'Day', 'Time spent'" in message
+
+
+def test_override_unknown_field() -> None:
+    with pytest.raises(ConfigError, match="unknown field; the fields are start, start_date"):
+        detect(TOGGL, overrides={"begin": "Start date"})
+
+
+def test_unknown_header_says_which_map_fixes_it() -> None:
+    with pytest.raises(ConfigError) as caught:
+        detect(["Day", "Time spent", "What"], file="hours.csv")
+    message = str(caught.value)
+    assert "cannot tell which columns hold the start and the length of each entry" in message
+    assert "hours.csv has the columns 'Day', 'Time spent', 'What'" in message
+    assert '--map start_date="Day" --map duration="Time spent"' in message
+
+
+def test_header_without_a_length() -> None:
+    with pytest.raises(ConfigError) as caught:
+        detect(["Date", "Description"])
+    assert "hold the length of each entry" in str(caught.value)
+    assert '--map duration="<column>"' in str(caught.value)
+
+
+def test_explicit_preset_that_does_not_fit() -> None:
+    with pytest.raises(ConfigError, match="harvest preset"):
+        detect(TOGGL, "harvest")
+
+
+def test_unknown_preset() -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'excel'; choose one of auto, toggl"):
+        detect(TOGGL, "excel")
+
+
+def test_fields_cover_the_payload() -> None:
+    payload = {
+        "start_date", "start_time", "start", "end_date", "end_time", "end", "duration",
+        "description", "project", "client", "task", "tags", "billable", "email",
+    }  # fmt: skip
+    assert payload <= set(FIELDS)

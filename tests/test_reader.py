@@ -1,0 +1,443 @@
+"""reader.iter_chunks / read_header: every format, encodings, row numbers, and refusals that say the fix."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from importer.errors import UnreadableFileError
+from importer.reader import RawChunk, iter_chunks, read_header
+
+DATA = Path(__file__).parent / "data"
+
+
+def read_all(path: Path, chunksize: int = 50_000) -> tuple[pd.DataFrame, list[int], list[RawChunk]]:
+    chunks = list(iter_chunks(path, chunksize=chunksize))
+    frame = pd.concat([c.frame for c in chunks], ignore_index=True)
+    rows = [int(r) for c in chunks for r in c.rows]
+    return frame, rows, chunks
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+# -- the formats people bring ------------------------------------------------------------------
+
+
+def test_toggl_export_with_bom() -> None:
+    assert (DATA / "toggl_export.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    frame, rows, chunks = read_all(DATA / "toggl_export.csv")
+    assert list(frame.columns)[:3] == ["User", "Email", "Client"]  # no BOM in the first name
+    assert rows == [2, 3, 4]
+    assert frame["Description"].tolist() == [
+        "Homepage, hero section",
+        "Standup",
+        'Release "v2" night',
+    ]
+    assert frame["Tags"].tolist() == ["design, client work", "", "deploy"]
+    assert frame["Amount (USD)"].tolist() == ["127.50", "0.00", "148.75"]  # text, not 127.5
+    assert not chunks[0].decimal_comma
+
+
+def test_toggl_import_header_with_spaces_after_commas() -> None:
+    frame, rows, _ = read_all(DATA / "toggl_import.csv")
+    assert read_header(DATA / "toggl_import.csv")[:3] == ["User", "Email", "Client"]
+    assert rows == [2, 3, 4]
+    assert frame["Tags"].tolist() == ["design", "meeting, planning", ""]  # quoted after ", "
+    assert frame["Client"].tolist() == ["Acme Corp", "", "Acme Corp"]
+
+
+def test_clockify_twelve_hour_times_stay_text() -> None:
+    frame, _, _ = read_all(DATA / "clockify_export.csv")
+    assert frame["Start Time"].tolist() == ["01:00:00 PM", "11:45:00 PM", "08:05:00 AM"]
+    assert frame["Start Date"].tolist() == ["09/23/2026", "09/23/2026", "12/01/2026"]
+
+
+def test_semicolon_windows_1252_sets_decimal_comma() -> None:
+    raw = (DATA / "semicolon_cp1252.csv").read_bytes()
+    with pytest.raises(UnicodeDecodeError):
+        raw.decode("utf-8")
+    frame, rows, chunks = read_all(DATA / "semicolon_cp1252.csv")
+    assert chunks[0].decimal_comma
+    assert rows == [2, 3]
+    assert frame["Description"].tolist() == ["Café mit Kunde", "Rückruf Müller"]
+    assert frame["Duration"].tolist() == ["1,5", "0,25"]
+
+
+def test_utf16_tsv_with_bom() -> None:
+    assert (DATA / "utf16_export.tsv").read_bytes()[:2] == b"\xff\xfe"
+    frame, rows, _ = read_all(DATA / "utf16_export.tsv")
+    assert rows == [2, 3]
+    assert frame["Description"].tolist() == ["Naïve café", "Deploy 🚀"]
+    assert frame["Start time"].tolist() == ["09:30", "17:00:00"]
+
+
+def test_utf16_without_bom(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("Date,Hours\n2026-03-05,1.5\n".encode("utf-16-le"))
+    frame, _, _ = read_all(path)
+    assert frame.to_dict("records") == [{"Date": "2026-03-05", "Hours": "1.5"}]
+
+
+def test_xlsx_cells_become_canonical_text() -> None:
+    frame, rows, _ = read_all(DATA / "excel_cells.xlsx")
+    assert rows == [2, 3, 4, 5, 7]  # row 6 is blank
+    assert frame["Date"].tolist() == [
+        "2026-03-05", "2026-03-06", "46090", "2026-03-10", "2026-03-11"
+    ]  # fmt: skip
+    assert frame["Start"].tolist() == [
+        "09:30:00", "09:00:00", "14:00", "2026-03-10 08:15:00", "10:00:00"
+    ]  # fmt: skip
+    assert frame["Duration"].tolist() == ["", "1:30:00", "1.25", "0:45:00", ""]
+    assert frame["Billable"].tolist() == ["true", "false", "", "true", "false"]
+    assert read_header(DATA / "excel_cells.xlsx")[0] == "Date"
+
+
+def test_xlsx_in_small_chunks_keeps_row_numbers() -> None:
+    frame, rows, chunks = read_all(DATA / "excel_cells.xlsx", chunksize=2)
+    assert rows == [2, 3, 4, 5, 7]
+    assert [len(c) for c in chunks] == [2, 2, 1]
+    assert frame["Description"].tolist() == ["Design", "Review", "Call", "Café", "Standup"]
+
+
+def test_ods_is_read() -> None:
+    frame, rows, _ = read_all(DATA / "ods_cells.ods")
+    assert rows == [2, 3]
+    assert frame["Date"].tolist() == ["2026-03-05", "2026-03-06"]
+    assert frame["Start time"].tolist() == ["09:30:00", "13:00:00"]
+    assert frame["Hours"].tolist() == ["1.5", "0.25"]
+
+
+def test_xlsx_that_is_really_a_csv_is_read_as_csv(tmp_path: Path) -> None:
+    path = tmp_path / "export.xlsx"
+    shutil.copy(DATA / "toggl_export.csv", path)
+    frame, rows, _ = read_all(path)
+    assert rows == [2, 3, 4]
+    assert frame["Email"].iloc[0] == "ada@example.com"
+
+
+def test_csv_that_is_really_an_xlsx_is_read_as_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    shutil.copy(DATA / "excel_cells.xlsx", path)
+    _, rows, _ = read_all(path)
+    assert rows == [2, 3, 4, 5, 7]
+
+
+def test_xlsx_header_below_blank_rows(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet["B3"], sheet["C3"] = "Date", "Hours"
+    sheet["B4"], sheet["C4"] = "2026-03-05", 1.5
+    sheet["B6"], sheet["C6"] = "2026-03-06", 2
+    book.save(tmp_path / "t.xlsx")
+    frame, rows, _ = read_all(tmp_path / "t.xlsx")
+    assert rows == [4, 6]
+    assert frame.to_dict("records") == [
+        {"Date": "2026-03-05", "Hours": "1.5"},
+        {"Date": "2026-03-06", "Hours": "2"},
+    ]
+
+
+# -- cells are text, trimmed, never coerced -----------------------------------------------------
+
+
+def test_cells_are_text_and_trimmed(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "Code, Hours ,Note\n007 ,  1.50 ,  two  words \t\n")
+    frame, _, _ = read_all(path)
+    assert list(frame.columns) == ["Code", "Hours", "Note"]
+    assert frame.to_dict("records") == [{"Code": "007", "Hours": "1.50", "Note": "two  words"}]
+
+
+def test_formula_looking_text_stays_plain(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", 'Date,Description\n2026-03-05,"=HYPERLINK(""http://x"",""y"")"\n')
+    frame, _, _ = read_all(path)
+    assert frame["Description"].tolist() == ['=HYPERLINK("http://x","y")']
+
+
+def test_a_200000_character_cell(tmp_path: Path) -> None:
+    long = "x" * 200_000
+    path = write(tmp_path / "t.csv", f'Date,Description\n2026-03-05,"{long}"\n2026-03-06,short\n')
+    frame, rows, _ = read_all(path)
+    assert rows == [2, 3]
+    assert frame["Description"].tolist() == [long, "short"]
+
+
+def test_windows_1252_after_the_sniffed_prefix(tmp_path: Path) -> None:
+    body = "".join(f"2026-03-05,Row {i}\n" for i in range(2, 10_000))
+    text = "Date,Description\n" + body + "2026-03-06,Café\n"
+    path = write(tmp_path / "t.csv", text, "cp1252")
+    frame, rows, _ = read_all(path)
+    assert rows[-1] == 10_000
+    assert frame["Description"].iloc[-1] == "Café"
+
+
+def test_utf8_non_ascii_beyond_the_prefix(tmp_path: Path) -> None:
+    body = "".join(f"2026-03-05,Row {i}\n" for i in range(2, 10_000))
+    path = write(tmp_path / "t.csv", "Date,Description\n" + body + "2026-03-06,Café ☕\n")
+    frame, _, _ = read_all(path)
+    assert frame["Description"].iloc[-1] == "Café ☕"
+
+
+# -- row numbers --------------------------------------------------------------------------------
+
+
+def test_row_numbers_count_blank_rows_with_tiny_chunks(tmp_path: Path) -> None:
+    text = "Date,Hours\n2026-03-01,1\n\n2026-03-02,2\n , \n\n2026-03-03,3\n,\n2026-03-04,4\n\n"
+    frame, rows, chunks = read_all(write(tmp_path / "t.csv", text), chunksize=2)
+    assert rows == [2, 4, 7, 9]
+    assert frame["Hours"].tolist() == ["1", "2", "3", "4"]
+    assert all(len(c.frame) == len(c.rows) for c in chunks)
+
+
+def test_row_numbers_with_a_multiline_cell(tmp_path: Path) -> None:
+    text = 'Date,Notes\n2026-03-01,"two\nlines"\n2026-03-02,b\n'
+    _, rows, _ = read_all(write(tmp_path / "t.csv", text))
+    assert rows == [2, 3]  # a spreadsheet row, not a line of text
+
+
+def test_blank_lines_before_the_header(tmp_path: Path) -> None:
+    _, rows, _ = read_all(write(tmp_path / "t.csv", "\n\nDate,Hours\n2026-03-01,1\n2026-03-02,2\n"))
+    assert rows == [4, 5]
+    assert read_header(tmp_path / "t.csv") == ["Date", "Hours"]
+
+
+def test_a_row_with_more_cells_than_the_header_is_refused(tmp_path: Path) -> None:
+    text = (
+        "Date,Hours,Notes\n"
+        "2026-03-01,1,a\n"
+        "2026-03-02,2,b,EXTRA\n"  # one cell too many
+        "2026-03-03,3,c,,\n"  # two cells too many (empty ones are tolerated only one past)
+        "2026-03-04,4,d,\n"  # a trailing separator: fine
+        "2026-03-05,5,e,X,Y,Z\n"
+        "2026-03-06,6,f\n"
+    )
+    for chunksize in (1, 2, 50_000):
+        frame, rows, chunks = read_all(write(tmp_path / "t.csv", text), chunksize=chunksize)
+        assert rows == [2, 5, 7]
+        assert frame["Notes"].tolist() == ["a", "d", "f"]
+        errors = [e for c in chunks for e in c.errors]
+        assert [(e.row, e.reason) for e in errors] == [
+            (3, "too_many_cells"),
+            (4, "too_many_cells"),
+            (6, "too_many_cells"),
+        ]
+        assert "the row has 4 cells but the header has 3" in errors[0].message
+        assert "quote" in errors[0].message
+
+
+def test_too_many_cells_on_the_last_row(tmp_path: Path) -> None:
+    text = "Date,Hours\n2026-03-01,1\n2026-03-02,2,x,y\n"
+    _, rows, chunks = read_all(write(tmp_path / "t.csv", text), chunksize=1)
+    assert rows == [2]
+    assert [e.row for c in chunks for e in c.errors] == [3]
+
+
+def test_rows_are_int64_aligned(tmp_path: Path) -> None:
+    chunk = next(iter_chunks(DATA / "harvest_export.csv"))
+    assert chunk.rows.dtype == np.int64
+    assert len(chunk.rows) == len(chunk.frame) == len(chunk)
+    assert chunk.file == str(DATA / "harvest_export.csv")
+
+
+def test_display_name_is_used_in_chunks_and_errors(tmp_path: Path) -> None:
+    chunk = next(iter_chunks(DATA / "harvest_export.csv", display_name="harvest.csv"))
+    assert chunk.file == "harvest.csv"
+    with pytest.raises(UnreadableFileError) as caught:
+        list(iter_chunks(tmp_path / "nope.csv", display_name="nope.csv"))
+    assert caught.value.file == "nope.csv"
+
+
+def test_large_file_comes_in_chunks(tmp_path: Path) -> None:
+    lines = ["Date,Hours"] + [f"2026-03-05,{i}" for i in range(2, 1002)]
+    chunks = list(iter_chunks(write(tmp_path / "t.csv", "\n".join(lines) + "\n"), chunksize=300))
+    assert [len(c) for c in chunks] == [300, 300, 300, 100]
+    assert int(chunks[-1].rows[-1]) == 1001
+
+
+def test_chunksize_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="chunksize"):
+        list(iter_chunks(DATA / "toggl_export.csv", chunksize=0))
+
+
+# -- files that cannot be read -----------------------------------------------------------------
+
+
+def refused(path: Path) -> str:
+    with pytest.raises(UnreadableFileError) as caught:
+        list(iter_chunks(path))
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("content", [b"", b"   \r\n\n", b"\xef\xbb\xbf", b"\xff\xfe"])
+def test_empty_file(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "empty.csv"
+    path.write_bytes(content)
+    message = refused(path)
+    assert "empty" in message and "header row" in message
+    assert message.startswith(str(path))
+
+
+@pytest.mark.parametrize("text", ["Date,Hours\n", "Date,Hours", "Date,Hours\n\n\n,\n"])
+def test_header_only(tmp_path: Path, text: str) -> None:
+    message = refused(write(tmp_path / "t.csv", text))
+    assert "has a header but no entries" in message
+
+
+def test_header_only_is_known_from_the_header_of_a_small_file(tmp_path: Path) -> None:
+    with pytest.raises(UnreadableFileError, match="has a header but no entries"):
+        read_header(write(tmp_path / "t.csv", "Date,Hours\n\n"))
+
+
+def test_header_only_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["Date", "Hours"])
+    book.save(tmp_path / "t.xlsx")
+    assert "has a header but no entries" in refused(tmp_path / "t.xlsx")
+    with pytest.raises(UnreadableFileError, match="has a header but no entries"):
+        read_header(tmp_path / "t.xlsx")
+
+
+def test_a_rewritten_file_is_sniffed_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "Date,Hours\n2026-03-05,1\n")
+    assert read_header(path) == ["Date", "Hours"]
+    write(path, "Date;Hours\n2026-03-05;1\n")
+    assert read_header(path) == ["Date", "Hours"]
+    assert next(iter_chunks(path)).decimal_comma
+
+
+def test_empty_workbook(tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    Workbook().save(tmp_path / "t.xlsx")
+    assert "empty" in refused(tmp_path / "t.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("content", "what"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 4, "a PNG image"),
+        (b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n", "a PDF document"),
+        (bytes(range(256)) * 64, "binary"),
+        (b"Date,Hours\n\x00\x01\x02\x03" * 100, "binary"),
+        (b"\x01\x02\x03\x04\x05\x06\x07\x08" * 100, "binary"),
+    ],
+)
+def test_binary_renamed_csv(tmp_path: Path, content: bytes, what: str) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(content)
+    message = refused(path)
+    assert what in message
+    assert "export the timesheet as CSV" in message
+
+
+def test_zip_that_is_not_a_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "export.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("export.csv", "Date,Hours\n2026-03-05,1\n")
+    assert "a zip archive, not a spreadsheet" in refused(path)
+
+
+def test_damaged_zip(tmp_path: Path) -> None:
+    path = tmp_path / "export.xlsx"
+    path.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    assert "damaged" in refused(path)
+
+
+def fake_encrypted_workbook(path: Path) -> Path:
+    """An OLE2 compound file whose directory lists EncryptionInfo and EncryptedPackage,
+    which is what Excel writes for a workbook saved with a password."""
+    header = bytearray(512)
+    header[0:8] = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+    struct.pack_into("<HHHHH", header, 24, 0x3E, 3, 0xFFFE, 9, 6)
+    struct.pack_into("<I", header, 44, 1)  # one FAT sector
+    struct.pack_into("<I", header, 48, 0)  # the directory starts at sector 0
+    directory = bytearray(512)
+    for i, name in enumerate(["Root Entry", "EncryptionInfo", "EncryptedPackage", "\x06DataSpaces"]):
+        encoded = name.encode("utf-16-le") + b"\x00\x00"
+        directory[i * 128 : i * 128 + len(encoded)] = encoded
+        struct.pack_into("<H", directory, i * 128 + 64, len(encoded))
+    path.write_bytes(bytes(header) + bytes(directory) + b"\x00" * 1024)
+    return path
+
+
+def test_password_protected_workbook(tmp_path: Path) -> None:
+    message = refused(fake_encrypted_workbook(tmp_path / "secret.xlsx"))
+    assert "password-protected" in message
+    assert "remove the password" in message
+    with pytest.raises(UnreadableFileError, match="password-protected"):
+        read_header(tmp_path / "secret.xlsx")
+
+
+def test_ole_file_that_is_no_workbook(tmp_path: Path) -> None:
+    path = tmp_path / "old.xlsx"
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2000)
+    message = refused(path)
+    assert "password-protected, or not really an .xlsx" in message
+
+
+def test_unclosed_quote_names_its_row(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", '\n\nDate,Notes\n2026-03-05,a\n\n2026-03-06,"open\n2026-03-07,c\n')
+    chunks = iter_chunks(path, chunksize=1)
+    assert next(chunks).rows.tolist() == [4]
+    with pytest.raises(UnreadableFileError) as caught:
+        next(chunks)
+    assert 'the " at row 6 has no closing quote' in str(caught.value)
+
+
+def test_invalid_utf8_after_a_bom(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes(b"\xef\xbb\xbfDate,Notes\n2026-03-05,caf\xe9\n")
+    assert "not valid UTF-8 text separated by commas" in refused(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    assert "no such file: check the path" in refused(tmp_path / "missing.csv")
+    with pytest.raises(UnreadableFileError, match="no such file"):
+        read_header(tmp_path / "missing.csv")
+
+
+def test_a_folder(tmp_path: Path) -> None:
+    (tmp_path / "dir.csv").mkdir()
+    assert "folder" in refused(tmp_path / "dir.csv")
+
+
+@pytest.mark.parametrize("name", ["report.pdf", "data.json", "notes.docx"])
+def test_unsupported_extension(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / name, "Date,Hours\n2026-03-05,1\n")
+    message = refused(path)
+    assert "unsupported file type" in message
+    assert "CSV (UTF-8), TSV, XLSX, XLS or ODS" in message
+
+
+def test_no_extension_and_txt_are_read_by_content(tmp_path: Path) -> None:
+    for name in ("export", "export.txt"):
+        _, rows, _ = read_all(write(tmp_path / name, "Date;Hours\n2026-03-05;1,5\n"))
+        assert rows == [2]
+
+
+@pytest.mark.parametrize(
+    ("text", "columns"),
+    [
+        ("Date,Hours,Notes\n2026-03-05,1,x\n", ["Date", "Hours", "Notes"]),
+        ("Date;Hours;Notes\n05.03.2026;1,5;a, b\n", ["Date", "Hours", "Notes"]),
+        ("Date\tHours\tNotes\n2026-03-05\t1\ta;b,c\n", ["Date", "Hours", "Notes"]),
+        ("Date,Hours,,Hours\n2026-03-05,1,,2\n", ["Date", "Hours", "Unnamed: 2", "Hours.1"]),
+    ],
+)
+def test_delimiter_and_header_names(tmp_path: Path, text: str, columns: list[str]) -> None:
+    path = write(tmp_path / "t.csv", text)
+    assert read_header(path) == columns
+    frame, _, _ = read_all(path)
+    assert list(frame.columns) == columns
