@@ -1,0 +1,191 @@
+"""What the ledger costs per row: commit strategies against the real ``Ledger`` path.
+
+    .venv/bin/python bench/bench_ledger.py [--rows 200000] [--repeat 3] [--max-seconds 5]
+
+Every variant writes the same rows into the ledger's own schema, in a fresh file on disk (``--dir``,
+default: a temporary folder; do not point it at tmpfs, where fsync is free). Variants that commit
+every row are slow: each stops after ``--max-seconds`` and reports the rate of what it wrote.
+Figures are medians of ``--repeat`` runs, with ratios against the batched baseline of the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from importer import ledger as ledger_module
+from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
+
+INSERT = (
+    "INSERT INTO rows (fingerprint, file, row, state, payload, updated_at) "
+    "VALUES (?, ?, ?, 'pending', ?, '2026-01-01T00:00:00Z')"
+)
+Rows = list[PendingRow]
+Variant = Callable[[Path, Rows, float], tuple[int, float]]
+
+
+def make_rows(n: int) -> Rows:
+    out = []
+    for i in range(n):
+        body = {
+            "created_with": "toggl-import",
+            "workspace_id": 1234567,
+            "start": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1_767_225_600 + i * 600)),
+            "duration": 900 + i % 7200,
+            "description": f"Review the invoice export #{i % 977}",
+            "project_id": 1000 + i % 40,
+            "tags": ["billing", "acme"][: i % 3],
+            "user_id": 50 + i % 30,
+        }
+        out.append(PendingRow(fingerprint(body), "timesheet.csv", i + 2, body))
+    return out
+
+
+def raw_db(path: Path, journal: str, synchronous: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute(f"PRAGMA journal_mode = {journal}")
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    for statement in ledger_module._MIGRATIONS[0]:
+        conn.execute(statement)
+    return conn
+
+
+def per_row(journal: str, synchronous: str) -> Variant:
+    def run(path: Path, rows: Rows, cap: float) -> tuple[int, float]:
+        conn = raw_db(path, journal, synchronous)
+        payloads = [json.dumps(r.body, separators=(",", ":")) for r in rows]
+        t0 = time.perf_counter()
+        done = 0
+        for r, payload in zip(rows, payloads, strict=True):
+            conn.execute("BEGIN")
+            conn.execute(INSERT, (r.fingerprint, r.file, r.row, payload))
+            conn.execute("COMMIT")
+            done += 1
+            if done % 100 == 0 and time.perf_counter() - t0 > cap:
+                break
+        elapsed = time.perf_counter() - t0
+        conn.close()
+        return done, elapsed
+
+    return run
+
+
+def batched(size: int) -> Variant:
+    def run(path: Path, rows: Rows, cap: float) -> tuple[int, float]:
+        conn = raw_db(path, "WAL", "NORMAL")
+        values = [(r.fingerprint, r.file, r.row, json.dumps(r.body, separators=(",", ":"))) for r in rows]
+        t0 = time.perf_counter()
+        for lo in range(0, len(values), size):
+            conn.execute("BEGIN")
+            conn.executemany(INSERT, values[lo : lo + size])
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - t0
+        conn.close()
+        return len(values), elapsed
+
+    return run
+
+
+def ledger_path(synchronous: str, sending_batch: int, *, resume: bool = False) -> Variant:
+    """The runner's pattern: per 50k chunk ``known`` + ``add_pending``; per batch ``mark_sending``
+    (which also writes the outcomes buffered since the last batch); one ``record`` per row."""
+
+    def run(path: Path, rows: Rows, cap: float) -> tuple[int, float]:
+        sync = "NORMAL" if synchronous == "NORMAL" else "FULL"
+        passes = 2 if resume else 1
+        t0 = time.perf_counter()
+        for _ in range(passes):
+            if resume:  # time only the second pass: everything known as created
+                t0 = time.perf_counter()
+            with Ledger.open(path, synchronous=sync) as ledger:
+                run_id = ledger.start_run("bench", 1234567)
+                for lo in range(0, len(rows), 50_000):
+                    if time.perf_counter() - t0 > cap:
+                        break
+                    chunk = rows[lo : lo + 50_000]
+                    known = ledger.known([r.fingerprint for r in chunk])
+                    todo = [r for r in chunk if r.fingerprint not in known]
+                    ledger.add_pending(todo, run_id)
+                    for blo in range(0, len(todo), sending_batch):
+                        batch = todo[blo : blo + sending_batch]
+                        ledger.mark_sending([r.fingerprint for r in batch])
+                        for r in batch:
+                            ledger.record([Outcome.created(r.fingerprint, r.row)])
+                        if time.perf_counter() - t0 > cap:
+                            break
+                ledger.finish_run(run_id, 0)
+                done = ledger.counts()["created"]
+        return done, time.perf_counter() - t0
+
+    return run
+
+
+CAPPED = True  # commits every row: stops after --max-seconds
+VARIANTS: list[tuple[str, Variant, bool]] = [
+    ("per-row commit, rollback journal (default)", per_row("DELETE", "FULL"), CAPPED),
+    ("per-row commit, WAL + FULL", per_row("WAL", "FULL"), CAPPED),
+    ("per-row commit, WAL + NORMAL", per_row("WAL", "NORMAL"), CAPPED),
+    ("batched 1,000, WAL + NORMAL  [baseline]", batched(1000), False),
+    ("Ledger NORMAL: sending x64, outcomes buffered", ledger_path("NORMAL", 64), False),
+    ("Ledger FULL:   sending x64, outcomes buffered", ledger_path("FULL", 64), False),
+    ("Ledger NORMAL: sending x1 (a commit per row)", ledger_path("NORMAL", 1), CAPPED),
+    ("Ledger resume: all rows known, no writes", ledger_path("NORMAL", 64, resume=True), False),
+]
+BASELINE = 3
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--max-seconds", type=float, default=5.0)
+    parser.add_argument("--dir", type=Path, default=None)
+    args = parser.parse_args()
+
+    rows = make_rows(args.rows)
+    t0 = time.perf_counter()
+    for r in rows[:50_000]:
+        fingerprint(r.body)  # type: ignore[arg-type]
+    fp_us = (time.perf_counter() - t0) / min(len(rows), 50_000) * 1e6
+    print(
+        f"sqlite {sqlite3.sqlite_version}, Python {sys.version.split()[0]}, {args.rows:,} rows, "
+        f"median of {args.repeat}, per-row variants capped at {args.max_seconds:g} s"
+    )
+    print(f"fingerprint(): {fp_us:.1f} us/row\n")
+
+    rates: list[float] = []
+    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
+        for i, (name, variant, capped) in enumerate(VARIANTS):
+            results = []
+            size = 0
+            for k in range(args.repeat):
+                path = Path(tmp) / f"v{i}-{k}.sqlite"
+                results.append(variant(path, rows, args.max_seconds if capped else float("inf")))
+                size = path.stat().st_size
+                for suffix in ("", "-wal", "-shm", "-journal", ".lock"):
+                    Path(f"{path}{suffix}").unlink(missing_ok=True)
+            rate = statistics.median(n / s for n, s in results)
+            done = statistics.median(n for n, _ in results)
+            rates.append(rate)
+            note = f"{done:,.0f} rows" + (f", file {size / 1e6:.0f} MB" if done == args.rows else "")
+            print(f"  {name:<48} {rate:>9,.0f} rows/s {1e6 / rate:>6.1f} us/row  ({note})", flush=True)
+    print(f"\nratio against '{VARIANTS[BASELINE][0].split('  ')[0]}':")
+    for (name, _, _), rate in zip(VARIANTS, rates, strict=True):
+        print(f"  {name:<48} {rate / rates[BASELINE]:>6.2f}x")
+    if os.environ.get("BENCH_JSON"):
+        names = [name for name, _, _ in VARIANTS]
+        print(json.dumps({name: round(rate) for name, rate in zip(names, rates, strict=True)}))
+
+
+if __name__ == "__main__":
+    main()
