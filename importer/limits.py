@@ -1,0 +1,340 @@
+"""Rate, concurrency and the hourly quota: when may the next request start?
+
+``Limiter`` is a small GCRA (generic cell rate algorithm) with a burst of 1: a request may start
+when the clock has reached the *theoretical arrival time* ``tat``, and each start sets ``tat`` to
+``now + interval``. ``now`` is read when the waiting task has actually woken up, so two starts are
+always at least an interval apart -- a late wake-up cannot bunch two starts together, and an idle
+spell banks no credit. That strictness is deliberate: a server that meters with a zero-tolerance
+leaky bucket (the sandbox does) answers 429 to anything closer, and one 429 costs a second or
+more. For the same reason ``interval`` is ``1/rate`` plus a little ``headroom`` (default 2 ms,
+at most 5 % of the interval) for the jitter between our clock reading and the server's: measured
+on loopback, that jitter spans ~0.5-1 ms, and with 1 % headroom 20/s still drew 429s now and then.
+
+Strict spacing means timer overshoot (asyncio wakes up to ~1 ms late) is never won back, so on
+the real clock the last 1.5 ms before a start are yielded away (``sleep(0)``) instead of slept
+(``SPIN``): starts land within ~20 us of their moment.
+
+A short log of the last ``floor(rate)`` start times makes the window property exact for every
+rate, fractional ones included: a start is allowed only when the oldest of them is a full second
+ago, so **no one-second window ever holds more than ``rate`` starts** (on the limiter's clock).
+
+On top of that:
+
+* ``concurrency`` -- at most that many requests in flight (a semaphore, taken *before* pacing so
+  that a started request never waits again);
+* the hourly quota, per bucket (``"org"`` for workspace and report requests, ``"me"`` for
+  ``/me...``, which Toggl counts separately): every answer's ``X-Toggl-Quota-Remaining`` /
+  ``-Resets-In`` goes to ``observe``. When the estimate of what is left reaches 0 no request of that
+  bucket starts until the window has moved on; then one probe goes first and its answer says how
+  much came back (the window slides: never assume a full quota). ``pause_for_quota`` (a 402) pauses
+  the bucket until ``resets_in`` has passed;
+* a 429 (``on_rate_limited``): every worker pauses for ``Retry-After`` (or 1 s), the rate is halved
+  (down to a floor) and climbs back additively with every answer that follows.
+
+``paused_until`` / ``pause_remaining()`` / ``pause_reason`` feed a countdown display. Clock and
+sleep are injected, so the tests run on virtual time. A task waiting on the quota of the ``me``
+bucket holds one concurrency slot while it waits (the importer's own work is all ``org``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import TypedDict
+
+ORG = "org"
+ME = "me"
+
+DEFAULT_QUOTA_WAIT = 60.0
+"""Pause after a 402 quota refusal that does not say when the quota comes back (seconds)."""
+DEFAULT_BACKOFF = 1.0
+"""Pause after a 429 without ``Retry-After`` (seconds)."""
+PROBE_INTERVAL = 5.0
+"""After a quota window has moved on: how long one probe may go unanswered before the next."""
+HEADROOM = 0.002
+"""Default extra spacing between two starts (seconds), for clock jitter at the server's meter."""
+HEADROOM_SHARE = 0.05
+"""... but never more than this share of the interval (high rates are not metered that tightly)."""
+MARGIN = 0.001
+"""Starts are at least (1 + MARGIN)/rate apart and the log's window is 1 + MARGIN seconds, so that
+float rounding can never fit one start too many into a second."""
+SPIN = 0.0015
+"""asyncio timers fire up to ~1 ms late (epoll rounds its timeout up to whole milliseconds), and
+with strict spacing every late start is lost for good. So on the real clock the limiter sleeps
+until SPIN before the moment and yields (``sleep(0)``) for the last stretch: exact to ~20 us, at
+the price of <= 1.5 ms of busy looping per start when the rate, not the server, is the limit."""
+_SAFETY = 1.0 + MARGIN
+_WINDOW = 1.0 + MARGIN - 1e-9  # a hair inside rate * interval: the log never trips on rounding
+LOG_MAX = 10_000
+"""Above this rate the start log is not kept (spacing alone holds the window)."""
+
+
+class QuotaEstimate(TypedDict):
+    """What the limiter knows of the hourly quota (keywords of ``report.estimate_seconds``)."""
+
+    quota_total: int | None
+    quota_remaining: int | None
+    resets_in: float | None
+
+
+Clock = Callable[[], float]
+Sleep = Callable[[float], Awaitable[object]]
+
+
+class _Quota:
+    """What is known about one quota bucket."""
+
+    __slots__ = ("last_start", "left", "lock", "paused_until", "reset_at")
+
+    def __init__(self) -> None:
+        self.left: int | None = None  # estimate: last remaining seen, minus starts since
+        self.reset_at: float | None = None  # when the last answer said the window moves on
+        self.paused_until = -math.inf  # after a 402
+        self.last_start = -math.inf
+        self.lock = asyncio.Lock()  # FIFO: one task of this bucket sleeps on the clock at a time
+
+
+class _Slot:
+    """``async with limiter.slot():`` -- reusable, no generator on the hot path."""
+
+    __slots__ = ("_limiter", "_quota")
+
+    def __init__(self, limiter: Limiter, quota: _Quota) -> None:
+        self._limiter = limiter
+        self._quota = quota
+
+    async def __aenter__(self) -> None:
+        await self._limiter._acquire(self._quota)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._limiter._release()
+
+
+class Limiter:
+    """At most ``rate`` starts per second (burst 1) and ``concurrency`` in flight, quota-aware."""
+
+    def __init__(
+        self,
+        rate: float,
+        concurrency: int,
+        *,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        min_rate: float | None = None,
+        recover_step: float = 0.05,
+        quota_spread: bool = False,
+        default_quota_wait: float = DEFAULT_QUOTA_WAIT,
+        default_backoff: float = DEFAULT_BACKOFF,
+        probe_interval: float = PROBE_INTERVAL,
+        headroom: float | None = None,
+    ) -> None:
+        if not rate > 0:
+            raise ValueError(f"rate must be above 0, got {rate}")
+        if concurrency < 1:
+            raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        self.configured_rate = float(rate)
+        self.concurrency = concurrency
+        self.min_rate = min_rate if min_rate is not None else self.configured_rate / 16
+        self.recover_step = recover_step * self.configured_rate
+        self.quota_spread = quota_spread
+        self.default_quota_wait = default_quota_wait
+        self.default_backoff = default_backoff
+        self.probe_interval = probe_interval
+        self.headroom = headroom
+        """Extra seconds between starts; ``None``: ``min(HEADROOM, HEADROOM_SHARE / rate)``."""
+        self._clock = clock
+        self._sleep = sleep
+        self._precise = sleep is asyncio.sleep and clock is time.monotonic
+        self._sem = asyncio.Semaphore(concurrency)
+        self._rate = self.configured_rate
+        self._interval = _SAFETY / self._rate
+        self._log: deque[float] | None = None
+        self._tat = -math.inf
+        self._set_rate(self._rate)
+        self._rate_paused_until = -math.inf
+        self._quotas = {ORG: _Quota(), ME: _Quota()}
+        self._slots = {name: _Slot(self, q) for name, q in self._quotas.items()}
+        self.in_flight = 0
+        self.started = 0
+        self.rate_limited = 0
+        self.quota_pauses = 0
+        self.quota_total: int | None = None
+        """The hourly quota's size, if the runner learnt it (``GET /me/quota``)."""
+
+    # -- the hot path -------------------------------------------------------------------------
+
+    def slot(self, bucket: str = ORG) -> _Slot:
+        """``async with limiter.slot():`` waits until a request of ``bucket`` may start."""
+        return self._slots[bucket]
+
+    async def _acquire(self, q: _Quota) -> None:
+        await self._sem.acquire()
+        try:
+            if not q.lock.locked():
+                now = self._clock()
+                if self._earliest(q, now) <= now:
+                    self._admit(q, now)
+                    return
+            async with q.lock:
+                while True:
+                    now = self._clock()
+                    wait = self._earliest(q, now) - now
+                    if wait <= 0:
+                        self._admit(q, now)
+                        return
+                    if not self._precise:
+                        await self._sleep(wait)
+                    elif wait > SPIN:
+                        await self._sleep(wait - SPIN)  # wakes up to 1 ms late: land before
+                    else:
+                        await asyncio.sleep(0)  # the last stretch: yield until the moment
+        except BaseException:
+            self._sem.release()
+            raise
+
+    def _release(self) -> None:
+        self.in_flight -= 1
+        self._sem.release()
+
+    def _earliest(self, q: _Quota, now: float) -> float:
+        """The first instant a request of bucket ``q`` may start (may mutate the probe state)."""
+        t = self._tat
+        log = self._log
+        if log is not None and len(log) == log.maxlen and log[0] + _WINDOW > t:
+            t = log[0] + _WINDOW
+        if self._rate_paused_until > t:
+            t = self._rate_paused_until
+        if q.paused_until > t:
+            t = q.paused_until
+        left = q.left
+        if left is not None:
+            if left <= 0:
+                if q.reset_at is not None and q.reset_at > now:
+                    return max(t, q.reset_at)
+                # the window has moved on by an unknown amount: let one probe find out
+                q.left = 1
+                q.reset_at = now + self.probe_interval
+            elif self.quota_spread and q.reset_at is not None and q.reset_at > now:
+                t = max(t, q.last_start + (q.reset_at - now) / left)
+        return t
+
+    def _admit(self, q: _Quota, now: float) -> None:
+        self._tat = now + self._interval  # from the actual start: never closer than an interval
+        if self._log is not None:
+            self._log.append(now)
+        q.last_start = now
+        if q.left is not None:
+            q.left -= 1
+        self.in_flight += 1
+        self.started += 1
+
+    # -- what the answers say -----------------------------------------------------------------
+
+    def observe(self, remaining: int | None, resets_in: float | None, bucket: str = ORG) -> None:
+        """Every answer's quota headers (``None`` when absent); also one step of rate recovery."""
+        if self._rate < self.configured_rate:
+            self._set_rate(min(self.configured_rate, self._rate + self.recover_step))
+        q = self._quotas[bucket]
+        now = self._clock()
+        if now < q.paused_until:
+            return  # an answer from before the 402: it does not lift the pause
+        # Unknown (no header) or negative (Toggl counts but does not enforce): no quota pacing.
+        q.left = remaining if remaining is not None and remaining >= 0 else None
+        if resets_in is not None:
+            q.reset_at = now + max(0.0, resets_in)
+
+    def pause_for_quota(self, resets_in: float | None, bucket: str = ORG) -> float:
+        """A 402 quota refusal: no request of ``bucket`` starts until the window resets.
+
+        Returns the instant (limiter clock) the pause ends. After it, one probe goes first.
+        """
+        now = self._clock()
+        wait = max(1.0, resets_in) if resets_in is not None else self.default_quota_wait
+        q = self._quotas[bucket]
+        q.paused_until = max(q.paused_until, now + wait)
+        q.left = 0
+        q.reset_at = q.paused_until
+        self.quota_pauses += 1
+        return q.paused_until
+
+    def on_rate_limited(self, retry_after: float | None) -> None:
+        """A 429: everyone waits ``retry_after`` (or the default), and the rate halves."""
+        now = self._clock()
+        wait = max(0.0, retry_after) if retry_after is not None else self.default_backoff
+        if now >= self._rate_paused_until:  # first 429 of a burst: slow down once, not per answer
+            self._set_rate(max(self.min_rate, self._rate * 0.5))
+        self.rate_limited += 1
+        self._rate_paused_until = max(self._rate_paused_until, now + wait)
+
+    def _set_rate(self, rate: float) -> None:
+        self._rate = rate
+        headroom = self.headroom
+        if headroom is None:
+            headroom = min(HEADROOM, HEADROOM_SHARE / rate)
+        self._interval = _SAFETY / rate + headroom
+        size = max(1, math.floor(rate))
+        if size > LOG_MAX:
+            self._log = None  # spacing alone keeps the window (integer rates; nobody goes there)
+            return
+        if self._log is None or self._log.maxlen != size:
+            self._log = deque(self._log or (), maxlen=size)
+
+    # -- for display and for the runner ---------------------------------------------------------
+
+    @property
+    def rate(self) -> float:
+        """The rate in force now (lower than configured after a 429, until it recovers)."""
+        return self._rate
+
+    def quota_estimate(self, bucket: str = ORG) -> QuotaEstimate:
+        """``{quota_total, quota_remaining, resets_in}`` as known now (for a time estimate).
+
+        ``quota_total`` is not in the headers: set ``limiter.quota_total`` from ``/me/quota``.
+        """
+        q = self._quotas[bucket]
+        now = self._clock()
+        resets_in = None
+        if q.reset_at is not None and q.reset_at > now:
+            resets_in = q.reset_at - now
+        if q.paused_until > now:
+            resets_in = q.paused_until - now
+        return QuotaEstimate(quota_total=self.quota_total, quota_remaining=q.left, resets_in=resets_in)
+
+    def quota_left(self, bucket: str = ORG) -> int | None:
+        """The estimate of requests left in the hourly quota (``None`` when unknown)."""
+        return self._quotas[bucket].left
+
+    def _quota_until(self, q: _Quota) -> float:
+        until = q.paused_until
+        if q.left is not None and q.left <= 0 and q.reset_at is not None:
+            until = max(until, q.reset_at)
+        return until
+
+    @property
+    def paused_until(self) -> float:
+        """When ``org`` requests may go on (limiter clock; -inf when not paused)."""
+        return max(self._rate_paused_until, self._quota_until(self._quotas[ORG]))
+
+    def pause_remaining(self) -> float:
+        """Seconds until the pause ends, for a countdown; 0 when not paused."""
+        return max(0.0, self.paused_until - self._clock())
+
+    @property
+    def pause_reason(self) -> str | None:
+        """``"quota"``, ``"rate"`` (a 429 back-off) or ``None``."""
+        now = self._clock()
+        quota_until = self._quota_until(self._quotas[ORG])
+        if quota_until > now and quota_until >= self._rate_paused_until:
+            return "quota"
+        if self._rate_paused_until > now:
+            return "rate"
+        return None
