@@ -77,8 +77,9 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             state TEXT NOT NULL CHECK (state IN ({_STATES})),
             entry_id INTEGER, http_status INTEGER, message TEXT, payload TEXT,
             run_id INTEGER REFERENCES runs(id), updated_at TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0)""",
+            attempts INTEGER NOT NULL DEFAULT 0, source TEXT)""",
         "CREATE INDEX rows_state ON rows(state)",
+        "CREATE INDEX rows_source ON rows(source)",
         """CREATE TRIGGER rows_created_is_final BEFORE UPDATE OF state ON rows
             WHEN OLD.state = 'created' AND NEW.state != 'created'
             BEGIN SELECT RAISE(ABORT, 'a created row never changes state'); END""",
@@ -465,11 +466,14 @@ class Ledger:
         state), in one transaction; returns how many were new."""
         self._writable()
         run, now = run_id if run_id is not None else self.run_id, _now()
-        values = [(r.fingerprint, r.file, r.row, _json(r.body), run, now) for r in rows]
+        values = [
+            (r.fingerprint, r.file, r.row, _json(r.body), run, now, getattr(r, "source", None))
+            for r in rows
+        ]
         with self._transaction() as conn:
             return conn.executemany(
                 "INSERT OR IGNORE INTO rows (fingerprint, file, row, state, payload, run_id, "
-                "updated_at) VALUES (?, ?, ?, 'pending', ?, ?, ?)",
+                "updated_at, source) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
                 values,
             ).rowcount
 
@@ -528,6 +532,27 @@ class Ledger:
             sql = f"SELECT {_COLUMNS} FROM rows WHERE fingerprint IN ({marks})"
             for r in self.conn.execute(sql, chunk):
                 found[r[0]] = _record(r)
+        return found
+
+    @_translated
+    def created_sources(self, sources: Sequence[str]) -> dict[str, RowRecord]:
+        """Created rows among the *source keys* (a row's content before names became ids).
+
+        A re-run checks these first: rows created earlier are skipped before any name is
+        resolved, so a second run over an imported file makes no request at all.
+        """
+        self.flush()
+        found: dict[str, RowRecord] = {}
+        keys = list(sources)
+        for lo in range(0, len(keys), MAX_PARAMS):
+            chunk = keys[lo : lo + MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"SELECT source, {_COLUMNS} FROM rows WHERE state = 'created' "
+                f"AND source IN ({marks})"
+            )
+            for r in self.conn.execute(sql, chunk):
+                found[r[0]] = _record(r[1:])
         return found
 
     def unresolved(self) -> Iterator[RowRecord]:

@@ -6,8 +6,11 @@ per row: ``/me/time_entries`` for the caller's own entries of the last ~3 months
 separate ``/me`` bucket), the Reports search for other users' entries and older ones.
 
 Entries are matched on start, duration, description, project and task (the Reports API returns tag
-ids, not names, so tags are not compared); every Toggl entry is claimed by at most one row, and
-entries the ledger already knows as created by another row are never claimed again.
+ids, not names, so tags are not compared), and only within the row's workspace and user:
+``/me/time_entries`` answers the caller's entries of *every* workspace, and the Reports search
+sees every user's, so a colleague's identical entry (a team meeting) is never taken for the row.
+Every Toggl entry is claimed by at most one row, and entries the ledger already knows as created
+by another row are never claimed again.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ MatchKey = tuple[str, int, str, int | None, int | None]
 
 
 class ReadBackClient(Protocol):
+    async def me(self) -> dict[str, Any]: ...
     async def my_time_entries(self, start_date: date, end_date: date) -> list[dict[str, Any]]: ...
     async def search_time_entries(
         self,
@@ -88,8 +92,14 @@ async def read_back(
     *,
     known_entry_ids: Iterable[int] = (),
     now: datetime | None = None,
+    me_user_id: int | None = None,
 ) -> dict[str, int]:
-    """Map each fingerprint found in Toggl to its entry id; absent rows are left out."""
+    """Map each fingerprint found in Toggl to its entry id; absent rows are left out.
+
+    ``me_user_id`` is the caller's user id: own rows (no ``user_id``) too old for
+    ``/me/time_entries`` are searched as that user's. Unknown, it is asked (``GET /me``) once,
+    and only if there are such rows.
+    """
     now = now or datetime.now(UTC)
     reach = now - timedelta(days=ME_REACH_DAYS)
     mine: list[Doubtful] = []
@@ -104,14 +114,16 @@ async def read_back(
     for group in _clusters(mine):
         lo, hi = _window(group)
         entries = await client.my_time_entries(lo, hi)
-        found.update(_claim(group, entries, taken))
+        found.update(_claim(group, entries, taken, workspace_id, None))
     for user_id, rows_of_user in others.items():
+        if user_id is None and me_user_id is None:
+            me_user_id = int((await client.me())["id"])
+        user = user_id if user_id is not None else me_user_id
+        assert user is not None
         for group in _clusters(rows_of_user):
             lo, hi = _window(group)
-            entries = await client.search_time_entries(
-                workspace_id, lo, hi, None if user_id is None else [user_id]
-            )
-            found.update(_claim(group, entries, taken))
+            entries = await client.search_time_entries(workspace_id, lo, hi, [user])
+            found.update(_claim(group, entries, taken, workspace_id, user))
     return found
 
 
@@ -141,12 +153,20 @@ def _window(rows: Sequence[Doubtful]) -> tuple[date, date]:
 
 
 def _claim(
-    rows: Sequence[Doubtful], entries: list[dict[str, Any]], taken: set[int]
+    rows: Sequence[Doubtful],
+    entries: list[dict[str, Any]],
+    taken: set[int],
+    workspace_id: int,
+    user_id: int | None,
 ) -> dict[str, int]:
     pool: dict[MatchKey, list[int]] = defaultdict(list)
     for entry in entries:
         if entry.get("server_deleted_at") or entry["id"] in taken:
             continue
+        if entry.get("workspace_id", workspace_id) != workspace_id:
+            continue  # /me/time_entries: the caller's entries of another workspace
+        if user_id is not None and entry.get("user_id", user_id) != user_id:
+            continue  # the Reports search sees colleagues' entries too
         pool[key_of_entry(entry)].append(int(entry["id"]))
     found: dict[str, int] = {}
     for row in rows:

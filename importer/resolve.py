@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -36,6 +36,10 @@ class Unresolved:
 
 
 Resolution = int | Unresolved
+Triple = tuple[str | None, str | None, str | None]
+"""(client, project, task) names of a row."""
+TripleResult = tuple[int | None, int | None] | Unresolved
+"""(project_id, task_id) of a triple, or why it did not resolve."""
 
 
 def _key(name: str) -> str:
@@ -135,15 +139,14 @@ class Resolver:
     async def client_id(self, name: str) -> Resolution:
         cat = await self._catalogue("client")
         found = cat.match(name)
+        if not found and self._create:
+            found = await self._create_once(
+                cat, name, None, False, lambda: self._client.create_client(self._wid, name.strip())
+            )
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
             return Unresolved("client", f"client {name!r} matches {len(found)} clients", "ambiguous")
-        if self._create:
-            created = await self._client.create_client(self._wid, name.strip())
-            cat.add(_Named(created["id"], created["name"]))
-            self.created.append(("client", created["name"]))
-            return int(created["id"])
         hint = _did_you_mean(cat.suggest(name)) or " (use --create-missing to create it)"
         return Unresolved("client", f"client {name!r} not found{hint}", "unknown_client")
 
@@ -157,6 +160,11 @@ class Resolver:
         cat = await self._catalogue("project")
         scoped = client_id is not None
         found = cat.match(name, client_id, scoped)
+        if not found and self._create:
+            found = await self._create_once(
+                cat, name, client_id, scoped,
+                lambda: self._client.create_project(self._wid, name.strip(), client_id),
+            )
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
@@ -170,16 +178,31 @@ class Resolver:
                 f"project {name!r} is ambiguous: {listed}; add a client column to choose",
                 "ambiguous_project",
             )
-        if self._create:
-            created = await self._client.create_project(self._wid, name.strip(), client_id)
-            cat.add(_Named(created["id"], created["name"], True, client_id))
-            self.created.append(("project", created["name"]))
-            return int(created["id"])
         where = f" for client {client!r}" if client else ""
         hint = _did_you_mean(cat.suggest(name, client_id, scoped))
         if not hint:
             hint = " (check the name, or use --create-missing to create it)"
         return Unresolved("project", f"project {name!r} not found{where}{hint}", "unknown_project")
+
+    async def _create_once(
+        self,
+        cat: _Catalogue,
+        name: str,
+        parent: int | None,
+        scoped: bool,
+        make: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> list[_Named]:
+        """Create a missing entity exactly once: concurrent callers wait on one lock per kind,
+        and each looks again after getting it (the one before may have created it)."""
+        async with self._locks.setdefault(f"create {cat.kind}", asyncio.Lock()):
+            found = cat.match(name, parent, scoped)
+            if found:
+                return found
+            created = await make()
+            item = _Named(int(created["id"]), created["name"], True, parent)
+            cat.add(item)
+            self.created.append((cat.kind, created["name"]))
+            return [item]
 
     async def _client_names(self) -> dict[int, str]:
         cat = await self._catalogue("client")
@@ -188,15 +211,15 @@ class Resolver:
     async def task_id(self, name: str, project_id: int) -> Resolution:
         cat = await self._catalogue("task")
         found = cat.match(name, project_id, scoped=True)
+        if not found and self._create:
+            found = await self._create_once(
+                cat, name, project_id, True,
+                lambda: self._client.create_task(self._wid, project_id, name.strip()),
+            )
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
             return Unresolved("task", f"task {name!r} matches {len(found)} tasks", "ambiguous_task")
-        if self._create:
-            created = await self._client.create_task(self._wid, project_id, name.strip())
-            cat.add(_Named(created["id"], created["name"], True, project_id))
-            self.created.append(("task", created["name"]))
-            return int(created["id"])
         hint = _did_you_mean(cat.suggest(name, project_id, scoped=True))
         return Unresolved(
             "task", f"task {name!r} not found in its project{hint}", "unknown_task"
@@ -216,26 +239,25 @@ class Resolver:
     # -- many rows -----------------------------------------------------------------------------
     async def resolve_many(
         self,
-        projects: Iterable[tuple[str | None, str | None, str | None]],
+        projects: Iterable[Triple],
         emails: Iterable[str | None],
-    ) -> tuple[dict[tuple[str | None, str | None, str | None], tuple[int | None, int | None] | Unresolved],
-               dict[str | None, int | None | Unresolved]]:
+    ) -> tuple[dict[Triple, TripleResult], dict[str | None, int | Unresolved | None]]:
         """Resolve the *distinct* (client, project, task) triples and emails of a chunk.
 
         Returns maps from each distinct key to (project_id, task_id) or ``Unresolved``; the
         caller maps them back onto its rows, so the work is per distinct name, not per row.
         """
-        triples: dict[tuple[str | None, str | None, str | None], tuple[int | None, int | None] | Unresolved] = {}
+        triples: dict[Triple, TripleResult] = {}
         for key in dict.fromkeys(projects):
             triples[key] = await self._triple(*key)
-        users: dict[str | None, int | None | Unresolved] = {}
+        users: dict[str | None, int | Unresolved | None] = {}
         for email in dict.fromkeys(emails):
             users[email] = None if not email else await self.user_id(email)
         return triples, users
 
     async def _triple(
         self, client: str | None, project: str | None, task: str | None
-    ) -> tuple[int | None, int | None] | Unresolved:
+    ) -> TripleResult:
         if not project:
             if task:
                 return Unresolved("task", f"task {task!r} needs a project", "task_without_project")

@@ -40,7 +40,7 @@ from .ledger import Ledger, Outcome
 from .limits import Limiter
 from .models import RowError, RowStatus
 from .normalize import NormalizeState, normalize
-from .payloads import PlannedRow, Planner
+from .payloads import DoneLookup, PlannedRow, Planner
 from .presets import detect
 from .reader import iter_chunks, read_header
 from .reconcile import Doubtful, read_back
@@ -115,7 +115,7 @@ class Importer:
         s.report = str(report) if report else None
         headers = {path: read_header(path) for path in files}  # whole-file problems first
         mappings = {
-            path: detect(header, self.settings.preset, self.settings.column_map)
+            path: detect(header, self.settings.preset, self.settings.column_map, file=str(path))
             for path, header in headers.items()
         }
         own_session = self._session is None
@@ -146,7 +146,11 @@ class Importer:
                 if writer:
                     writer.close()
         s.elapsed = time.monotonic() - self._started
-        s.requests = self.client.requests_made if hasattr(self, "client") else 0
+        if hasattr(self, "client"):
+            s.requests = self.client.requests_made
+            s.posts = self.client.requests_by_kind.get("create", 0)
+            s.http_429 = self.client.statuses.get(429, 0)
+            s.http_402 = self.client.statuses.get(402, 0)
         return s
 
     async def _workspace(self) -> int:
@@ -158,10 +162,15 @@ class Importer:
     async def _dry_run(self, files: Sequence[Path], mappings: dict[Path, Any]) -> None:
         s = self.summary
         wid = s.workspace_id = await self._workspace()
-        ledger = Ledger.open(self.settings.ledger) if self.settings.ledger.exists() else None
+        ledger = (
+            Ledger.open(self.settings.ledger, readonly=True)
+            if self.settings.ledger.exists()
+            else None
+        )
         planner = Planner(Resolver(self.client, wid), wid, created_with=self.settings.created_with)
         try:
-            async for chunk in self._planned(files, mappings, planner):
+            done = ledger.created_sources if ledger else None
+            async for chunk in self._planned(files, mappings, planner, done):
                 known = ledger.known([r.fingerprint for r in chunk]) if ledger else {}
                 for row in chunk:
                     rec = known.get(row.fingerprint)
@@ -197,11 +206,13 @@ class Importer:
     async def _real_run(self, files: Sequence[Path], mappings: dict[Path, Any]) -> None:
         s = self.summary
         s.ledger = str(self.settings.ledger)
-        ledger = Ledger.open(self.settings.ledger)
+        ledger = Ledger.open(self.settings.ledger, secrets=self._credentials.secrets())
         self.ledger = ledger
         try:
             wid = s.workspace_id = await self._workspace()
-            run_id = ledger.start_run(" ".join(str(f) for f in files), wid)
+            run_id = ledger.start_run(
+                " ".join(str(f) for f in files), wid, files=[str(f) for f in files]
+            )
             self._run_id = run_id
             await self._reconcile_leftovers(wid)
             resolver = Resolver(self.client, wid, create_missing=self.settings.create_missing)
@@ -233,14 +244,20 @@ class Importer:
             if self._stop_reason:
                 s.stopped = self._stop_reason
             s.remaining_seconds = estimate_seconds(
-                s.pending + s.in_doubt, self.settings.rate, **self.limiter.quota_estimate()
+                s.pending + s.in_doubt,
+                self.settings.rate,
+                quota_remaining=self.limiter.quota_left(),
             )
         finally:
             ledger.close()
 
     # -- reading and planning ------------------------------------------------------------------
     async def _planned(
-        self, files: Sequence[Path], mappings: dict[Path, Any], planner: Planner
+        self,
+        files: Sequence[Path],
+        mappings: dict[Path, Any],
+        planner: Planner,
+        done: DoneLookup | None,
     ) -> Any:
         """Planned chunks of rows to post, after reporting refused rows and in-file duplicates."""
         s = self.summary
@@ -258,10 +275,13 @@ class Importer:
                     default_start_time=self.settings.default_start_time,
                     state=state,
                 )
-                plan = await planner.plan(norm)
-                s.rows += len(plan.rows) + len(plan.errors)
-                for err in sorted(plan.errors, key=lambda e: e.row):
+                plan = await planner.plan(norm, done=done, columns=mappings[path].columns)
+                s.rows += len(plan.rows) + len(plan.errors) + len(plan.done)
+                for err in plan.errors:
                     self._refused(err)
+                for finished in plan.done:
+                    s.already_done += 1
+                    self._write_report(finished.file, finished.row, "created", finished.entry_id)
                 fresh: list[PlannedRow] = []
                 for row in plan.rows:
                     if row.duplicate_of is not None:
@@ -313,7 +333,7 @@ class Importer:
     ) -> None:
         s = self.summary
         ledger = self.ledger
-        async for chunk in self._planned(files, mappings, planner):
+        async for chunk in self._planned(files, mappings, planner, ledger.created_sources):
             known = ledger.known([r.fingerprint for r in chunk])
             todo: list[PlannedRow] = []
             for row in chunk:
@@ -416,7 +436,9 @@ class Importer:
         self._phase = "checking rows an earlier run left in doubt"
         self._tick(force=True)
         doubtful = [Doubtful(r.fingerprint, r.payload) for r in leftovers if r.payload]
-        found = await read_back(self.client, wid, doubtful)
+        found = await read_back(
+            self.client, wid, doubtful, known_entry_ids=self.ledger.created_entry_ids()
+        )
         outcomes = [
             Outcome.created(r.fingerprint, found[r.fingerprint])
             if r.fingerprint in found
@@ -436,7 +458,10 @@ class Importer:
             self.ledger.flush()
             rows, self._doubtful = self._doubtful, []
             found = await read_back(
-                self.client, wid, [Doubtful(r.fingerprint, r.body) for r in rows]
+                self.client,
+                wid,
+                [Doubtful(r.fingerprint, r.body) for r in rows],
+                known_entry_ids=self.ledger.created_entry_ids(),
             )
             absent: list[PlannedRow] = []
             for row in rows:

@@ -188,11 +188,89 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
-    raise ConfigError("the run command is not wired yet")
+    from rich.console import Console
+
+    from ..runner import Importer
+    from .render import ProgressDisplay, print_json, render_summary
+
+    settings = settings_from_args(args, env)
+    credentials = credentials_from_env(env)
+    for path in args.files:
+        if not path.exists():
+            raise InputError("file not found: check the path", file=str(path))
+    console = Console(stderr=args.json, highlight=False)
+    with ProgressDisplay(console) as display:
+        importer = Importer(settings, credentials, progress=display)
+        summary = _run_until_done(
+            importer.run(
+                args.files,
+                dry_run=args.dry_run,
+                emit_payloads=args.emit_payloads,
+                report=args.report,
+            ),
+            importer.request_stop,
+        )
+    if args.json:
+        print_json(sys.stdout, summary.to_json())
+    else:
+        render_summary(console, summary)
+    return summary.exit_code
+
+
+def _run_until_done(coro: Any, request_stop: Any) -> Any:
+    """Run the import; the first Ctrl-C asks it to stop cleanly, a second one cancels it."""
+    import signal
+
+    async def main() -> Any:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        presses = 0
+
+        def on_sigint() -> None:
+            nonlocal presses
+            presses += 1
+            if presses == 1:
+                request_stop("interrupted (Ctrl-C)")
+            elif task is not None:
+                task.cancel()
+
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGINT, on_sigint)
+            loop.add_signal_handler(signal.SIGTERM, on_sigint)
+        return await coro
+
+    try:
+        return asyncio.run(main())
+    except asyncio.CancelledError as exc:
+        raise KeyboardInterrupt from exc
 
 
 def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
-    raise ConfigError("the status command is not wired yet")
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..ledger import COUNT_KEYS, Ledger
+    from .render import print_json
+
+    path = args.ledger or Path(env.get("TOGGL_IMPORT_LEDGER") or "toggl-import.ledger.sqlite")
+    if not path.exists():
+        raise ConfigError(f"no ledger at {path}: pass --ledger PATH (the one your run used)")
+    with Ledger.open(path, readonly=True) as ledger:
+        totals = ledger.counts()
+        per_file = ledger.counts(by_file=True)
+    if args.json:
+        print_json(sys.stdout, {**totals, "files": per_file, "ledger": str(path)})
+        return EXIT_OK
+    console = Console(highlight=False)
+    table = Table(title=f"Ledger {path}", title_justify="left")
+    table.add_column("file")
+    for key in COUNT_KEYS:
+        table.add_column(key.replace("_", " "), justify="right")
+    for name, counts in sorted(per_file.items()):
+        table.add_row(name, *(str(counts.get(k, 0)) for k in COUNT_KEYS))
+    table.add_row("all files", *(str(totals.get(k, 0)) for k in COUNT_KEYS), style="bold")
+    console.print(table)
+    return EXIT_OK
 
 
 def _sandbox(args: argparse.Namespace) -> int:

@@ -109,7 +109,7 @@ def render_summary(console: Console, s: Summary) -> None:
         table.add_row(label, str(value))
     console.print(table)
     for title_, counter in (("refused", s.refused_by_reason), ("failed", s.failed_by_reason)):
-        for reason, count in counter.most_common(5):
+        for reason, count in counter.most_common(8):
             console.print(f"  {title_}: {reason} ({count} rows)", markup=False, highlight=False)
             key = reason.split(":")[0]
             for example in s.examples.get(reason, s.examples.get(key, [])):

@@ -1,0 +1,492 @@
+"""Resolver: names to ids against the real sandbox over TCP (matching, scoping, messages,
+creation once, and one paged set of GETs per entity kind however many rows there are)."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import aiohttp
+import pytest
+
+from importer.client import TogglClient
+from importer.config import Credentials
+from importer.resolve import Resolver, Unresolved
+from importer.sandbox import Sandbox
+
+WID = 1234567
+ACME, GLOBEX, INITECH = 61000001, 61000002, 61000003
+WEBSITE_ACME, WEBSITE_GLOBEX, SUPPORT, INTERNAL, MOBILE, LEGACY = (
+    201000001,
+    201000002,
+    201000003,
+    201000004,
+    201000005,
+    201000006,
+)
+DESIGN, DEVELOPMENT, TRIAGE, BACKEND = 301000001, 301000002, 301000003, 301000004
+
+PROJECTS_GET = ("GET", "/workspaces/{wid}/projects")
+TASKS_GET = ("GET", "/workspaces/{wid}/tasks")
+CLIENTS_GET = ("GET", "/workspaces/{wid}/clients")
+USERS_GET = ("GET", "/workspaces/{wid}/workspace_users")
+PROJECTS_POST = ("POST", "/workspaces/{wid}/projects")
+CLIENTS_POST = ("POST", "/workspaces/{wid}/clients")
+TASKS_POST = ("POST", "/workspaces/{wid}/projects/{pid}/tasks")
+
+
+class SpyClient(TogglClient):
+    """The real client, recording every GET's path and page number."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.pages: dict[str, list[int]] = {}
+
+    async def get_json(self, path: str, params: Mapping[str, Any] | None = None) -> Any:
+        self.pages.setdefault(path, []).append(int((params or {}).get("page", 0)))
+        return await super().get_json(path, params)
+
+
+def client_for(sb: Sandbox, session: aiohttp.ClientSession) -> SpyClient:
+    return SpyClient(
+        session, sb.base_url, Credentials.from_token(sb.token), reports_url=sb.reports_url
+    )
+
+
+@pytest.fixture
+def toggl(sandbox: Sandbox, session: aiohttp.ClientSession) -> SpyClient:
+    return client_for(sandbox, session)
+
+
+@pytest.fixture
+def resolver(toggl: SpyClient) -> Resolver:
+    return Resolver(toggl, WID)
+
+
+def unresolved(value: object) -> Unresolved:
+    assert isinstance(value, Unresolved), f"expected a refusal, got {value!r}"
+    return value
+
+
+# -- projects ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("client", "project", "expected"),
+    [
+        (None, "Support", SUPPORT),
+        (None, "Internal", INTERNAL),
+        (None, "Mobile App", MOBILE),
+        ("Acme Corp", "Website", WEBSITE_ACME),
+        ("Globex", "Website", WEBSITE_GLOBEX),
+        ("Acme Corp", "Support", SUPPORT),
+        ("Initech", "Mobile App", MOBILE),
+    ],
+)
+async def test_project_by_exact_name(
+    resolver: Resolver, client: str | None, project: str, expected: int
+) -> None:
+    assert await resolver.project_id(project, client) == expected
+
+
+@pytest.mark.parametrize(
+    ("client", "project", "expected"),
+    [
+        (None, "support", SUPPORT),
+        (None, "  SUPPORT  ", SUPPORT),
+        (None, "mobile app", MOBILE),
+        (None, " Internal", INTERNAL),
+        (" acme corp ", "website", WEBSITE_ACME),
+        ("GLOBEX", " WebSite ", WEBSITE_GLOBEX),
+    ],
+)
+async def test_project_by_unique_match_ignoring_case_and_spaces(
+    resolver: Resolver, client: str | None, project: str, expected: int
+) -> None:
+    assert await resolver.project_id(project, client) == expected
+
+
+async def test_an_exact_name_beats_case_insensitive_lookalikes(
+    sandbox: Sandbox, resolver: Resolver
+) -> None:
+    shouting = sandbox.state.add_project(WID, {"name": "SUPPORT", "client_id": GLOBEX})
+    assert await resolver.project_id("Support") == SUPPORT
+    assert await resolver.project_id("SUPPORT") == shouting["id"]
+    refused = unresolved(await resolver.project_id("support"))
+    assert refused.reason == "ambiguous_project"
+    assert "(Acme Corp)" in refused.message
+    assert "(Globex)" in refused.message
+
+
+async def test_website_without_client_is_ambiguous_naming_both_candidates(
+    resolver: Resolver,
+) -> None:
+    refused = unresolved(await resolver.project_id("Website"))
+    assert refused.column == "project"
+    assert refused.reason == "ambiguous_project"
+    assert "'Website' (Acme Corp)" in refused.message
+    assert "'Website' (Globex)" in refused.message
+    assert "client" in refused.message  # tells the fix: add a client column
+
+
+async def test_unknown_project_suggests_the_close_name(resolver: Resolver) -> None:
+    refused = unresolved(await resolver.project_id("Suport"))
+    assert refused.column == "project"
+    assert refused.reason == "unknown_project"
+    assert "'Suport' not found" in refused.message
+    assert "did you mean 'Support'" in refused.message
+
+
+async def test_unknown_project_without_a_close_name_says_how_to_fix(resolver: Resolver) -> None:
+    refused = unresolved(await resolver.project_id("Quarterly Planning"))
+    assert refused.reason == "unknown_project"
+    assert "did you mean" not in refused.message
+    assert "--create-missing" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("client", "project"),
+    [("Acme Corp", "Internal"), ("Globex", "Support"), ("Initech", "Website")],
+)
+async def test_with_a_client_only_its_projects_count(
+    resolver: Resolver, client: str, project: str
+) -> None:
+    refused = unresolved(await resolver.project_id(project, client))
+    assert refused.reason == "unknown_project"
+    assert f"for client {client!r}" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("client", "hint"),
+    [("Umbrella", "--create-missing"), ("Acme Crop", "did you mean 'Acme Corp'")],
+)
+async def test_unknown_client_refuses_the_row(resolver: Resolver, client: str, hint: str) -> None:
+    # Umbrella exists, but in another workspace: it must not be found here.
+    refused = unresolved(await resolver.project_id("Website", client))
+    assert refused.column == "client"
+    assert refused.reason == "unknown_client"
+    assert repr(client) in refused.message
+    assert hint in refused.message
+
+
+async def test_inactive_project_is_found_by_name(resolver: Resolver) -> None:
+    """An archived project still resolves (Toggl itself then refuses the entry, naming it)."""
+    assert await resolver.project_id("Legacy Migration") == LEGACY
+    assert await resolver.project_id("legacy migration", "Globex") == LEGACY
+
+
+async def test_an_active_project_wins_over_an_archived_namesake(
+    sandbox: Sandbox, resolver: Resolver
+) -> None:
+    old = sandbox.state.add_project(WID, {"name": "Support", "client_id": INITECH, "active": False})
+    assert await resolver.project_id("Support") == SUPPORT
+    assert await resolver.project_id("Support", "Initech") == old["id"]
+
+
+# -- tasks ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("triple", "expected"),
+    [
+        (("Acme Corp", "Website", "Design"), (WEBSITE_ACME, DESIGN)),
+        (("Acme Corp", "Website", "development"), (WEBSITE_ACME, DEVELOPMENT)),
+        ((None, "Support", " Triage "), (SUPPORT, TRIAGE)),
+        ((None, "Mobile App", "Backend"), (MOBILE, BACKEND)),
+        ((None, "Internal", None), (INTERNAL, None)),
+        ((None, None, None), (None, None)),
+        (("Globex", None, None), (None, None)),
+    ],
+)
+async def test_tasks_resolve_within_their_project(
+    resolver: Resolver, triple: tuple[str | None, str | None, str | None], expected: tuple[int, int]
+) -> None:
+    by_triple, _ = await resolver.resolve_many([triple], [])
+    assert by_triple == {triple: expected}
+
+
+@pytest.mark.parametrize(
+    "triple",
+    [("Globex", "Website", "Design"), (None, "Support", "Design"), (None, "Internal", "Backend")],
+)
+async def test_a_task_of_another_project_is_not_matched(
+    resolver: Resolver, triple: tuple[str | None, str | None, str | None]
+) -> None:
+    by_triple, _ = await resolver.resolve_many([triple], [])
+    refused = unresolved(by_triple[triple])
+    assert refused.column == "task"
+    assert refused.reason == "unknown_task"
+    assert repr(triple[2]) in refused.message
+
+
+async def test_a_task_without_a_project_is_refused(resolver: Resolver) -> None:
+    by_triple, _ = await resolver.resolve_many([(None, None, "Design")], [])
+    refused = unresolved(by_triple[(None, None, "Design")])
+    assert (refused.column, refused.reason) == ("task", "task_without_project")
+
+
+async def test_a_task_without_a_project_is_refused_even_with_create_missing(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    by_triple, _ = await resolver.resolve_many([(None, None, "Brand New Task")], [])
+    assert unresolved(by_triple[(None, None, "Brand New Task")]).reason == "task_without_project"
+    assert sandbox.state.requests[TASKS_POST] == 0
+
+
+async def test_an_unknown_client_also_refuses_a_row_without_a_project(resolver: Resolver) -> None:
+    by_triple, _ = await resolver.resolve_many([("Nobody Inc", None, None)], [])
+    assert unresolved(by_triple[("Nobody Inc", None, None)]).reason == "unknown_client"
+
+
+# -- users ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("olivia@example.com", 101),
+        ("OLIVIA@Example.COM", 101),
+        ("  max@example.com ", 102),
+    ],
+)
+async def test_email_to_user_id(resolver: Resolver, email: str, expected: int) -> None:
+    assert await resolver.user_id(email) == expected
+
+
+@pytest.mark.parametrize("email", ["fiona@example.com", "nobody@example.com"])
+async def test_unknown_email_is_refused(resolver: Resolver, email: str) -> None:
+    # fiona exists, but is a member of another workspace only
+    refused = unresolved(await resolver.user_id(email))
+    assert (refused.column, refused.reason) == ("email", "unknown_user")
+    assert repr(email) in refused.message
+    assert str(WID) in refused.message
+
+
+async def test_a_misspelt_email_gets_a_suggestion(resolver: Resolver) -> None:
+    refused = unresolved(await resolver.user_id("olivai@example.com"))
+    assert "did you mean 'olivia@example.com'" in refused.message
+
+
+async def test_resolve_many_maps_emails_and_leaves_empty_ones_alone(resolver: Resolver) -> None:
+    _, users = await resolver.resolve_many([], ["max@example.com", None, "", "MAX@example.com"])
+    assert users["max@example.com"] == 102
+    assert users["MAX@example.com"] == 102
+    assert users[None] is None
+    assert users[""] is None
+
+
+# -- create_missing ------------------------------------------------------------------------------
+
+
+async def test_create_missing_creates_each_missing_entity_once_under_concurrency(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    triple = ("Newco", "Launch", "Kickoff")
+    results = await asyncio.gather(*(resolver.resolve_many([triple], []) for _ in range(25)))
+    ids = {by_triple[triple] for by_triple, _ in results}
+    assert len(ids) == 1
+    (project_id, task_id) = ids.pop()
+    assert sandbox.state.requests[CLIENTS_POST] == 1
+    assert sandbox.state.requests[PROJECTS_POST] == 1
+    assert sandbox.state.requests[TASKS_POST] == 1
+    client = next(c for c in sandbox.state.clients.values() if c["name"] == "Newco")
+    assert sandbox.state.projects[project_id]["cid"] == client["id"]
+    assert sandbox.state.tasks[task_id]["pid"] == project_id
+    assert sorted(resolver.created) == [("client", "Newco"), ("project", "Launch"), ("task", "Kickoff")]
+
+
+async def test_create_missing_concurrent_single_names(sandbox: Sandbox, toggl: SpyClient) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    projects = await asyncio.gather(*(resolver.project_id("Brand New") for _ in range(20)))
+    clients = await asyncio.gather(*(resolver.client_id("Hooli") for _ in range(20)))
+    tasks = await asyncio.gather(*(resolver.task_id("QA", SUPPORT) for _ in range(20)))
+    for ids in (projects, clients, tasks):
+        assert len(set(ids)) == 1
+        assert all(isinstance(i, int) for i in ids)
+    assert sandbox.state.requests[PROJECTS_POST] == 1
+    assert sandbox.state.requests[CLIENTS_POST] == 1
+    assert sandbox.state.requests[TASKS_POST] == 1
+    assert sandbox.state.tasks[tasks[0]]["pid"] == SUPPORT
+
+
+async def test_a_created_project_is_found_again_by_case_and_spaces(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    first = await resolver.project_id("  Brand New ")
+    assert isinstance(first, int)
+    assert sandbox.state.projects[first]["name"] == "Brand New"  # trimmed before creating
+    assert await resolver.project_id("brand new") == first
+    assert sandbox.state.requests[PROJECTS_POST] == 1
+
+
+async def test_create_missing_leaves_existing_and_ambiguous_names_alone(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    assert await resolver.project_id("Support") == SUPPORT
+    assert await resolver.task_id("triage", SUPPORT) == TRIAGE
+    assert await resolver.client_id("Globex") == GLOBEX
+    assert unresolved(await resolver.project_id("Website")).reason == "ambiguous_project"
+    posts = [k for k, n in sandbox.state.requests.items() if k[0] == "POST" and n]
+    assert posts == []
+    assert resolver.created == []
+
+
+async def test_create_missing_scopes_a_new_project_to_its_client(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    # "Support" exists for Acme Corp only: Globex gets its own.
+    created = await resolver.project_id("Support", "Globex")
+    assert isinstance(created, int)
+    assert created != SUPPORT
+    assert sandbox.state.projects[created]["cid"] == GLOBEX
+    assert await resolver.project_id("Support", "Acme Corp") == SUPPORT
+
+
+async def test_without_create_missing_nothing_is_created(sandbox: Sandbox, resolver: Resolver) -> None:
+    by_triple, _ = await resolver.resolve_many(
+        [("Newco", "Launch", None), (None, "Launch", None), (None, "Support", "QA")], []
+    )
+    assert all(isinstance(v, Unresolved) for v in by_triple.values())
+    assert not any(n for k, n in sandbox.state.requests.items() if k[0] == "POST")
+
+
+# -- one paged read per entity kind --------------------------------------------------------------
+
+SEED_TRIPLES: list[tuple[str | None, str | None, str | None]] = [
+    ("Acme Corp", "Website", "Design"),
+    ("acme corp", "website", "development"),
+    ("Globex", "Website", None),
+    (None, "Support", "Triage"),
+    (None, "Internal", None),
+    ("Initech", "Mobile App", "Backend"),
+    (None, "Legacy Migration", None),
+    (None, "Website", None),
+    (None, "Suport", None),
+    (None, None, None),
+]
+SEED_EXPECTED: dict[tuple[str | None, str | None, str | None], tuple[int | None, int | None] | str] = {
+    ("Acme Corp", "Website", "Design"): (WEBSITE_ACME, DESIGN),
+    ("acme corp", "website", "development"): (WEBSITE_ACME, DEVELOPMENT),
+    ("Globex", "Website", None): (WEBSITE_GLOBEX, None),
+    (None, "Support", "Triage"): (SUPPORT, TRIAGE),
+    (None, "Internal", None): (INTERNAL, None),
+    ("Initech", "Mobile App", "Backend"): (MOBILE, BACKEND),
+    (None, "Legacy Migration", None): (LEGACY, None),
+    (None, "Website", None): "ambiguous_project",
+    (None, "Suport", None): "unknown_project",
+    (None, None, None): (None, None),
+}
+EMAILS = ["olivia@example.com", "MAX@example.com", None, "nobody@example.com"]
+
+
+def rows(n: int) -> tuple[list[tuple[str | None, str | None, str | None]], list[str | None]]:
+    return (
+        [SEED_TRIPLES[i % len(SEED_TRIPLES)] for i in range(n)],
+        [EMAILS[i % len(EMAILS)] for i in range(n)],
+    )
+
+
+def check_seed_answers(
+    by_triple: Mapping[Any, Any], users: Mapping[str | None, Any]
+) -> None:
+    for triple, expected in SEED_EXPECTED.items():
+        got = by_triple[triple]
+        if isinstance(expected, str):
+            assert unresolved(got).reason == expected, triple
+        else:
+            assert got == expected, triple
+    assert users["olivia@example.com"] == 101
+    assert users["MAX@example.com"] == 102
+    assert users[None] is None
+    assert unresolved(users["nobody@example.com"]).reason == "unknown_user"
+
+
+ENDPOINTS = {"projects": PROJECTS_GET, "tasks": TASKS_GET, "clients": CLIENTS_GET,
+             "workspace_users": USERS_GET}
+
+
+def assert_read_once(sb: Sandbox, toggl: SpyClient, sizes: Mapping[str, int], per_page: int) -> None:
+    """Each kind was read as one paged set: pages 1, 2, ... each once, as many as its items
+    need, plus at most one more (the empty or repeated page that tells a client it is done);
+    the sandbox saw exactly those GETs."""
+    for kind, key in ENDPOINTS.items():
+        pages = toggl.pages[f"/workspaces/{WID}/{kind}"]
+        needed = max(1, math.ceil(sizes.get(kind, 0) / per_page))
+        assert pages == list(range(1, len(pages) + 1)), kind
+        assert needed <= len(pages) <= needed + 1, (kind, pages)
+        assert sb.state.requests[key] == len(pages), kind
+
+
+def sizes_of(sb: Sandbox) -> dict[str, int]:
+    return {
+        "projects": sum(p["wid"] == WID for p in sb.state.projects.values()),
+        "tasks": sum(t["wid"] == WID for t in sb.state.tasks.values()),
+    }
+
+
+async def test_a_thousand_rows_cost_one_get_per_entity_kind(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID)
+    triples, emails = rows(1000)
+    by_triple, users = await resolver.resolve_many(triples, emails)
+    check_seed_answers(by_triple, users)
+    # a second chunk of the same run asks nothing more
+    again, _ = await resolver.resolve_many(*rows(1000))
+    assert again == by_triple
+    assert_read_once(sandbox, toggl, sizes_of(sandbox), per_page=200)
+    assert toggl.requests_made == sum(len(p) for p in toggl.pages.values()) <= 8
+    assert not any(n for k, n in sandbox.state.requests.items() if k[0] == "POST")
+
+
+async def test_concurrent_chunks_still_fetch_each_kind_once(sandbox: Sandbox, toggl: SpyClient) -> None:
+    resolver = Resolver(toggl, WID)
+    results = await asyncio.gather(*(resolver.resolve_many(*rows(100)) for _ in range(10)))
+    for by_triple, users in results:
+        check_seed_answers(by_triple, users)
+    assert_read_once(sandbox, toggl, sizes_of(sandbox), per_page=200)
+
+
+async def test_large_catalogues_are_read_page_by_page_once(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    """450 projects and 250 tasks: 200 a page, every page read once, the last ones found."""
+    extra = [
+        sandbox.state.add_project(WID, {"name": f"Project {i:03}", "client_id": ACME})
+        for i in range(444)
+    ]
+    extra_tasks = [sandbox.state.add_task(WID, SUPPORT, f"Task {i:03}", True) for i in range(246)]
+    resolver = Resolver(toggl, WID)
+    triples, emails = rows(1000)
+    names = [(None, p["name"], None) for p in extra] + [(None, "Support", t["name"]) for t in extra_tasks]
+    by_triple, users = await resolver.resolve_many(triples + names * 2, emails)
+    check_seed_answers(by_triple, users)
+    assert all(by_triple[(None, p["name"], None)] == (p["id"], None) for p in extra)
+    assert all(by_triple[(None, "Support", t["name"])] == (SUPPORT, t["id"]) for t in extra_tasks)
+    assert sizes_of(sandbox) == {"projects": 450, "tasks": 250}
+    assert_read_once(sandbox, toggl, sizes_of(sandbox), per_page=200)
+    assert toggl.pages[f"/workspaces/{WID}/projects"][:3] == [1, 2, 3]
+    assert toggl.pages[f"/workspaces/{WID}/tasks"] == [1, 2]  # total_count says when to stop
+
+
+async def test_capped_pages_are_all_read_once_per_kind(
+    sandbox_factory: Any, session: aiohttp.ClientSession
+) -> None:
+    cap = 2
+    sb: Sandbox = await sandbox_factory(page_size_cap=cap)
+    toggl = client_for(sb, session)
+    toggl.per_page = cap  # a plain list ends at a short page: ask for what the server gives
+    resolver = Resolver(toggl, WID)
+    by_triple, users = await resolver.resolve_many(*rows(1000))
+    check_seed_answers(by_triple, users)
+    # 6 projects: 3 pages of 2; 4 tasks: 2 pages (clients and users are not paged by Toggl)
+    assert_read_once(sb, toggl, sizes_of(sb), per_page=cap)
+    assert len(toggl.pages[f"/workspaces/{WID}/projects"]) >= 3
+    assert toggl.pages[f"/workspaces/{WID}/tasks"] == [1, 2]
