@@ -39,8 +39,9 @@ from __future__ import annotations
 
 import base64
 import json as _json
+import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -189,6 +190,9 @@ class TogglClient:
             s for s in (*credentials.secrets(), auth, credentials.password) if s and s != "api_token"
         ]
         self._urls: dict[tuple[str, str], URL] = {}
+        self.on_request: Callable[[str, str, int | None, float], None] | None = None
+        """Called after every request with method, path, status (None: no answer) and seconds;
+        for ``--log-file``. The path never holds a secret (the credentials go in a header)."""
         self.per_page = DEFAULT_PER_PAGE
         """Items asked for per page of a listing (Toggl's maximum is 200)."""
         self.requests_made = 0
@@ -271,6 +275,26 @@ class TogglClient:
         self.requests_made += 1
         kind = "read" if safe else "create" if path.endswith("/time_entries") else "write"
         self.requests_by_kind[kind] += 1
+        if self.on_request is None:
+            return await self._exchange(method, url, body, params, safe, path)
+        started = time.perf_counter()
+        status: int | None = None
+        try:
+            answer = await self._exchange(method, url, body, params, safe, path)
+            status = answer[0]
+            return answer
+        finally:
+            self.on_request(method, path, status, time.perf_counter() - started)
+
+    async def _exchange(
+        self,
+        method: str,
+        url: URL,
+        body: bytes | None,
+        params: dict[str, str | int | float] | None,
+        safe: bool,
+        path: str,
+    ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         headers = self._headers if body is not None else self._get_headers
         try:
             async with self._session.request(

@@ -727,3 +727,20 @@ async def test_real_server_round_trip_with_quota_and_429() -> None:
     assert limiter.quota_left() == 97
     assert limiter.rate_limited == 1 and limiter.started == 3 and limiter.in_flight == 0
     assert clock.now >= 1030.0  # the GET after the 429 waited Retry-After (on the limiter clock)
+
+
+async def test_request_log_gets_method_path_status_and_latency_without_secrets(
+    sandbox: Any, session: aiohttp.ClientSession
+) -> None:
+    lines: list[tuple[str, str, int | None, float]] = []
+    client = TogglClient(session, sandbox.base_url, Credentials.from_token(sandbox.token))
+    client.on_request = lambda *entry: lines.append(entry)
+    await client.me()
+    with pytest.raises(PermanentError):
+        await client.create_time_entry(1234567, {"created_with": "x"})
+    assert [(m, p, s) for m, p, s, _ in lines] == [
+        ("GET", "/me", 200),
+        ("POST", "/workspaces/1234567/time_entries", 400),
+    ]
+    assert all(latency >= 0 for *_, latency in lines)
+    assert sandbox.token not in repr(lines)

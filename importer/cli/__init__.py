@@ -185,6 +185,36 @@ def main(argv: list[str] | None = None) -> int:
     except ImporterError as exc:
         print(f"toggl-import: {exc}", file=sys.stderr)
         return EXIT_STOPPED
+    except Exception as exc:  # a bug: one line for the user, the whole trace in a file
+        where = write_crash_report(exc, _secrets_in(env))
+        print(
+            f"toggl-import: unexpected error ({type(exc).__name__}) — this is a bug in "
+            f"toggl-import, not in your data. The full trace is in {where}; the ledger keeps "
+            "what was done, so running the same command again resumes.",
+            file=sys.stderr,
+        )
+        return EXIT_STOPPED
+
+
+def _secrets_in(env: dict[str, str]) -> list[str]:
+    return [v for k in ("TOGGL_API_TOKEN", "TOGGL_PASSWORD") if (v := env.get(k, "").strip())]
+
+
+def write_crash_report(exc: BaseException, secrets: list[str]) -> Path:
+    """The traceback, with every secret blanked, in a file of the temp folder."""
+    import tempfile
+    import time
+    import traceback
+
+    text = "".join(traceback.format_exception(exc))
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    fd, name = tempfile.mkstemp(
+        prefix=f"toggl-import-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".txt"
+    )
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"toggl-import {__version__}\n{text}")
+    return Path(name)
 
 
 def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -263,12 +293,12 @@ def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
         return EXIT_OK
     console = Console(highlight=False)
     table = Table(title=f"Ledger {path}", title_justify="left")
-    table.add_column("file")
+    table.add_column("file", no_wrap=True)
     for key in COUNT_KEYS:
         table.add_column(key.replace("_", " "), justify="right")
     for name, counts in sorted(per_file.items()):
         table.add_row(name, *(str(counts.get(k, 0)) for k in COUNT_KEYS))
-    table.add_row("all files", *(str(totals.get(k, 0)) for k in COUNT_KEYS), style="bold")
+    table.add_row("(all)", *(str(totals.get(k, 0)) for k in COUNT_KEYS), style="bold")
     console.print(table)
     return EXIT_OK
 
