@@ -192,10 +192,14 @@ def test_plain_progress_lines_when_not_a_terminal() -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
     with ProgressDisplay(console) as show:
+        show._last_plain -= 60  # as if the run had been going for a minute
         show(Progress(phase="posting", done=5, total=10, created=5, requests=6, elapsed=1.0,
+                      rate=5.0))
+        show(Progress(phase="posting", done=6, total=10, created=6, requests=7, elapsed=1.1,
                       rate=5.0))
     text = out.getvalue()
     assert "progress: 5/10 rows, 5 created, 6 requests" in text
+    assert "6/10" not in text  # at most one line every PLAIN_EVERY seconds
     assert "\x1b" not in text and "\r" not in text
 
 

@@ -8,6 +8,7 @@ is sent twice, and says where the ledger and the report are. Needs no account.
 from __future__ import annotations
 
 import asyncio
+import os
 import tempfile
 from importlib import resources
 from pathlib import Path
@@ -31,12 +32,17 @@ def sample_files() -> list[Path]:
 
 def run_demo(console: Console | None = None, workdir: Path | None = None) -> int:
     console = console or Console()
-    workdir = workdir or Path(tempfile.mkdtemp(prefix="toggl-import-demo-"))
-    return asyncio.run(_demo(console, workdir))
+    workdir = (workdir or Path(tempfile.mkdtemp(prefix="toggl-import-demo-"))).resolve()
+    here = Path.cwd()
+    os.chdir(sample_files()[0].parent.parent)  # so files read as samples/NAME in messages
+    try:
+        return asyncio.run(_demo(console, workdir))
+    finally:
+        os.chdir(here)
 
 
 async def _demo(console: Console, workdir: Path) -> int:
-    files = sample_files()
+    files = [Path("samples") / p.name for p in sample_files()]
     async with Sandbox() as sandbox:
         console.print(f"Sandbox (a local stand-in for Toggl) at {sandbox.base_url}", highlight=False)
         settings = Settings(
@@ -58,7 +64,6 @@ async def _demo(console: Console, workdir: Path) -> int:
         console.print("Running the same import again: the ledger knows every row.", highlight=False)
         second = await _one_pass(console, settings, credentials, files, workdir / "report-2.csv")
         posts = sandbox.state.requests.get(("POST", "/workspaces/{wid}/time_entries"), 0)
-        render_summary(console, second)
         console.print(
             f"Second pass: {second.posts} entries sent, {second.already_done} already created "
             f"({second.requests} read requests, to look up the names of the refused rows again). "

@@ -35,6 +35,7 @@ class ProgressDisplay:
         self._last_plain = 0.0
 
     def __enter__(self) -> ProgressDisplay:
+        self._last_plain = time.monotonic()  # a short run prints no progress lines at all
         if self.console.is_terminal and not self._quiet:
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"),
