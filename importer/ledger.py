@@ -39,11 +39,8 @@ and migrations run in one transaction. A foreign, damaged or newer file is never
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import os
 import sqlite3
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -52,39 +49,41 @@ from pathlib import Path
 from typing import IO, Any, Concatenate, Literal, NamedTuple, ParamSpec, Protocol, TypeVar, overload
 
 from .errors import LedgerError
-from .models import TOGGL_TIME_FORMAT, RowStatus
+from .keys import _JSON, fingerprint, position_fingerprint, redact
+from .ledger_file import (
+    APPLICATION_ID,
+    SCHEMA_VERSION,
+    SQLITE_MAGIC,
+    _acquire_lock,
+    _check_file,
+    _ledger_error,
+    _prepare,
+    _Transaction,
+)
+from .models import RowStatus
 
-APPLICATION_ID = 0x54474C49  # "TGLI": marks a SQLite file as a toggl-import ledger
-SCHEMA_VERSION = 1
+__all__ = [
+    "APPLICATION_ID",
+    "SCHEMA_VERSION",
+    "SQLITE_MAGIC",
+    "Ledger",
+    "Outcome",
+    "PendingRow",
+    "RecordBuffer",
+    "RowRecord",
+    "fingerprint",
+    "position_fingerprint",
+    "redact",
+]
+
 MAX_PARAMS = 900  # bound parameters per statement (SQLite builds before 3.32 allow 999)
 DEFAULT_FLUSH_ROWS = 256
 DEFAULT_FLUSH_SECONDS = 0.25
 MEMORY = ":memory:"
-SQLITE_MAGIC = b"SQLite format 3\x00"
 COUNT_KEYS = ("created", "failed", "in_doubt", "duplicate", "pending", "refused", "total")
 """``counts()`` keys. ``in_doubt`` includes ``sending``: both may be in Toggl and are read back."""
 
 _PER_RUN = frozenset({RowStatus.REFUSED, RowStatus.DUPLICATE})
-_STATES = ", ".join(f"'{s.value}'" for s in RowStatus)
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (  # 0 → 1
-        """CREATE TABLE runs (
-            id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
-            summary TEXT NOT NULL, workspace_id INTEGER, exit_code INTEGER)""",
-        f"""CREATE TABLE rows (
-            id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE,
-            file TEXT NOT NULL, row INTEGER NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ({_STATES})),
-            entry_id INTEGER, http_status INTEGER, message TEXT, payload TEXT,
-            run_id INTEGER REFERENCES runs(id), updated_at TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0, source TEXT)""",
-        "CREATE INDEX rows_state ON rows(state)",
-        "CREATE INDEX rows_source ON rows(source)",
-        """CREATE TRIGGER rows_created_is_final BEFORE UPDATE OF state ON rows
-            WHEN OLD.state = 'created' AND NEW.state != 'created'
-            BEGIN SELECT RAISE(ABORT, 'a created row never changes state'); END""",
-    ),
-)
 _COLUMNS = (
     "fingerprint, file, row, state, entry_id, http_status, message, payload, run_id, updated_at, attempts"
 )
@@ -100,68 +99,6 @@ _SENDING = """UPDATE rows SET state = 'sending', attempts = attempts + 1,
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-
-# -- keys ------------------------------------------------------------------------------------------
-def fingerprint(body: Mapping[str, Any]) -> str:
-    """Content key of a create body: workspace, user, start, duration, description, project, task,
-    sorted tags (``billable`` and ``created_with`` are not part of an entry's identity).
-
-    Canonical JSON of a fixed-order list, hashed (blake2b, 128 bits, hex): equal content → equal
-    key whatever the key or tag order; ``stop`` counts as ``duration = stop - start``; a start with
-    an offset equals the same instant in ``Z``. Same value as ``payloads.fingerprint``.
-    """
-    start = _utc_text(body["start"])
-    duration = body.get("duration")
-    if duration is None:
-        if not body.get("stop"):
-            raise ValueError("a create body needs a duration or a stop time")
-        span = _instant(body["stop"]) - _instant(body["start"])
-        duration = int(span.total_seconds())
-    key = [
-        body.get("workspace_id"),
-        body.get("user_id"),
-        start,
-        int(duration),
-        body.get("description") or "",
-        body.get("project_id"),
-        body.get("task_id"),
-        sorted(body.get("tags") or []),
-    ]
-    return _digest(key)
-
-
-def position_fingerprint(file: str, row: int) -> str:
-    """Key of a per-run fact (refused, duplicate): the input position; never a content key."""
-    return _digest(["input-row", file, int(row)])
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret (of 4 characters or more) replaced by ``***``."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
-
-
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))  # one encoder: ~2 us/row less
-
-
-def _digest(key: list[Any]) -> str:
-    return hashlib.blake2b(_JSON.encode(key).encode(), digest_size=16).hexdigest()
-
-
-def _instant(value: str | datetime) -> datetime:
-    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"time without a UTC offset: {value!r}")
-    return moment
-
-
-def _utc_text(value: str | datetime) -> str:
-    if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
-        return value  # already canonical: what TimeEntryCreate.to_body() gives
-    return _instant(value).astimezone(UTC).strftime(TOGGL_TIME_FORMAT)
 
 
 def _now() -> str:
@@ -659,23 +596,6 @@ class Ledger:
             conn.executemany(_UPSERT, upserts)
 
 
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` on any exception."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        if exc_type is None:
-            self.conn.execute("COMMIT")
-        elif self.conn.in_transaction:
-            self.conn.execute("ROLLBACK")
-
-
 def _unknown(conn: sqlite3.Connection, fingerprints: Sequence[str]) -> list[str]:
     known: set[str] = set()
     keys = list(dict.fromkeys(fingerprints))
@@ -700,108 +620,3 @@ def _not_sendable(conn: sqlite3.Connection, fingerprints: Sequence[str]) -> str:
     )
 
 
-# -- opening ---------------------------------------------------------------------------------------
-def _check_file(path: Path, readonly: bool) -> None:
-    """Refuse what is certainly not a ledger before SQLite touches it."""
-    if path.is_dir():
-        raise LedgerError(f"ledger {path} is a folder; pass --ledger with a file path")
-    if not path.exists():
-        if readonly:
-            raise LedgerError(
-                f"no ledger at {path}: nothing was imported with it yet "
-                "(pass --ledger PATH to read another one)"
-            )
-        if not path.parent.is_dir():
-            raise LedgerError(f"cannot create the ledger {path}: no folder {path.parent}")
-        return
-    with path.open("rb") as fh:
-        head = fh.read(len(SQLITE_MAGIC))
-    if head and head != SQLITE_MAGIC:
-        raise LedgerError(
-            f"{path} is not a toggl-import ledger (not a SQLite database); it was left untouched. "
-            "Pass --ledger with another path, or move the file away if it is not needed."
-        )
-
-
-def _acquire_lock(lock_path: Path, name: str) -> IO[bytes]:
-    """An exclusive, non-blocking lock on ``<ledger>.lock``, held until the ledger is closed."""
-    fh = lock_path.open("a+b")
-    try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        fh.seek(0)
-        holder = fh.read(32).decode(errors="replace").strip()
-        fh.close()
-        who = f" (pid {holder})" if holder.isdigit() else ""
-        raise LedgerError(
-            f"ledger {name} is in use by another run{who}; wait for it to finish, "
-            "or pass --ledger with another path"
-        ) from exc
-    fh.truncate(0)
-    fh.write(str(os.getpid()).encode())
-    fh.flush()
-    return fh
-
-
-def _prepare(conn: sqlite3.Connection, name: str, readonly: bool, synchronous: str) -> None:
-    """Recognise the file, set the journal, and migrate to ``SCHEMA_VERSION``."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    if app_id == APPLICATION_ID:
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"ledger {name} was written by a newer toggl-import (schema {version}; this "
-                f"version reads up to {SCHEMA_VERSION}). Upgrade toggl-import "
-                "(pip install -U toggl-import), or pass --ledger with another path."
-            )
-    elif app_id == 0 and not tables:
-        if readonly:
-            raise LedgerError(f"no ledger at {name}: the file is empty")
-        version = 0
-    else:
-        what = f"application_id {app_id:#x}" if app_id else "no application id"
-        listed = ", ".join(tables[:5]) or "none"
-        raise LedgerError(
-            f"{name} is a SQLite database of another application ({what}, tables: {listed}), "
-            "not a toggl-import ledger; it was left untouched. Pass --ledger with a new path."
-        )
-    if version < SCHEMA_VERSION and readonly:
-        raise LedgerError(f"ledger {name} has an old schema; `toggl-import run` upgrades it")
-    if readonly:  # not mode=ro: the last reader out may then tidy away the -wal and -shm files
-        conn.execute("PRAGMA query_only = ON")
-    else:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA journal_size_limit = 67108864")  # the -wal shrinks back to 64 MB
-    conn.execute(f"PRAGMA synchronous = {synchronous}")
-    conn.execute("PRAGMA cache_size = -16000")  # 16 MB page cache (the default is 2 MB)
-    if version < SCHEMA_VERSION:
-        with _Transaction(conn):
-            for step in _MIGRATIONS[version:SCHEMA_VERSION]:
-                for statement in step:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-
-
-def _ledger_error(name: str, exc: sqlite3.Error) -> LedgerError:
-    text = str(exc)
-    if "malformed" in text or "not a database" in text:
-        return LedgerError(
-            f"ledger {name} is damaged ({text}). Keep it: it records which rows were created, and "
-            f"a new ledger would post them again. Try `sqlite3 {name} .recover | sqlite3 "
-            "recovered.sqlite`, then pass --ledger recovered.sqlite."
-        )
-    if "locked" in text or "busy" in text:
-        return LedgerError(f"ledger {name} is locked by another process ({text}); try again")
-    if "readonly" in text or "read-only" in text:
-        return LedgerError(f"ledger {name} cannot be written ({text}); check its permissions")
-    return LedgerError(f"ledger {name}: {text}")

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from importer import ledger as ledger_module
+from importer import ledger_file
 from importer.errors import LedgerError
 from importer.ledger import (
     APPLICATION_ID,
@@ -124,12 +125,6 @@ def test_fingerprint_refuses_what_is_not_an_entry() -> None:
         fingerprint(no_length)
     with pytest.raises(ValueError, match="UTC offset"):
         fingerprint(body(start="2026-09-23T13:00:00", duration=None, stop="2026-09-23T14:00:00"))
-
-
-def test_fingerprint_matches_the_planner() -> None:
-    payloads = pytest.importorskip("importer.payloads")
-    for b in (BODY, body(tags=None, user_id=None, project_id=None, task_id=None)):
-        assert payloads.fingerprint(b) == fingerprint(b)
 
 
 def test_position_keys_never_meet_content_keys() -> None:
@@ -500,8 +495,8 @@ def test_damaged_ledger_says_keep_it(path: Path) -> None:
 
 
 def test_failed_migration_leaves_nothing_half_done(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = ((*ledger_module._MIGRATIONS[0], "CREATE TABLE runs (x)"),)
-    monkeypatch.setattr(ledger_module, "_MIGRATIONS", broken)
+    broken = ((*ledger_file._MIGRATIONS[0], "CREATE TABLE runs (x)"),)
+    monkeypatch.setattr(ledger_file, "_MIGRATIONS", broken)
     with pytest.raises(LedgerError, match="already exists"):
         Ledger.open(path)
     conn = sqlite3.connect(path)
