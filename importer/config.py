@@ -159,6 +159,11 @@ def read_config_file(path: Path) -> dict[str, Any]:
             continue
         for key, value in table.items():
             name = _FILE_KEYS.get((section, key))
+            if key in ("token", "api_token", "password", "email"):
+                raise ConfigError(
+                    f"config file {path}: credentials do not go in the config file; set "
+                    "TOGGL_API_TOKEN (or TOGGL_EMAIL and TOGGL_PASSWORD) in the environment"
+                )
             if name is None:
                 raise ConfigError(f"config file {path}: unknown setting [{section}] {key}")
             out[name] = value

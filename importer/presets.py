@@ -39,6 +39,26 @@ class Mapping:
     def get(self, name: str) -> str | None:
         return self.columns.get(name)
 
+    def notes(self, header: Iterable[str]) -> list[str]:
+        """What a user should know before importing with this mapping (warnings, not errors)."""
+        out = []
+        used = set(self.columns.values()) | set(self.person)
+        if self.preset == "generic":
+            unused = [c for c in header if c and c not in used]
+            if unused:
+                shown = ", ".join(repr(c) for c in unused[:10])
+                out.append(
+                    f"columns not used: {shown}; if one holds the description, project, client, "
+                    f'task, tags, billable or email, say so with --map FIELD="COLUMN"'
+                )
+        has = self.columns.keys()
+        if "start_time" not in has and "start" not in has:
+            out.append(
+                "no start-time column: each person's entries of a day start at "
+                "default_start_time (09:00) and follow one another"
+            )
+        return out
+
 
 def key(name: str) -> str:
     """How ``generic`` compares names: case-insensitive, ignoring spaces and underscores."""
@@ -74,9 +94,11 @@ _PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "billable": ("Billable?",),
     },
     "generic": {
-        "start_date": ("date", "start date"), "start_time": ("start", "start time"),
-        "end_date": ("end date",), "end_time": ("end", "stop", "end time"),
-        "duration": ("duration", "hours"), "description": ("description", "notes"),
+        "start_date": ("date", "start date", "day"),
+        "start_time": ("start", "start time", "from", "begin"),
+        "end_date": ("end date",), "end_time": ("end", "stop", "end time", "to", "until"),
+        "duration": ("duration", "hours", "time spent"),
+        "description": ("description", "notes", "what", "activity", "comment"),
         "project": ("project",), "client": ("client",), "task": ("task",), "tags": ("tags",),
         "billable": ("billable",), "email": ("email", "user email"), "user": ("user",),
     },
@@ -168,8 +190,12 @@ def _check_usable(mapping: Mapping, columns: list[str], file: str | None) -> Non
     if not has & {"start", "start_date", "start_time"}:
         fixes.append(("start", "start_date", _guess(columns, ("date", "day", "start", "when"))))
     if not has & {"duration", "end", "end_time"}:
-        words = ("duration", "hours", "time", "spent", "length", "end", "stop")
-        fixes.append(("length", "duration", _guess(columns, words)))
+        ending = _guess(columns, ("end", "stop", "until", "finish", "to"))
+        if ending != "<column>":
+            fixes.append(("length", "end_time", ending))
+        else:
+            words = ("duration", "hours", "time", "spent", "length")
+            fixes.append(("length", "duration", _guess(columns, words)))
     if not fixes:
         return
     what = " and the ".join(f[0] for f in fixes)

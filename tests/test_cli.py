@@ -223,3 +223,26 @@ def test_demo_imports_the_samples_then_sends_nothing_the_second_time(tmp_path: P
     assert (tmp_path / "demo.ledger.sqlite").exists()
     assert (tmp_path / "report.csv").read_text().startswith("file,row,status,")
     assert "\x1b" not in text
+
+
+async def test_unused_columns_and_a_missing_start_time_are_pointed_out(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    import asyncio
+
+    sheet = tmp_path / "de.csv"
+    sheet.write_text("Datum;Stunden;Tätigkeit;Projekt\n02.11.2026;1,5;Planung;Internal\n",
+                     encoding="utf-8")
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "importer", "run", str(sheet), "--dry-run", "--timezone",
+        "Europe/Berlin", "--map", "start_date=Datum", "--map", "duration=Stunden",
+        "--api-url", sandbox.base_url, "--workspace-id", "1234567",
+        "--ledger", str(tmp_path / "l.sqlite"),
+        env={**ENV, "TOGGL_API_TOKEN": sandbox.token}, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    text = out.decode()
+    assert proc.returncode == 0, err.decode()
+    assert "columns not used: 'Tätigkeit', 'Projekt'" in text
+    assert "no start-time column" in text

@@ -92,3 +92,10 @@ def test_credentials_never_show_the_secret() -> None:
     assert "s3cr3t" not in str(creds)
     assert creds.secrets() == ["s3cr3t-token"]
     assert Credentials("me@example.com", "pw123").secrets() == ["pw123"]
+
+
+def test_credentials_in_the_config_file_are_refused_with_the_fix(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[api]\ntoken = "abc"\n')
+    with pytest.raises(ConfigError, match="TOGGL_API_TOKEN"):
+        read_config_file(cfg)

@@ -116,7 +116,7 @@ def test_key_ignores_case_spaces_and_underscores() -> None:
 def test_override_a_column() -> None:
     mapping = detect(["Day", "Time spent", "What"], overrides={"start_date": "Day",
                                                                "duration": "time spent"})  # fmt: skip
-    assert mapping.columns == {"start_date": "Day", "duration": "Time spent"}
+    assert mapping.columns == {"start_date": "Day", "duration": "Time spent", "description": "What"}
     mapping = detect(TOGGL, overrides={"description": "Task", "duration": "Amount (USD)"})
     assert mapping.columns["description"] == "Task"
     assert mapping.preset == "toggl"
@@ -141,11 +141,34 @@ def test_override_unknown_field() -> None:
 
 def test_unknown_header_says_which_map_fixes_it() -> None:
     with pytest.raises(ConfigError) as caught:
-        detect(["Day", "Time spent", "What"], file="hours.csv")
+        detect(["Work day", "Time logged", "Notes"], file="hours.csv")
     message = str(caught.value)
     assert "cannot tell which columns hold the start and the length of each entry" in message
-    assert "hours.csv has the columns 'Day', 'Time spent', 'What'" in message
-    assert '--map start_date="Day" --map duration="Time spent"' in message
+    assert "hours.csv has the columns 'Work day', 'Time logged', 'Notes'" in message
+    assert '--map start_date="Work day" --map duration="Time logged"' in message
+
+
+def test_a_header_with_an_end_column_is_told_to_map_the_end_not_a_duration() -> None:
+    with pytest.raises(ConfigError) as caught:
+        detect(["Date worked", "Begin", "Finish"])
+    assert '--map end_time="Finish"' in str(caught.value)
+
+
+def test_generic_synonyms_people_type_by_hand() -> None:
+    mapping = detect(["Day", "From", "To", "What", "Project"])
+    assert mapping.columns == {"start_date": "Day", "start_time": "From", "end_time": "To",
+                               "description": "What", "project": "Project"}  # fmt: skip
+
+
+def test_notes_name_unused_columns_and_a_missing_start_time() -> None:
+    header = ["Datum", "Stunden", "Tätigkeit", "Projekt"]
+    mapping = detect(header, overrides={"start_date": "Datum", "duration": "Stunden"})
+    notes = mapping.notes(header)
+    assert "columns not used: 'Tätigkeit', 'Projekt'" in notes[0]
+    assert "no start-time column" in notes[1]
+    full = detect(["Day", "From", "To", "What"])
+    assert full.notes(["Day", "From", "To", "What"]) == []
+    assert detect(TOGGL).notes(TOGGL) == []  # a known export's extra columns are expected
 
 
 def test_header_without_a_length() -> None:

@@ -43,22 +43,28 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="target workspace (default: your default workspace)")
     p.add_argument("--preset", choices=PRESETS, help="column preset (default auto: detect)")
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="use COLUMN for payload FIELD (repeatable)")
+                   help="use COLUMN for FIELD (repeatable); fields: start_date, start_time, start, "
+                        "end_date, end_time, end, duration, description, project, client, task, "
+                        "tags, billable, email, user")
     p.add_argument("--timezone", metavar="ZONE",
-                   help="IANA zone for times without an offset, e.g. Europe/Berlin")
+                   help="IANA zone for times without an offset, e.g. Europe/Berlin (required when "
+                        "the file's times have no offset, as exports from Toggl, Clockify and "
+                        "Harvest do)")
     p.add_argument("--ledger", type=Path, metavar="PATH",
                    help="SQLite result ledger (default ./toggl-import.ledger.sqlite)")
     p.add_argument("--dry-run", action="store_true",
                    help="read, validate and resolve names; print the plan; never write to Toggl")
     p.add_argument("--emit-payloads", type=Path, metavar="PATH",
                    help="write one JSON line per valid row with the exact body posted")
-    p.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most")
+    p.add_argument("--concurrency", type=int, metavar="N",
+                   help="requests in flight at most (default 4)")
     p.add_argument("--rate", type=float, metavar="R",
                    help="requests per second at most (default 1)")
     p.add_argument("--create-missing", action="store_true", default=None,
                    help="create projects, clients and tasks that do not exist")
     p.add_argument("--retry-failed", action="store_true", default=None,
-                   help="also retry rows whose earlier failure was permanent")
+                   help="also send again rows Toggl refused in an earlier run (HTTP 400 and the "
+                        "like); without it they are skipped and reported as failed")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--report", type=Path, metavar="PATH",
                    help="write a CSV with one line per input row")
@@ -83,11 +89,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--ledger", type=Path, metavar="PATH", help="the SQLite result ledger")
     status.add_argument("--json", action="store_true", help="print one JSON object")
 
-    sandbox = sub.add_parser("sandbox", help="serve a local Toggl-compatible API for trying things")
+    sandbox = sub.add_parser(
+        "sandbox", help="serve a local Toggl-compatible API for trying things",
+        description="Serve a local stand-in for the Toggl Track API (the endpoints toggl-import "
+                    "uses) with a seeded workspace 1234567, on loopback only. Switches simulate "
+                    "Toggl's limits and network faults.",
+    )
     sandbox.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
     sandbox.add_argument("--port", type=int, default=0, help="port (default: a free one)")
     sandbox.add_argument("--seed", type=Path, metavar="PATH",
-                         help="JSON seed data (default: the bundled workspace)")
+                         help="JSON seed data: workspaces, users, clients, projects, tasks, tags "
+                              "(default: the bundled importer/data/seed.json; copy and edit it)")
     sandbox.add_argument("--token", help="API token to accept (default sandbox-token)")
     sandbox.add_argument("--rate-limit", type=float, metavar="R",
                          help="answer 429 above R requests/s per token")
@@ -229,6 +241,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
         if not path.exists():
             raise InputError("file not found: check the path", file=str(path))
     console = Console(stderr=args.json, highlight=False)
+    for note in mapping_notes(args.files, settings):
+        console.print(f"note: {note}", markup=False)
     with ProgressDisplay(console) as display:
         importer = Importer(settings, credentials, progress=display)
         summary = _run_until_done(
@@ -245,6 +259,19 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     else:
         render_summary(console, summary)
     return summary.exit_code
+
+
+def mapping_notes(files: list[Path], settings: Settings) -> list[str]:
+    """Warnings about how each file's columns are read (unused columns, no start time)."""
+    from ..presets import detect
+    from ..reader import read_header
+
+    out = []
+    for path in files:
+        header = read_header(path, display_name=str(path))
+        mapping = detect(header, settings.preset, settings.column_map, file=str(path))
+        out.extend(f"{path}: {note}" for note in mapping.notes(header))
+    return out
 
 
 def _run_until_done(coro: Any, request_stop: Any) -> Any:
@@ -293,9 +320,10 @@ def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
         return EXIT_OK
     console = Console(highlight=False)
     table = Table(title=f"Ledger {path}", title_justify="left")
-    table.add_column("file", no_wrap=True)
+    table.add_column("file", overflow="fold", ratio=1)
     for key in COUNT_KEYS:
-        table.add_column(key.replace("_", " "), justify="right")
+        label = key.replace("_", " ")
+        table.add_column(label, justify="right", no_wrap=True, min_width=len(label))
     for name, counts in sorted(per_file.items()):
         table.add_row(name, *(str(counts.get(k, 0)) for k in COUNT_KEYS))
     table.add_row("(all)", *(str(totals.get(k, 0)) for k in COUNT_KEYS), style="bold")
@@ -330,8 +358,8 @@ def _sandbox(args: argparse.Namespace) -> int:
     def ready(sb: Any) -> None:
         print(f"sandbox serving at {sb.base_url}", flush=True)
         print(f"token: {sb.token}", flush=True)
-        print("try:  TOGGL_API_TOKEN=" + sb.token + " toggl-import run FILE --api-url "
-              + sb.base_url, flush=True)
+        print(f"try:  TOGGL_API_TOKEN={sb.token} toggl-import run FILE --api-url {sb.base_url} "
+              "--workspace-id 1234567 --timezone Europe/Berlin", flush=True)
         print("stop with Ctrl-C", flush=True)
 
     with contextlib.suppress(KeyboardInterrupt):
