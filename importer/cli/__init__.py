@@ -242,7 +242,7 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
             raise InputError("file not found: check the path", file=str(path))
     console = Console(stderr=args.json, highlight=False)
     for note in mapping_notes(args.files, settings):
-        console.print(f"note: {note}", markup=False)
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
     with ProgressDisplay(console) as display:
         importer = Importer(settings, credentials, progress=display)
         summary = _run_until_done(
