@@ -212,7 +212,7 @@ def test_samples_travel_with_the_package() -> None:
 def test_demo_imports_the_samples_then_sends_nothing_the_second_time(tmp_path: Path) -> None:
     out = io.StringIO()
     console = Console(file=out, force_terminal=False, width=200)
-    code = run_demo(console, tmp_path)
+    code = run_demo(console, tmp_path, rate=50)
     text = out.getvalue()
     assert code == 0, text
     created = int(re.search(r"^created\s+(\d+)", text, re.M).group(1))  # type: ignore[union-attr]

@@ -21,7 +21,8 @@ from ..runner import Importer
 from ..sandbox import Sandbox
 from .render import ProgressDisplay, render_summary
 
-DEMO_RATE = 25.0
+DEMO_RATE = 5.0
+"""Slow enough to watch the progress bar; the demo takes about ten seconds."""
 DEMO_TIMEZONE = "Europe/Berlin"
 
 
@@ -30,18 +31,20 @@ def sample_files() -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.suffix in {".csv", ".tsv", ".xlsx", ".xls", ".ods"})
 
 
-def run_demo(console: Console | None = None, workdir: Path | None = None) -> int:
+def run_demo(
+    console: Console | None = None, workdir: Path | None = None, rate: float = DEMO_RATE
+) -> int:
     console = console or Console()
     workdir = (workdir or Path(tempfile.mkdtemp(prefix="toggl-import-demo-"))).resolve()
     here = Path.cwd()
     os.chdir(sample_files()[0].parent.parent)  # so files read as samples/NAME in messages
     try:
-        return asyncio.run(_demo(console, workdir))
+        return asyncio.run(_demo(console, workdir, rate))
     finally:
         os.chdir(here)
 
 
-async def _demo(console: Console, workdir: Path) -> int:
+async def _demo(console: Console, workdir: Path, rate: float) -> int:
     files = [Path("samples") / p.name for p in sample_files()]
     async with Sandbox() as sandbox:
         console.print(f"Sandbox (a local stand-in for Toggl) at {sandbox.base_url}", highlight=False)
@@ -50,11 +53,11 @@ async def _demo(console: Console, workdir: Path) -> int:
             workspace_id=1234567,
             timezone=DEMO_TIMEZONE,
             ledger=workdir / "demo.ledger.sqlite",
-            rate=DEMO_RATE,
+            rate=rate,
             concurrency=4,
         )
         credentials = Credentials.from_token(sandbox.token)
-        console.print(f"Importing {len(files)} sample files at {DEMO_RATE:g} requests/s "
+        console.print(f"Importing {len(files)} sample files at {rate:g} requests/s "
                       f"(times in {DEMO_TIMEZONE}):", highlight=False)
         for f in files:
             console.print(f"  {f.name}", highlight=False)
