@@ -75,9 +75,32 @@ class _Catalogue:
                 return active
         return exact
 
+    def one_edit_away(self, name: str, parent: int | None = None, scoped: bool = False) -> str | None:
+        """An existing name one edit (insert, delete, replace, swap; case ignored) from ``name``."""
+        wanted = _key(name)
+        for item in self.items:
+            if (not scoped or item.parent == parent) and _one_edit(_key(item.name), wanted):
+                return item.name
+        return None
+
     def suggest(self, name: str, parent: int | None = None, scoped: bool = False) -> list[str]:
         names = sorted({i.name for i in self.items if not scoped or i.parent == parent})
         return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """True when ``a`` and ``b`` differ by exactly one insert, delete, replace or adjacent swap."""
+    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 3:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        if len(diff) == 1:
+            return True
+        i, j = diff[0], diff[-1]
+        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
+    short, long_ = (a, b) if len(a) < len(b) else (b, a)
+    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
+    return short[i:] == long_[i + 1 :]
 
 
 def _did_you_mean(suggestions: list[str]) -> str:
@@ -90,11 +113,19 @@ class Resolver:
     """Resolves names for one workspace, fetching each kind at most once per run."""
 
     def __init__(
-        self, client: ReadClient, workspace_id: int, *, create_missing: bool = False
+        self,
+        client: ReadClient,
+        workspace_id: int,
+        *,
+        create_missing: bool = False,
+        plan_only: bool = False,
     ) -> None:
         self._client = client
         self._wid = workspace_id
         self._create = create_missing
+        self._plan_only = plan_only
+        self.would_create: list[tuple[str, str]] = []
+        """With ``plan_only`` (a dry run): (kind, name) of what ``create_missing`` would create."""
         self._catalogues: dict[str, _Catalogue] = {}
         self._locks: dict[str, asyncio.Lock] = {}
         self._users: dict[str, int] | None = None
@@ -140,6 +171,9 @@ class Resolver:
         cat = await self._catalogue("client")
         found = cat.match(name)
         if not found and self._create:
+            refusal = self._not_creatable(cat, "client", name, None, False)
+            if refusal:
+                return refusal
             found = await self._create_once(
                 cat, name, None, False, lambda: self._client.create_client(self._wid, name.strip())
             )
@@ -161,6 +195,9 @@ class Resolver:
         scoped = client_id is not None
         found = cat.match(name, client_id, scoped)
         if not found and self._create:
+            refusal = self._not_creatable(cat, "project", name, client_id, scoped)
+            if refusal:
+                return refusal
             found = await self._create_once(
                 cat, name, client_id, scoped,
                 lambda: self._client.create_project(self._wid, name.strip(), client_id),
@@ -183,6 +220,28 @@ class Resolver:
         if not hint:
             hint = " (check the name, or use --create-missing to create it)"
         return Unresolved("project", f"project {name!r} not found{where}{hint}", "unknown_project")
+
+    def _not_creatable(
+        self, cat: _Catalogue, kind: str, name: str, parent: int | None, scoped: bool
+    ) -> Unresolved | None:
+        """Why a missing name is not created: it looks like a typo, or this is a dry run."""
+        column = "task" if kind == "task" else kind
+        close = cat.one_edit_away(name, parent, scoped)
+        if close:
+            return Unresolved(
+                column,
+                f"{kind} {name!r} not found; did you mean {close!r}? Not created: it is one "
+                f"letter away from {close!r}, which looks like a typo. Fix the cell, or create "
+                f"the {kind} in Toggl first",
+                f"unknown_{kind}",
+            )
+        if self._plan_only:
+            if (kind, name.strip()) not in self.would_create:
+                self.would_create.append((kind, name.strip()))
+            return Unresolved(
+                column, f"{kind} {name.strip()!r} would be created (--create-missing)", "would_create"
+            )
+        return None
 
     async def _create_once(
         self,
@@ -212,6 +271,9 @@ class Resolver:
         cat = await self._catalogue("task")
         found = cat.match(name, project_id, scoped=True)
         if not found and self._create:
+            refusal = self._not_creatable(cat, "task", name, project_id, True)
+            if refusal:
+                return refusal
             found = await self._create_once(
                 cat, name, project_id, True,
                 lambda: self._client.create_task(self._wid, project_id, name.strip()),

@@ -490,3 +490,48 @@ async def test_capped_pages_are_all_read_once_per_kind(
     assert_read_once(sb, toggl, sizes_of(sb), per_page=cap)
     assert len(toggl.pages[f"/workspaces/{WID}/projects"]) >= 3
     assert toggl.pages[f"/workspaces/{WID}/tasks"] == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("typo", "existing"),
+    [("Intrenal", "Internal"), ("Mobil App", "Mobile App"), ("support ", "Support"),
+     ("Suppport", "Support")],
+)
+async def test_create_missing_does_not_turn_a_typo_into_a_new_project(
+    sandbox: Sandbox, toggl: SpyClient, typo: str, existing: str
+) -> None:
+    creating = Resolver(toggl, WID, create_missing=True)
+    got = await creating.project_id(typo)
+    if typo.strip().casefold() == existing.casefold():
+        assert isinstance(got, int)  # the same name, spelled in another case: no typo at all
+        return
+    refusal = unresolved(got)
+    assert f"did you mean {existing!r}" in refusal.message
+    assert "looks like a typo" in refusal.message
+    assert creating.created == []
+    assert not any(m == "POST" for m, _ in sandbox.state.requests)
+
+
+async def test_create_missing_still_creates_a_name_two_edits_away(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    creating = Resolver(toggl, WID, create_missing=True)
+    got = await creating.project_id("Website 2", "Acme Corp")
+    assert isinstance(got, int)
+    assert creating.created == [("project", "Website 2")]
+
+
+async def test_a_dry_run_lists_what_create_missing_would_create_and_creates_nothing(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    planning = Resolver(toggl, WID, create_missing=True, plan_only=True)
+    by_triple, _ = await planning.resolve_many(
+        [("Hooli", "Nucleus", "Compression"), ("Hooli", "Nucleus", None), (None, "Internal", None)],
+        [None],
+    )
+    first = unresolved(by_triple[("Hooli", "Nucleus", "Compression")])
+    assert first.reason == "would_create"
+    assert "'Hooli' would be created" in first.message
+    assert by_triple[(None, "Internal", None)] == (201000004, None)
+    assert planning.would_create == [("client", "Hooli")]
+    assert not any(m == "POST" for m, _ in sandbox.state.requests)
