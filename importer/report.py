@@ -12,11 +12,23 @@ from typing import IO, Any
 
 REPORT_HEADER = ("file", "row", "status", "entry_id", "http_status", "message")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_MESSAGE = 1000
+"""Characters of a message kept in the report (a spreadsheet cell holds 32,767 at most)."""
+MAX_EXAMPLE = 300
+"""Characters of an example kept for the terminal summary."""
 
 
 def neutralise(cell: str) -> str:
     """Make a text cell safe to open in a spreadsheet (no formula injection)."""
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
+    """``text`` cut to ``limit`` characters, saying so: messages quote cells, and a cell can hold
+    200,000 characters that nobody wants repeated in a report or on a terminal."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text):,} characters in all)"
 
 
 class ReportWriter:
@@ -43,7 +55,7 @@ class ReportWriter:
                 status,
                 "" if entry_id is None else entry_id,
                 "" if http_status is None else http_status,
-                neutralise(message),
+                neutralise(shorten(message)),
             )
         )
 
@@ -98,7 +110,7 @@ class Summary:
     def add_example(self, reason: str, text: str, limit: int = 3) -> None:
         shown = self.examples.setdefault(reason, [])
         if len(shown) < limit:
-            shown.append(text)
+            shown.append(shorten(text, MAX_EXAMPLE))
 
     @property
     def exit_code(self) -> int:

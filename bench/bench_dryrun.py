@@ -1,0 +1,218 @@
+"""``toggl-import run FILE --dry-run`` end to end against a sandbox, next to ``pandas.read_csv`` alone.
+
+    .venv/bin/python bench/bench_dryrun.py [--rows 100000 1000000] [--repeat 3] [--rate 1 1000]
+
+For each size it writes (once, under ``bench/out/``) a Toggl Detailed report export with
+``make_timesheet.py`` and starts ``toggl-import sandbox`` in its own process, seeded with the
+bundled workspace *plus* every person, client, project and task the generator uses, so that every
+row resolves (the default seed alone would refuse nearly all of them and measure the wrong path).
+Then, each in a fresh process:
+
+- ``read_csv``: ``pandas.read_csv(FILE, dtype=str)``, the whole file at once (the baseline);
+- ``dry-run``: ``python -m importer run FILE --dry-run --timezone Europe/Berlin --json`` against
+  the sandbox, once per ``--rate`` (the default rate of 1 request/s makes the handful of GETs that
+  resolve names cost ~5 s of waiting whatever the size: a higher rate shows the processing alone).
+
+Wall time is the whole process (interpreter start and imports included, for both); peak memory is
+``ru_maxrss`` of the process, read as ``RUSAGE_CHILDREN`` by a small wrapper that never loads
+pandas (Linux carries a parent's peak RSS into a child across fork and exec). Targets: dry-run peak
+< 300 MiB and flat from 100k to 1M rows; dry-run wall time within 5x of read_csv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+WORKSPACE_ID = 1234567
+
+WRAPPER = r"""
+import json, resource, subprocess, sys, time
+t0 = time.perf_counter()
+proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
+elapsed = time.perf_counter() - t0
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+print(json.dumps({"s": elapsed, "peak_mib": peak, "rc": proc.returncode,
+                  "stdout": proc.stdout[-4000:], "stderr": proc.stderr[-4000:]}))
+"""
+
+READ_CSV = r"""
+import sys, time
+t0 = time.perf_counter()
+import pandas as pd
+t1 = time.perf_counter()
+n = len(pd.read_csv(sys.argv[1], dtype=str))
+print(n, time.perf_counter() - t1, t1 - t0)
+"""
+
+
+def measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> dict[str, Any]:
+    """Run ``cmd`` under the small wrapper: wall seconds, peak RSS (MiB), exit code, output."""
+    out = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *cmd], capture_output=True, text=True, check=True,
+        env=env, cwd=cwd,
+    )
+    return json.loads(out.stdout)
+
+
+def bench_seed(path: Path) -> Path:
+    """The bundled seed plus every name ``make_timesheet`` writes (people, clients, projects, tasks)."""
+    sys.path.insert(0, str(HERE))
+    import make_timesheet as mk
+
+    seed = json.loads((ROOT / "importer" / "data" / "seed.json").read_text(encoding="utf-8"))
+    wid = WORKSPACE_ID
+    next_id = iter(range(900_000_001, 999_999_999))
+    known_emails = {u["email"] for u in seed["users"]}
+    for first in mk.FIRST:
+        for last in mk.LAST:
+            email = mk._email(first, last)
+            if email in known_emails:
+                continue
+            uid = next(next_id)
+            seed["users"].append({"id": uid, "email": email, "fullname": f"{first} {last}",
+                                  "password": "x", "default_workspace_id": wid, "timezone": "UTC"})
+            seed["workspace_users"].append({"id": next(next_id), "uid": uid, "wid": wid,
+                                            "admin": False, "active": True})
+    clients = {c["name"]: c["id"] for c in seed["clients"] if c["wid"] == wid}
+    for name in mk.CLIENTS:
+        if name not in clients:
+            clients[name] = next(next_id)
+            seed["clients"].append({"id": clients[name], "wid": wid, "name": name})
+    projects = {(p["cid"], p["name"].casefold()): p["id"] for p in seed["projects"] if p["wid"] == wid}
+    for client in mk.CLIENTS:
+        for name in mk.PROJECTS:
+            key = (clients[client], name.casefold())
+            if key not in projects:
+                projects[key] = next(next_id)
+                seed["projects"].append({"id": projects[key], "wid": wid, "cid": clients[client],
+                                         "name": name, "active": True, "billable": True})
+    tasks = {(t["pid"], t["name"]) for t in seed["tasks"]}
+    for pid in projects.values():
+        for name in filter(None, dict.fromkeys(mk.TASKS)):
+            if (pid, name) not in tasks:
+                seed["tasks"].append({"id": next(next_id), "wid": wid, "pid": pid, "name": name,
+                                      "active": True})
+    path.write_text(json.dumps(seed), encoding="utf-8")
+    return path
+
+
+class SandboxProcess:
+    """``toggl-import sandbox`` in its own process (its CPU and memory are not the importer's)."""
+
+    def __init__(self, seed: Path, quota: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "importer", "sandbox", "--port", "0", "--seed", str(seed),
+             "--quota", str(quota)],
+            stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        )
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if "serving at" not in line:
+            self.stop()
+            raise RuntimeError(f"the sandbox did not start: {line!r}")
+        self.base_url = line.split("serving at", 1)[1].strip()
+        self.root_url = self.base_url.removesuffix("/api/v9")
+
+    def stats(self) -> dict[str, Any]:
+        import urllib.request
+
+        with urllib.request.urlopen(self.root_url + "/_sandbox/stats") as answer:  # loopback only
+            return json.loads(answer.read())
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def dry_run(path: Path, sandbox: SandboxProcess, rate: float, workdir: Path) -> dict[str, Any]:
+    cmd = [sys.executable, "-m", "importer", "run", str(path), "--dry-run",
+           "--timezone", "Europe/Berlin", "--api-url", sandbox.base_url,
+           "--workspace-id", str(WORKSPACE_ID), "--ledger", str(workdir / "bench.ledger.sqlite"),
+           "--json"]  # fmt: skip
+    if rate != 1:
+        cmd += ["--rate", f"{rate:g}"]
+    env = {**os.environ, "TOGGL_API_TOKEN": "sandbox-token", "PYTHONPATH": str(ROOT)}
+    got = measured(cmd, env=env, cwd=workdir)
+    if got["rc"] not in (0, 1):
+        raise RuntimeError(f"dry run failed ({got['rc']}): {got['stderr']}")
+    summary = json.loads(got["stdout"].strip().splitlines()[-1])
+    got["summary"] = summary
+    got["cmd"] = " ".join(["toggl-import", *cmd[3:]])
+    return got
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rate", type=float, nargs="+", default=[1.0, 1000.0],
+                        help="--rate values to run the dry run with (default: 1 and 1000)")
+    parser.add_argument("--out", type=Path, default=HERE / "out")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+
+    results = []
+    with tempfile.TemporaryDirectory(prefix="bench-dryrun-") as tmp:
+        workdir = Path(tmp)
+        sandbox = SandboxProcess(bench_seed(workdir / "seed.json"), quota=10_000)
+        try:
+            for rows in args.rows:
+                path = args.out / f"toggl-export-{rows}.csv"
+                if not path.exists():
+                    subprocess.run([sys.executable, str(HERE / "make_timesheet.py"), str(rows),
+                                    str(path)], check=True)  # fmt: skip
+                fig: dict[str, Any] = {"rows": rows, "mib": round(path.stat().st_size / 2**20)}
+                base = [measured([sys.executable, "-c", READ_CSV, str(path)])
+                        for _ in range(args.repeat)]  # fmt: skip
+                fig["read_csv_s"] = statistics.median(r["s"] for r in base)
+                fig["read_csv_inner_s"] = statistics.median(float(r["stdout"].split()[1]) for r in base)
+                fig["read_csv_peak_mib"] = max(r["peak_mib"] for r in base)
+                for rate in args.rate:
+                    before = sandbox.stats()["requests"]
+                    runs = [dry_run(path, sandbox, rate, workdir) for _ in range(args.repeat)]
+                    after = sandbox.stats()["requests"]
+                    s = runs[0]["summary"]
+                    posts = sum(n - before.get(k, 0) for k, n in after.items() if k.startswith("POST"))
+                    fig[f"rate_{rate:g}"] = {
+                        "s": statistics.median(r["s"] for r in runs),
+                        "peak_mib": max(r["peak_mib"] for r in runs),
+                        "ratio": statistics.median(r["s"] for r in runs) / fig["read_csv_s"],
+                        "to_post": s["to_post"], "refused": s["refused"], "duplicate": s["duplicate"],
+                        "requests_per_run": s["requests"], "posts": posts,
+                        "estimate_s": s["remaining_seconds"], "cmd": runs[0]["cmd"],
+                    }  # fmt: skip
+                results.append(fig)
+                if not args.json:
+                    _print(fig, args.rate)
+        finally:
+            sandbox.stop()
+    if args.json:
+        print(json.dumps(results))
+    return 0
+
+
+def _print(fig: dict[str, Any], rates: list[float]) -> None:
+    print(f"{fig['rows']:>9,} rows ({fig['mib']} MiB): read_csv {fig['read_csv_s']:.2f} s "
+          f"(of which read_csv itself {fig['read_csv_inner_s']:.2f} s), "
+          f"{fig['read_csv_peak_mib']:.0f} MiB peak", flush=True)  # fmt: skip
+    for rate in rates:
+        d = fig[f"rate_{rate:g}"]
+        print(f"    dry-run --rate {rate:g}: {d['s']:.2f} s, {d['peak_mib']:.0f} MiB peak, "
+              f"ratio {d['ratio']:.2f}x | would post {d['to_post']:,}, refused {d['refused']:,}, "
+              f"duplicates {d['duplicate']:,}, {d['requests_per_run']} requests, "
+              f"{d['posts']} POSTs, estimate {d['estimate_s']:,.0f} s", flush=True)  # fmt: skip
+        print(f"      $ {d['cmd']}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
