@@ -116,3 +116,10 @@ class ConnectError(NotAppliedError):
 
 class MaybeAppliedError(TransientError):
     """No answer came after the request was sent: it may have been applied."""
+
+
+def quote(text: str, limit: int = 60) -> str:
+    """A cell's text for a message: quoted, and cut at ``limit`` characters (cells can be huge)."""
+    if len(text) <= limit:
+        return repr(text)
+    return repr(text[:limit]) + f"… ({len(text):,} characters)"

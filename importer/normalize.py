@@ -39,6 +39,7 @@ from .cells import (
     parse_moments,
     split_tags,
 )
+from .errors import quote
 from .localtime import NAT, clock_change, localize, zone_for
 from .models import MAX_DURATION_SECONDS, RowError
 from .presets import Mapping
@@ -268,7 +269,7 @@ def _moment(rows: _Rows, refused: _Refusals, stamp: str, date: str, time: str) -
 def _unreadable(values: np.ndarray, formats: str) -> Callable[[int], str]:
     def message(i: int) -> str:
         hint = " (a date with slashes is read month first)" if "/" in values[i] else ""
-        return f"cannot read {values[i]!r} {formats}{hint}"
+        return f"cannot read {quote(values[i])} {formats}{hint}"
 
     return message
 
@@ -304,7 +305,7 @@ def _duration_message(text: str, decimal_comma: bool) -> str:
     if "," in text and not decimal_comma:
         dot = text.replace(",", ".")
         hint = f" (write {dot!r}: a decimal comma is read only in ;-separated files)"
-    return f"cannot read {text!r} as a duration: use {DURATION_FORMATS}{hint}"
+    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}{hint}"
 
 
 def _stack(
@@ -378,7 +379,7 @@ def _billable(rows: _Rows, refused: _Refusals) -> np.ndarray | None:
         bad,
         "bad_billable",
         rows.name("billable"),
-        lambda i: f"cannot read {values[i]!r} as billable: use yes/no, true/false, y/n, 1/0",
+        lambda i: f"cannot read {quote(values[i])} as billable: use yes/no, true/false, y/n, 1/0",
     )
     return value
 

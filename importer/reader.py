@@ -37,6 +37,7 @@ _EXTRA = "\x00extra"
 """Name of one column past the header: a row that fills it has a cell more than the header."""
 
 _UNCLOSED = re.compile(r"EOF inside string starting at row (\d+)")
+_TRUNCATED = "Length of header or names does not match length of data"
 _BAD_LINE = re.compile(r"line (\d+): expected (\d+) fields, saw (\d+)")
 
 
@@ -187,6 +188,8 @@ def _bad_lines(caught: list[warnings.WarningMessage]) -> dict[int, int]:
         found = _BAD_LINE.findall(str(w.message))
         if isinstance(w.message, pd.errors.ParserWarning) and found:
             out.update({int(line): int(saw) for line, _, saw in found})
+        elif isinstance(w.message, pd.errors.ParserWarning) and _TRUNCATED in str(w.message):
+            continue  # the first data row is too wide: its filled extra column already says so
         else:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
@@ -219,13 +222,14 @@ class _RowNumbers:
         return out
 
 
-def _too_many_cells(name: str, row: int, width: int, saw: int) -> RowError:
+def _too_many_cells(name: str, row: int, width: int, saw: int | None) -> RowError:
+    cells = f"{saw} cells" if saw is not None else "more cells than that"
     return RowError(
         file=name,
         row=row,
         column=None,
         message=(
-            f"the row has {saw} cells but the header has {width}: quote cells that contain "
+            f"the header has {width} columns but the row has {cells}: quote cells that contain "
             "the separator, or remove the extra cells"
         ),
         reason="too_many_cells",
@@ -239,7 +243,8 @@ def _finish(
     width = frame.shape[1] - 1
     columns = {c: trim(frame[c].to_numpy(dtype=object)) for c in frame.columns[:width]}
     extra = trim(frame[_EXTRA].to_numpy(dtype=object)) != ""
-    errors.extend(_too_many_cells(name, int(row), width, width + 1) for row in rows[extra])
+    # a filled extra column: at least one cell more (the first data row may have more still)
+    errors.extend(_too_many_cells(name, int(row), width, None) for row in rows[extra])
     filled = np.zeros(len(frame), dtype=bool)
     for values in columns.values():
         filled |= values != ""

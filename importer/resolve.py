@@ -16,6 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from .errors import quote
+
 
 class ReadClient(Protocol):
     async def get_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]: ...
@@ -180,9 +182,9 @@ class Resolver:
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
-            return Unresolved("client", f"client {name!r} matches {len(found)} clients", "ambiguous")
+            return Unresolved("client", f"client {quote(name)} matches {len(found)} clients", "ambiguous")
         hint = _did_you_mean(cat.suggest(name)) or " (use --create-missing to create it)"
-        return Unresolved("client", f"client {name!r} not found{hint}", "unknown_client")
+        return Unresolved("client", f"client {quote(name)} not found{hint}", "unknown_client")
 
     async def project_id(self, name: str, client: str | None = None) -> Resolution:
         client_id: int | None = None
@@ -212,14 +214,14 @@ class Resolver:
             )
             return Unresolved(
                 "project",
-                f"project {name!r} is ambiguous: {listed}; add a client column to choose",
+                f"project {quote(name)} is ambiguous: {listed}; add a client column to choose",
                 "ambiguous_project",
             )
-        where = f" for client {client!r}" if client else ""
+        where = f" for client {quote(client)}" if client else ""
         hint = _did_you_mean(cat.suggest(name, client_id, scoped))
         if not hint:
             hint = " (check the name, or use --create-missing to create it)"
-        return Unresolved("project", f"project {name!r} not found{where}{hint}", "unknown_project")
+        return Unresolved("project", f"project {quote(name)} not found{where}{hint}", "unknown_project")
 
     def _not_creatable(
         self, cat: _Catalogue, kind: str, name: str, parent: int | None, scoped: bool
@@ -230,7 +232,7 @@ class Resolver:
         if close:
             return Unresolved(
                 column,
-                f"{kind} {name!r} not found; did you mean {close!r}? Not created: it is one "
+                f"{kind} {quote(name)} not found; did you mean {close!r}? Not created: it is one "
                 f"letter away from {close!r}, which looks like a typo. Fix the cell, or create "
                 f"the {kind} in Toggl first",
                 f"unknown_{kind}",
@@ -239,7 +241,7 @@ class Resolver:
             if (kind, name.strip()) not in self.would_create:
                 self.would_create.append((kind, name.strip()))
             return Unresolved(
-                column, f"{kind} {name.strip()!r} would be created (--create-missing)", "would_create"
+                column, f"{kind} {quote(name.strip())} would be created (--create-missing)", "would_create"
             )
         return None
 
@@ -281,10 +283,10 @@ class Resolver:
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
-            return Unresolved("task", f"task {name!r} matches {len(found)} tasks", "ambiguous_task")
+            return Unresolved("task", f"task {quote(name)} matches {len(found)} tasks", "ambiguous_task")
         hint = _did_you_mean(cat.suggest(name, project_id, scoped=True))
         return Unresolved(
-            "task", f"task {name!r} not found in its project{hint}", "unknown_task"
+            "task", f"task {quote(name)} not found in its project{hint}", "unknown_task"
         )
 
     async def user_id(self, email: str) -> Resolution:
@@ -294,7 +296,7 @@ class Resolver:
             return found
         hint = _did_you_mean(difflib.get_close_matches(_key(email), sorted(users), n=2))
         return Unresolved(
-            "email", f"no member of workspace {self._wid} has the email {email!r}{hint}",
+            "email", f"no member of workspace {self._wid} has the email {quote(email)}{hint}",
             "unknown_user",
         )
 
@@ -322,7 +324,7 @@ class Resolver:
     ) -> TripleResult:
         if not project:
             if task:
-                return Unresolved("task", f"task {task!r} needs a project", "task_without_project")
+                return Unresolved("task", f"task {quote(task)} needs a project", "task_without_project")
             if client:
                 got = await self.client_id(client)
                 if isinstance(got, Unresolved):

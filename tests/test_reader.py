@@ -231,7 +231,7 @@ def test_a_row_with_more_cells_than_the_header_is_refused(tmp_path: Path) -> Non
             (4, "too_many_cells"),
             (6, "too_many_cells"),
         ]
-        assert "the row has 4 cells but the header has 3" in errors[0].message
+        assert "the header has 3 columns but the row has more cells" in errors[0].message
         assert "quote" in errors[0].message
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import sys
 from pathlib import Path
@@ -241,6 +242,11 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
         if not path.exists():
             raise InputError("file not found: check the path", file=str(path))
     console = Console(stderr=args.json, highlight=False)
+    # Start-up objects live for the whole run: keep them out of the collector's way (the
+    # garbage collector was a quarter of a 1M-row dry run; performance.md: +5-10 %).
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 10)
     for note in mapping_notes(args.files, settings):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     with ProgressDisplay(console) as display:
