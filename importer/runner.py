@@ -12,6 +12,14 @@ Exactly once, step by step:
    ``sending`` rows are reconciled by step 1 of the next run, never blindly re-sent.
 4. A POST that may have been applied (timeout, dropped connection, 5xx) is ``in_doubt``; before
    the run ends those rows are read back and only the absent ones are posted again.
+5. Stopping (Ctrl-C, credentials refused) cancels at once every task that has no request on the
+   wire -- it waits for a row, a rate slot, a quota reset or a back-off, so nothing it holds was
+   sent, and its row goes back to ``pending`` -- and no request starts any more. Requests on the
+   wire finish and are recorded. So a stop during an hour-long quota pause is immediate, and
+   after a 403 nothing more is sent.
+
+Reads (name resolution, read-back) go through the retry policy: a 429, a quota pause, a 5xx or a
+lost answer on a read is simply asked again.
 
 Progress goes out through a callback; this module never prints.
 """
@@ -19,10 +27,13 @@ Progress goes out through a callback; this module never prints.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -37,7 +48,7 @@ from .errors import (
     RemoteError,
 )
 from .ledger import Ledger, Outcome
-from .limits import Limiter
+from .limits import ME, ORG, Limiter
 from .models import RowError, RowStatus
 from .normalize import NormalizeState, normalize
 from .payloads import DoneLookup, PlannedRow, Planner
@@ -50,6 +61,102 @@ from .retry import RetryPolicy
 
 MAX_RECONCILE_ROUNDS = 5
 PROGRESS_EVERY = 0.2
+
+
+class _Stopped(Exception):
+    """A request that was not sent because the run is stopping (never retried)."""
+
+
+class _RunSlot:
+    """``limiter.slot()`` of a run: refuses to start a request once the run stops, and marks the
+    task as *on the wire* from the moment its request may start until it is answered (or lost)."""
+
+    __slots__ = ("_inner", "_limiter")
+
+    def __init__(self, inner: Any, limiter: _RunLimiter) -> None:
+        self._inner = inner
+        self._limiter = limiter
+
+    async def __aenter__(self) -> None:
+        limiter = self._limiter
+        if limiter.stopping:
+            raise _Stopped
+        await self._inner.__aenter__()
+        if limiter.stopping:
+            await self._inner.__aexit__(None, None, None)
+            raise _Stopped
+        task = asyncio.current_task()
+        if task is not None:
+            limiter.on_wire.add(task)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._limiter.on_wire.discard(asyncio.current_task())  # type: ignore[arg-type]
+        await self._inner.__aexit__(exc_type, exc, tb)
+
+
+class _RunLimiter(Limiter):
+    """The run's limiter: also knows which tasks have a request on the wire, and stops."""
+
+    def __init__(self, rate: float, concurrency: int) -> None:
+        super().__init__(rate, concurrency)
+        self.stopping = False
+        self.on_wire: set[asyncio.Task[Any]] = set()
+        self._run_slots = {b: _RunSlot(Limiter.slot(self, b), self) for b in (ORG, ME)}
+
+    def slot(self, bucket: str = ORG) -> _RunSlot:  # type: ignore[override]  # entered only
+        return self._run_slots[bucket]
+
+
+class _Reads:
+    """The client as name resolution and read-back use it: every call through the retry policy.
+
+    A read that got a 429, a quota refusal, a 5xx or lost its answer is simply asked again (a
+    paged listing from its first page). Creating a project, client or task is sent again only
+    when it was certainly not applied. ``me()`` is asked once per run (its bucket is small).
+    """
+
+    def __init__(self, client: TogglClient, policy: RetryPolicy) -> None:
+        self._client = client
+        self._call = policy.call
+        self._me: dict[str, Any] | None = None
+
+    async def get_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return await self._call(lambda: self._client.get_all(path, params))
+
+    async def me(self) -> dict[str, Any]:
+        if self._me is None:
+            self._me = await self._call(self._client.me)
+        return self._me
+
+    async def my_time_entries(self, start_date: date, end_date: date) -> list[dict[str, Any]]:
+        return await self._call(lambda: self._client.my_time_entries(start_date, end_date))
+
+    async def search_time_entries(
+        self,
+        workspace_id: int,
+        start_date: date,
+        end_date: date,
+        user_ids: list[int] | None = None,
+    ) -> list[dict[str, Any]]:
+        return await self._call(
+            lambda: self._client.search_time_entries(workspace_id, start_date, end_date, user_ids)
+        )
+
+    async def create_project(
+        self, workspace_id: int, name: str, client_id: int | None = None
+    ) -> dict[str, Any]:
+        return await self._call(lambda: self._client.create_project(workspace_id, name, client_id))
+
+    async def create_client(self, workspace_id: int, name: str) -> dict[str, Any]:
+        return await self._call(lambda: self._client.create_client(workspace_id, name))
+
+    async def create_task(self, workspace_id: int, project_id: int, name: str) -> dict[str, Any]:
+        return await self._call(lambda: self._client.create_task(workspace_id, project_id, name))
 
 
 @dataclass
@@ -79,6 +186,7 @@ class Importer:
         *,
         progress: ProgressCallback | None = None,
         session: aiohttp.ClientSession | None = None,
+        on_request: Callable[[str, str, int | None, float], None] | None = None,
     ) -> None:
         self.settings = settings
         self._credentials = credentials
@@ -93,11 +201,38 @@ class Importer:
         self._report: ReportWriter | None = None
         self._payloads: PayloadWriter | None = None
         self._stop_reason: str | None = None
+        self._on_request = on_request
+        self._tasks: set[asyncio.Task[Any]] = set()
+        """Tasks that stopping cancels when they have no request on the wire."""
+        self._stop_cancelled: set[asyncio.Task[Any]] = set()
 
     def request_stop(self, reason: str = "interrupted") -> None:
-        """Stop taking new rows; in-flight requests finish (or end in doubt)."""
+        """Stop taking new rows at once; requests on the wire finish (or end in doubt).
+
+        Every other task of the run is cancelled now: it waits for a row, a rate slot, a quota
+        reset or a back-off, so what it holds was not sent and goes back to ``pending``.
+        """
         self._stop_reason = self._stop_reason or reason
         self._stop.set()
+        limiter = getattr(self, "limiter", None)
+        on_wire: set[asyncio.Task[Any]] = set()
+        if isinstance(limiter, _RunLimiter):
+            limiter.stopping = True
+            on_wire = limiter.on_wire
+        current = asyncio.current_task()
+        for task in list(self._tasks):
+            if task is not current and not task.done() and task not in on_wire:
+                self._stop_cancelled.add(task)
+                task.cancel()
+
+    def _cancelled_by_stop(self) -> bool:
+        """In a ``CancelledError`` handler: did ``request_stop`` cancel this task (and nothing
+        else)? Then the cancellation is taken back and the task winds up normally."""
+        task = asyncio.current_task()
+        if task is None or task not in self._stop_cancelled:
+            return False
+        self._stop_cancelled.discard(task)
+        return task.uncancel() == 0
 
     # -- the run -------------------------------------------------------------------------------
     async def run(
@@ -124,7 +259,7 @@ class Importer:
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
         )
         try:
-            self.limiter = Limiter(self.settings.rate, self.settings.concurrency)
+            self.limiter = _RunLimiter(self.settings.rate, self.settings.concurrency)
             self.client = TogglClient(
                 session,
                 self.settings.api_url,
@@ -132,13 +267,17 @@ class Importer:
                 reports_url=self.settings.reports_base,
                 limiter=self.limiter,
             )
+            self.client.on_request = self._on_request
             self.policy = RetryPolicy(limiter=self.limiter)
+            self.reads = _Reads(self.client, self.policy)
             if dry_run:
-                await self._dry_run(files, mappings)
+                await self._stoppable(self._dry_run(files, mappings))
             else:
                 await self._real_run(files, mappings)
         except CredentialsError as exc:
             s.stopped = f"credentials refused: {exc}"
+        except _Stopped:
+            s.stopped = self._stop_reason or "interrupted"
         finally:
             if own_session:
                 await session.close()
@@ -153,10 +292,24 @@ class Importer:
             s.http_402 = self.client.statuses.get(402, 0)
         return s
 
+    async def _stoppable(self, work: Awaitable[None]) -> None:
+        """Await ``work`` in the run's own task, which stopping may cancel (``_Stopped`` then)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            await work
+        except asyncio.CancelledError:
+            if not self._cancelled_by_stop():
+                raise
+            raise _Stopped from None
+        finally:
+            self._tasks.discard(task)
+
     async def _workspace(self) -> int:
         if self.settings.workspace_id:
             return self.settings.workspace_id
-        me = await self.client.me()
+        me = await self.reads.me()
         return int(me["default_workspace_id"])
 
     async def _dry_run(self, files: Sequence[Path], mappings: dict[Path, Any]) -> None:
@@ -167,7 +320,7 @@ class Importer:
             if self.settings.ledger.exists()
             else None
         )
-        planner = Planner(Resolver(self.client, wid), wid, created_with=self.settings.created_with)
+        planner = Planner(Resolver(self.reads, wid), wid, created_with=self.settings.created_with)
         try:
             done = ledger.created_sources if ledger else None
             async for chunk in self._planned(files, mappings, planner, done):
@@ -215,34 +368,21 @@ class Importer:
             )
             self._run_id = run_id
             await self._reconcile_leftovers(wid)
-            resolver = Resolver(self.client, wid, create_missing=self.settings.create_missing)
+            resolver = Resolver(self.reads, wid, create_missing=self.settings.create_missing)
             planner = Planner(resolver, wid, created_with=self.settings.created_with)
-            queue: asyncio.Queue[PlannedRow | None] = asyncio.Queue(
-                maxsize=max(4 * self.settings.concurrency, 64)
-            )
-            workers = [
-                asyncio.create_task(self._worker(queue, wid))
-                for _ in range(self.settings.concurrency)
-            ]
-            try:
-                await self._feed(files, mappings, planner, queue)
-                for _ in workers:
-                    await queue.put(None)
-                await asyncio.gather(*workers)
-            finally:
-                for w in workers:
-                    w.cancel()
-                await asyncio.gather(*workers, return_exceptions=True)
-                self._release_queued(queue)
+            if not self._stop.is_set():
+                await self._post_all(files, mappings, planner, wid)
             if not self._stop.is_set():
                 await self._settle_doubts(wid)
+            for row in self._doubtful:
+                self._write_report(row.file, row.row, "in_doubt",
+                                   message="no answer and not found yet; run again to check")
             s.created_names = [f"{kind} {name!r}" for kind, name in resolver.created]
-            counts_doubt = len(self._doubtful)
-            s.in_doubt = counts_doubt
-            ledger.flush()
-            ledger.finish_run(run_id, s.exit_code)
+            s.in_doubt = len(self._doubtful)
             if self._stop_reason:
                 s.stopped = self._stop_reason
+            ledger.flush()
+            ledger.finish_run(run_id, s.exit_code)
             s.remaining_seconds = estimate_seconds(
                 s.pending + s.in_doubt,
                 self.settings.rate,
@@ -250,6 +390,28 @@ class Importer:
             )
         finally:
             ledger.close()
+
+    async def _post_all(
+        self, files: Sequence[Path], mappings: dict[Path, Any], planner: Planner, wid: int
+    ) -> None:
+        """A feeder task reads and plans rows into a bounded queue; workers post them."""
+        queue: asyncio.Queue[PlannedRow | None] = asyncio.Queue(
+            maxsize=max(4 * self.settings.concurrency, 64)
+        )
+        workers = [
+            asyncio.create_task(self._worker(queue, wid)) for _ in range(self.settings.concurrency)
+        ]
+        feeder = asyncio.create_task(self._feed(files, mappings, planner, queue, len(workers)))
+        tasks = [feeder, *workers]
+        self._tasks.update(tasks)
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()  # only after a failure: left on the wire, a row stays ``sending``
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self._tasks.difference_update(tasks)
+            self._release_queued(queue)
 
     # -- reading and planning ------------------------------------------------------------------
     async def _planned(
@@ -330,40 +492,74 @@ class Importer:
         mappings: dict[Path, Any],
         planner: Planner,
         queue: asyncio.Queue[PlannedRow | None],
+        workers: int,
     ) -> None:
-        s = self.summary
+        """Plan every row into the queue, then tell the workers there is no more.
+
+        Stopping ends it early (rows not queued go back to ``pending``); refused credentials on
+        a name lookup stop the run.
+        """
         ledger = self.ledger
-        async for chunk in self._planned(files, mappings, planner, ledger.created_sources):
-            known = ledger.known([r.fingerprint for r in chunk])
-            todo: list[PlannedRow] = []
-            for row in chunk:
-                rec = known.get(row.fingerprint)
-                if rec is not None and rec.state == RowStatus.CREATED:
-                    s.already_done += 1
-                    self._write_report(row.file, row.row, "created", rec.entry_id,
-                                       message="")
-                elif (rec is not None and rec.state == RowStatus.FAILED
-                      and not self.settings.retry_failed):
-                    s.failed += 1
-                    s.failed_by_reason[f"HTTP {rec.http_status}"] += 1
-                    self._write_report(row.file, row.row, "failed", None, rec.http_status,
-                                       f"{rec.message} (earlier run; --retry-failed to retry)")
-                else:
-                    todo.append(row)
-            ledger.add_pending(todo, self._run_id)
-            s.to_post += len(todo)
-            step = max(self.settings.concurrency, 16)
+        try:
+            planned = self._planned(files, mappings, planner, ledger.created_sources)
+            async with contextlib.aclosing(planned) as chunks:
+                async for chunk in chunks:
+                    await self._enqueue(self._to_post(chunk), queue)
+                    if self._stop.is_set():
+                        return
+            for _ in range(workers):
+                await queue.put(None)
+        except asyncio.CancelledError:
+            if not self._cancelled_by_stop():
+                raise
+        except _Stopped:
+            pass
+        except CredentialsError as exc:
+            self.request_stop(f"credentials refused: {exc}")
+
+    def _to_post(self, chunk: list[PlannedRow]) -> list[PlannedRow]:
+        """The chunk's rows that need a POST (added to the ledger as ``pending``); rows created
+        or failed in an earlier run are reported instead."""
+        s = self.summary
+        known = self.ledger.known([r.fingerprint for r in chunk])
+        todo: list[PlannedRow] = []
+        for row in chunk:
+            rec = known.get(row.fingerprint)
+            if rec is not None and rec.state == RowStatus.CREATED:
+                s.already_done += 1
+                self._write_report(row.file, row.row, "created", rec.entry_id, message="")
+            elif (rec is not None and rec.state == RowStatus.FAILED
+                  and not self.settings.retry_failed):
+                s.failed += 1
+                s.failed_by_reason[f"HTTP {rec.http_status}"] += 1
+                self._write_report(row.file, row.row, "failed", None, rec.http_status,
+                                   f"{rec.message} (earlier run; --retry-failed to retry)")
+            else:
+                todo.append(row)
+        self.ledger.add_pending(todo, self._run_id)
+        s.to_post += len(todo)
+        return todo
+
+    async def _enqueue(self, todo: list[PlannedRow], queue: asyncio.Queue[PlannedRow | None]) -> None:
+        """Commit rows as ``sending`` a batch at a time, then queue them for the workers.
+
+        Rows not queued when this ends early (a stop, a cancellation) go back to ``pending``:
+        none of them was handed to a worker, so none was sent.
+        """
+        queued = 0
+        step = max(self.settings.concurrency, 16)
+        try:
             for lo in range(0, len(todo), step):
                 if self._stop.is_set():
-                    s.pending += len(todo) - lo
-                    for row in todo[lo:]:
-                        self._write_report(row.file, row.row, "pending",
-                                           message="not sent: the run stopped early")
                     return
                 batch = todo[lo : lo + step]
-                ledger.mark_sending([r.fingerprint for r in batch])
+                self.ledger.mark_sending([r.fingerprint for r in batch])
                 for row in batch:
                     await queue.put(row)
+                    queued += 1
+        finally:
+            if queued < len(todo):
+                self._release(todo[queued:])
 
     def _release_queued(self, queue: asyncio.Queue[PlannedRow | None]) -> None:
         """Rows marked ``sending`` but never sent go back to ``pending``."""
@@ -372,43 +568,55 @@ class Importer:
             row = queue.get_nowait()
             if row is not None:
                 back.append(row)
-        if back:
-            self.ledger.record([Outcome.pending(r.fingerprint) for r in back])
-            self.summary.pending += len(back)
-            for row in back:
-                self._write_report(row.file, row.row, "pending",
-                                   message="not sent: the run stopped early")
+        self._release(back)
+
+    def _release(self, rows: Sequence[PlannedRow]) -> None:
+        """Rows certainly not sent by this run: ``pending`` again, for the next run."""
+        if not rows:
+            return
+        self.ledger.record([Outcome.pending(r.fingerprint) for r in rows])
+        self.summary.pending += len(rows)
+        for row in rows:
+            self._write_report(row.file, row.row, "pending",
+                               message="not sent: the run stopped early; run again to resume")
 
     # -- posting -------------------------------------------------------------------------------
     async def _worker(self, queue: asyncio.Queue[PlannedRow | None], wid: int) -> None:
-        while True:
-            row = await queue.get()
+        while not self._stop.is_set():
+            try:
+                row = await queue.get()
+            except asyncio.CancelledError:
+                if self._cancelled_by_stop():
+                    return
+                raise
             if row is None:
                 return
             if self._stop.is_set():
-                self._release_one(row)
-                continue
+                self._release([row])
+                return
             await self._post(row, wid)
             self._tick()
-
-    def _release_one(self, row: PlannedRow) -> None:
-        self.ledger.record([Outcome.pending(row.fingerprint)])
-        self.summary.pending += 1
-        self._write_report(row.file, row.row, "pending", message="not sent: the run stopped early")
 
     async def _post(self, row: PlannedRow, wid: int) -> None:
         s = self.summary
         try:
             entry = await self.policy.call(lambda: self.client.create_time_entry(wid, row.body))
+        except asyncio.CancelledError:
+            if not self._cancelled_by_stop():
+                raise  # cancelled from outside, maybe on the wire: the row stays ``sending``
+            self._release([row])  # stopped while waiting for a slot or a back-off: not sent
+            return
+        except _Stopped:
+            self._release([row])
+            return
         except MaybeAppliedError as exc:
             self._doubtful.append(row)
             self.ledger.record([Outcome.in_doubt(row.fingerprint, str(exc))])
             return
-        except CredentialsError:
-            self.ledger.record([Outcome.pending(row.fingerprint)])
-            s.pending += 1
-            self.request_stop("credentials refused")
-            raise
+        except CredentialsError as exc:
+            self._release([row])
+            self.request_stop(f"credentials refused: {exc}")
+            return
         except PermanentError as exc:
             message = exc.text or str(exc)
             s.failed += 1
@@ -428,6 +636,24 @@ class Importer:
         self._write_report(row.file, row.row, "created", int(entry["id"]))
 
     # -- reconciliation ------------------------------------------------------------------------
+    async def _read_back(self, wid: int, rows: list[Doubtful]) -> dict[str, int] | None:
+        """``read_back`` in the run's own task, which stopping cancels; ``None`` if it stopped."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
+        try:
+            return await read_back(
+                self.reads, wid, rows, known_entry_ids=self.ledger.created_entry_ids()
+            )
+        except asyncio.CancelledError:
+            if not self._cancelled_by_stop():
+                raise
+            return None
+        except _Stopped:
+            return None
+        finally:
+            self._tasks.discard(task)
+
     async def _reconcile_leftovers(self, wid: int) -> None:
         """Rows an earlier run left ``sending``/``in_doubt``: created if found, else pending."""
         leftovers = list(self.ledger.unresolved())
@@ -436,9 +662,9 @@ class Importer:
         self._phase = "checking rows an earlier run left in doubt"
         self._tick(force=True)
         doubtful = [Doubtful(r.fingerprint, r.payload) for r in leftovers if r.payload]
-        found = await read_back(
-            self.client, wid, doubtful, known_entry_ids=self.ledger.created_entry_ids()
-        )
+        found = await self._read_back(wid, doubtful)
+        if found is None:
+            return  # stopped: they stay as they were, for the next run
         outcomes = [
             Outcome.created(r.fingerprint, found[r.fingerprint])
             if r.fingerprint in found
@@ -455,14 +681,11 @@ class Importer:
             if not self._doubtful or self._stop.is_set():
                 return
             self._phase = "checking in-doubt rows"
-            self.ledger.flush()
-            rows, self._doubtful = self._doubtful, []
-            found = await read_back(
-                self.client,
-                wid,
-                [Doubtful(r.fingerprint, r.body) for r in rows],
-                known_entry_ids=self.ledger.created_entry_ids(),
-            )
+            rows = self._doubtful
+            found = await self._read_back(wid, [Doubtful(r.fingerprint, r.body) for r in rows])
+            if found is None:
+                return  # stopped: still in doubt, read back by the next run
+            self._doubtful = []
             absent: list[PlannedRow] = []
             for row in rows:
                 entry_id = found.get(row.fingerprint)
@@ -474,10 +697,12 @@ class Importer:
                 self._write_report(row.file, row.row, "created", entry_id)
             if absent:
                 self.ledger.mark_sending([r.fingerprint for r in absent])
-                await asyncio.gather(*(self._post(r, wid) for r in absent))
-        for row in self._doubtful:
-            self._write_report(row.file, row.row, "in_doubt",
-                               message="no answer and not found yet; run again to check")
+                posts = [asyncio.create_task(self._post(r, wid)) for r in absent]
+                self._tasks.update(posts)
+                try:
+                    await asyncio.gather(*posts)
+                finally:
+                    self._tasks.difference_update(posts)
 
     def _tick(self, force: bool = False) -> None:
         if self._progress is None:
