@@ -320,7 +320,10 @@ class Importer:
             if self.settings.ledger.exists()
             else None
         )
-        planner = Planner(Resolver(self.reads, wid), wid, created_with=self.settings.created_with)
+        resolver = Resolver(
+            self.reads, wid, create_missing=self.settings.create_missing, plan_only=True
+        )
+        planner = Planner(resolver, wid, created_with=self.settings.created_with)
         try:
             done = ledger.created_sources if ledger else None
             async for chunk in self._planned(files, mappings, planner, done):
@@ -338,6 +341,8 @@ class Importer:
         finally:
             if ledger:
                 ledger.close()
+        s.created_names = [f"{kind} {name!r} (would be created)" for kind, name in
+                           resolver.would_create]
         quota = await self._quota()
         s.remaining_seconds = estimate_seconds(s.to_post, self.settings.rate, **quota)
 
@@ -457,6 +462,11 @@ class Importer:
 
     def _refused(self, err: RowError) -> None:
         s = self.summary
+        if err.reason == "would_create" and s.dry_run:  # --create-missing --dry-run
+            s.to_post += 1
+            self._write_report(err.file, err.row, "pending",
+                               message=f"would be posted after: {err.message}")
+            return
         s.refused += 1
         s.refused_by_reason[err.reason] += 1
         column = f" [{err.column}]" if err.column else ""
@@ -469,7 +479,9 @@ class Importer:
     def _duplicate(self, row: PlannedRow) -> None:
         s = self.summary
         s.duplicate += 1
-        message = f"same entry as row {row.duplicate_of} of this run"
+        earlier = getattr(row, "duplicate_in", None)
+        where = f"{earlier} row" if earlier and earlier != row.file else "row"
+        message = f"same entry as {where} {row.duplicate_of} of this run"
         self._write_report(row.file, row.row, "duplicate", message=message)
         if hasattr(self, "ledger") and not s.dry_run:
             self.ledger.record_duplicate(row.file, row.row, row.fingerprint, self._run_id)

@@ -246,3 +246,51 @@ async def test_unused_columns_and_a_missing_start_time_are_pointed_out(
     assert proc.returncode == 0, err.decode()
     assert "columns not used: 'Tätigkeit', 'Projekt'" in text
     assert "no start-time column" in text
+
+
+async def _run_cli(sandbox: Any, tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    import asyncio
+
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "importer", "run", *args,
+        "--api-url", sandbox.base_url, "--workspace-id", "1234567",
+        "--ledger", str(tmp_path / "l.sqlite"), "--timezone", "UTC", "--rate", "100",
+        env={**ENV, "TOGGL_API_TOKEN": sandbox.token}, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(proc.communicate(), 60)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_log_file_has_one_line_per_request_and_no_secret(sandbox: Any, tmp_path: Path) -> None:
+    sheet = tmp_path / "t.csv"
+    sheet.write_text("Date,Start,End,Project,Description\n"
+                     "2026-11-02,09:00,10:00,Internal,one\n2026-11-02,10:00,11:00,Internal,two\n")
+    log = tmp_path / "requests.log"
+    code, out, err = await _run_cli(sandbox, tmp_path, str(sheet), "--log-file", str(log))
+    assert code == 0, out + err
+    lines = log.read_text().splitlines()
+    posts = [line for line in lines if " POST /workspaces/1234567/time_entries 200 " in line]
+    assert len(posts) == 2
+    assert any(" GET /workspaces/1234567/projects 200 " in line for line in lines)
+    assert all(re.match(r"\S+Z (GET|POST) /\S+ (\d{3}|no-answer) \d+\.\dms$", line) for line in lines)
+    assert sandbox.token not in log.read_text()
+
+
+async def test_dry_run_with_create_missing_lists_what_it_would_create(
+    sandbox: Any, tmp_path: Path
+) -> None:
+    sheet = tmp_path / "t.csv"
+    sheet.write_text("Date,Start,End,Project,Client,Description\n"
+                     "2026-11-02,09:00,10:00,Nucleus,Hooli,new one\n"
+                     "2026-11-02,10:00,11:00,Intrenal,,typo\n")
+    report = tmp_path / "plan.csv"
+    code, out, _ = await _run_cli(sandbox, tmp_path, str(sheet), "--dry-run", "--create-missing",
+                                  "--report", str(report))
+    assert "client 'Hooli' (would be created)" in out
+    assert "looks like a typo" in out
+    assert code == 1  # the typo row is refused
+    text = report.read_text()
+    assert "pending" in text and "would be posted after: client 'Hooli' would be created" in text
+    assert not [k for k in sandbox.state.requests if k[0] == "POST"]

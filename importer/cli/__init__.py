@@ -249,8 +249,11 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     gc.set_threshold(50_000, 20, 10)
     for note in mapping_notes(args.files, settings):
         console.print(f"note: {note}", markup=False, soft_wrap=True)
-    with ProgressDisplay(console) as display:
-        importer = Importer(settings, credentials, progress=display)
+    log = RequestLog(args.log_file) if args.log_file else None
+    with ProgressDisplay(console) as display, contextlib.ExitStack() as stack:
+        if log is not None:
+            stack.callback(log.close)
+        importer = Importer(settings, credentials, progress=display, on_request=log)
         summary = _run_until_done(
             importer.run(
                 args.files,
@@ -267,12 +270,30 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     return summary.exit_code
 
 
+class RequestLog:
+    """``--log-file``: one line per request — time, method, path, status, latency. No secrets:
+    the credentials travel in a header, never in the path."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = path.open("a", encoding="utf-8")
+
+    def __call__(self, method: str, path: str, status: int | None, seconds: float) -> None:
+        from datetime import UTC, datetime
+
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        shown = status if status is not None else "no-answer"
+        self._fh.write(f"{now} {method} {path} {shown} {seconds * 1000:.1f}ms\n")
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 def mapping_notes(files: list[Path], settings: Settings) -> list[str]:
     """Warnings about how each file's columns are read (unused columns, no start time)."""
     from ..presets import detect
     from ..reader import read_header
 
-    out = []
+    out: list[str] = []
     for path in files:
         header = read_header(path, display_name=str(path))
         mapping = detect(header, settings.preset, settings.column_map, file=str(path))

@@ -116,7 +116,8 @@ def render_summary(console: Console, s: Summary) -> None:
             for example in s.examples.get(reason, s.examples.get(key, [])):
                 console.print(f"    {example}", markup=False, highlight=False)
     if s.created_names:
-        console.print("created in Toggl: " + ", ".join(s.created_names), markup=False)
+        label = "--create-missing" if s.dry_run else "created in Toggl"
+        console.print(f"{label}: " + ", ".join(s.created_names), markup=False)
     if s.stopped:
         console.print(f"stopped early: {s.stopped}; run the same command again to resume",
                       markup=False, highlight=False)
