@@ -467,7 +467,7 @@ def test_same_rows_in_two_files_of_one_run_are_duplicates(toggl: Run, tmp_path: 
     assert summary_line(done.out, "duplicates in the files") == "8"
     duplicates = [r for r in report_rows(report) if r["status"] == "duplicate"]
     assert [(r["file"], r["row"]) for r in duplicates] == [(str(again), str(n)) for n in range(2, 10)]
-    assert all(r["message"].startswith(f"same entry as row {r['row']} ") for r in duplicates)
+    assert all(r["message"].startswith(f"same entry as {first} row {r['row']} ") for r in duplicates)
     assert {line["file"] for line in payload_lines(tmp_path / "p.jsonl")} == {str(first)}
 
 
