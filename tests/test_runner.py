@@ -3,6 +3,7 @@ kept, stops that can be resumed, read-back of rows left in doubt, and no secret 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import csv
 import json
@@ -122,6 +123,20 @@ async def test_the_rate_limit_is_never_exceeded(
     assert_exactly_once(sb, keys)
 
 
+async def test_429s_on_name_lookups_and_posts_are_waited_out(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sb = await sandbox_factory(rate_limit=20)  # the importer asks for twice that: 429s at once
+    sheet = tmp_path / "sheet.csv"
+    keys = write_sheet(sheet, 6)
+
+    summary = await run(sb, tmp_path, [sheet], rate=40.0, concurrency=1)
+
+    assert sb.state.statuses[429] > 0
+    assert summary.exit_code == 0
+    assert_exactly_once(sb, keys)
+
+
 # -- 4. the hourly quota ---------------------------------------------------------------------------
 
 
@@ -146,24 +161,31 @@ async def test_the_quota_pauses_the_run_with_at_most_one_402_per_window(
 # -- 5. credentials refused ------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("names", [False, True], ids=["post-first", "lookup-first"])
+@pytest.mark.parametrize(
+    ("names", "concurrency", "rows"),
+    [(False, 4, 30), (True, 4, 30), (False, 1, 300)],
+    ids=["post-first", "lookup-first", "one-worker-many-rows"],
+)
 async def test_refused_credentials_stop_at_once(
-    sandbox: Sandbox, tmp_path: Path, names: bool
+    sandbox: Sandbox, tmp_path: Path, names: bool, concurrency: int, rows: int
 ) -> None:
     sheet = tmp_path / "sheet.csv"
-    write_sheet(sheet, 30, project=None if names else ("", ""))
+    write_sheet(sheet, rows, project=None if names else ("", ""))
 
-    summary = await run(sandbox, tmp_path, [sheet], token="not-the-token", rate=1.0, concurrency=4)
+    summary = await asyncio.wait_for(  # (a hang guard: with one worker this once hung)
+        run(sandbox, tmp_path, [sheet], token="not-the-token", rate=1.0, concurrency=concurrency),
+        30,
+    )
 
     assert summary.exit_code == 3
     assert summary.stopped is not None and "credentials" in summary.stopped
     assert sandbox.state.entries == []
-    # one request, refused with 403; nothing sent after it (4 workers, 1 request/s)
+    # one request, refused with 403; nothing sent after it (at 1 request/s the others waited)
     assert sum(sandbox.state.requests.values()) == 1
     assert dict(sandbox.state.statuses) == {403: 1}
     assert posts(sandbox) == (0 if names else 1)
     counts = ledger_counts(tmp_path)
-    assert counts["created"] == counts["in_doubt"] == 0
+    assert counts["created"] == counts["in_doubt"] == 0  # what was queued is pending again
 
 
 async def test_refused_credentials_exit_3_with_a_clear_message(
@@ -209,7 +231,8 @@ async def test_the_token_never_appears_in_any_output(sandbox_factory: Any, tmp_p
              "stdout (wrong)": wrong.stdout, "stderr (wrong)": wrong.stderr}
     files = secret_files(out)
     assert any(name.endswith("ledger.sqlite") for name in files)
-    assert (out / "report.csv").exists()
+    assert (out / "report.csv").exists() and (out / "payloads.jsonl").exists()
+    assert "/time_entries" in (out / "requests.log").read_text(encoding="utf-8")
     for name, text in texts.items():
         assert token not in text, name
         assert "SECRET" not in text, name
