@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import base64
 import json as _json
+import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -73,6 +74,7 @@ DEFAULT_REPORTS_PAGE_SIZE = 50
 MAX_TEXT = 500
 """Toggl's error text is kept up to this many characters."""
 
+_WORKSPACE_PATH = re.compile(r"/workspaces?/(\d+)(/|$)")
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 _QUOTA_WORDS = ("quota", "hourly limit", "requests per hour", "api calls")
 _PLAN_WORDS = ("premium", "feature", "plan", "upgrade", "subscription")
@@ -359,6 +361,15 @@ class TogglClient:
             return RateLimitedError(
                 f"{where}: too many requests (429): {text or 'slow down'}",
                 retry_after=retry_after,
+                status=status,
+                text=text,
+            )
+        workspace = _WORKSPACE_PATH.match(path)
+        if status == 403 and workspace and "does not have access" in text:
+            return CredentialsError(
+                f"no access to workspace {workspace[1]} ({where}: {text}) -- check --workspace-id "
+                "(without it, your default workspace is used) and that the token belongs to a "
+                "member of that workspace",
                 status=status,
                 text=text,
             )

@@ -744,3 +744,14 @@ async def test_request_log_gets_method_path_status_and_latency_without_secrets(
     ]
     assert all(latency >= 0 for *_, latency in lines)
     assert sandbox.token not in repr(lines)
+
+
+async def test_a_foreign_workspace_is_named_as_the_problem(
+    sandbox: Any, session: aiohttp.ClientSession
+) -> None:
+    client = TogglClient(session, sandbox.base_url, Credentials.from_token(sandbox.token))
+    with pytest.raises(CredentialsError, match="no access to workspace 7654321") as caught:
+        await client.get_all("/workspaces/7654321/projects")
+    assert "--workspace-id" in str(caught.value)
+    with pytest.raises(CredentialsError, match=r"refused the credentials \(403\)"):
+        await TogglClient(session, sandbox.base_url, Credentials.from_token("wrong")).me()
