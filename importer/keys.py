@@ -22,20 +22,13 @@ def fingerprint(body: Mapping[str, Any]) -> str:
 
     Canonical JSON of a fixed-order list, hashed (blake2b, 128 bits, hex): equal content → equal
     key whatever the key or tag order; ``stop`` counts as ``duration = stop - start``; a start with
-    an offset equals the same instant in ``Z``. 
+    an offset equals the same instant in ``Z``.
     """
-    start = _utc_text(body["start"])
-    duration = body.get("duration")
-    if duration is None:
-        if not body.get("stop"):
-            raise ValueError("a create body needs a duration or a stop time")
-        span = _instant(body["stop"]) - _instant(body["start"])
-        duration = int(span.total_seconds())
     key = [
         body.get("workspace_id"),
         body.get("user_id"),
-        start,
-        int(duration),
+        utc_text(body["start"]),
+        body_seconds(body),
         body.get("description") or "",
         body.get("project_id"),
         body.get("task_id"),
@@ -71,7 +64,18 @@ def _instant(value: str | datetime) -> datetime:
     return moment
 
 
-def _utc_text(value: str | datetime) -> str:
+def body_seconds(body: Mapping[str, Any]) -> int:
+    """A create body's length: its ``duration``, else ``stop - start``."""
+    duration = body.get("duration")
+    if duration is None:
+        if not body.get("stop"):
+            raise ValueError("a create body needs a duration or a stop time")
+        duration = (_instant(body["stop"]) - _instant(body["start"])).total_seconds()
+    return int(duration)
+
+
+def utc_text(value: str | datetime) -> str:
+    """An aware time (or text with an offset) as Toggl's ``YYYY-MM-DDTHH:MM:SSZ``."""
     if isinstance(value, str) and len(value) == 20 and value[10] == "T" and value[19] == "Z":
         return value  # already canonical: what TimeEntryCreate.to_body() gives
     return _instant(value).astimezone(UTC).strftime(TOGGL_TIME_FORMAT)

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from .keys import body_seconds, utc_text
+
 ME_REACH_DAYS = 85
 """``/me/time_entries`` reaches about three months back; stay safely inside it."""
 
@@ -50,18 +52,10 @@ class Doubtful:
     body: dict[str, Any]
 
 
-def _utc_text(value: str) -> str:
-    return datetime.fromisoformat(value).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
 def key_of_body(body: dict[str, Any]) -> MatchKey:
-    duration = body.get("duration")
-    if duration is None:
-        start = datetime.fromisoformat(body["start"])
-        duration = int((datetime.fromisoformat(body["stop"]) - start).total_seconds())
     return (
-        _utc_text(body["start"]),
-        int(duration),
+        utc_text(body["start"]),
+        body_seconds(body),
         (body.get("description") or "").strip(),
         body.get("project_id"),
         body.get("task_id"),
@@ -73,7 +67,7 @@ def key_of_entry(entry: dict[str, Any]) -> MatchKey:
     if duration is None or duration < 0:
         duration = -1
     return (
-        _utc_text(entry["start"]),
+        utc_text(entry["start"]),
         int(duration),
         (entry.get("description") or "").strip(),
         entry.get("project_id"),
