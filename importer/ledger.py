@@ -174,15 +174,7 @@ class Outcome(NamedTuple):
         payload: Mapping[str, Any] | None = None,
         run_id: int | None = None,
     ) -> Outcome:
-        return cls(
-            position_fingerprint(file, row),
-            RowStatus.REFUSED,
-            message=message,
-            file=file,
-            row=row,
-            payload=_json(payload),
-            run_id=run_id,
-        )
+        return cls._per_run(RowStatus.REFUSED, file, row, message, payload, run_id)
 
     @classmethod
     def duplicate(
@@ -194,9 +186,22 @@ class Outcome(NamedTuple):
         payload: Mapping[str, Any] | None = None,
         run_id: int | None = None,
     ) -> Outcome:
+        return cls._per_run(RowStatus.DUPLICATE, file, row, message, payload, run_id)
+
+    @classmethod
+    def _per_run(
+        cls,
+        state: RowStatus,
+        file: str,
+        row: int,
+        message: str,
+        payload: Mapping[str, Any] | None,
+        run_id: int | None,
+    ) -> Outcome:
+        """A fact of this run about one input position (keyed by position, not content)."""
         return cls(
             position_fingerprint(file, row),
-            RowStatus.DUPLICATE,
+            state,
             message=message,
             file=file,
             row=row,
