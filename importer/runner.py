@@ -112,6 +112,10 @@ class _RunLimiter(Limiter):
         return self._run_slots[bucket]
 
 
+CREATE_ATTEMPTS = 3
+"""Sends of one project, client or task whose answer was lost (each followed by a look)."""
+
+
 class _Reads:
     """The client as name resolution and read-back use it: every call through the retry policy.
 
@@ -150,13 +154,59 @@ class _Reads:
     async def create_project(
         self, workspace_id: int, name: str, client_id: int | None = None
     ) -> dict[str, Any]:
-        return await self._call(lambda: self._client.create_project(workspace_id, name, client_id))
+        return await self._create_once(
+            lambda: self._client.create_project(workspace_id, name, client_id),
+            f"/workspaces/{workspace_id}/projects",
+            {"active": "both"},
+            name,
+            ("client_id", client_id),
+        )
 
     async def create_client(self, workspace_id: int, name: str) -> dict[str, Any]:
-        return await self._call(lambda: self._client.create_client(workspace_id, name))
+        return await self._create_once(
+            lambda: self._client.create_client(workspace_id, name),
+            f"/workspaces/{workspace_id}/clients",
+            None,
+            name,
+            None,
+        )
 
     async def create_task(self, workspace_id: int, project_id: int, name: str) -> dict[str, Any]:
-        return await self._call(lambda: self._client.create_task(workspace_id, project_id, name))
+        return await self._create_once(
+            lambda: self._client.create_task(workspace_id, project_id, name),
+            f"/workspaces/{workspace_id}/tasks",
+            {"active": "both"},
+            name,
+            ("project_id", project_id),
+        )
+
+    async def _create_once(
+        self,
+        make: Callable[[], Awaitable[dict[str, Any]]],
+        listing: str,
+        params: dict[str, Any] | None,
+        name: str,
+        parent: tuple[str, int | None] | None,
+    ) -> dict[str, Any]:
+        """Create a project, client or task; when the answer was lost, look before sending again.
+
+        The resolver creates only names it did not find, so one of that name (and parent) seen
+        after a lost answer is ours -- or someone else's made meanwhile: either way the one to use.
+        """
+        wanted = name.strip().casefold()
+        for _ in range(CREATE_ATTEMPTS):
+            try:
+                return await self._call(make)
+            except MaybeAppliedError:
+                for item in await self.get_all(listing, params):
+                    if str(item.get("name", "")).strip().casefold() != wanted:
+                        continue
+                    if parent is None or item.get(parent[0]) == parent[1]:
+                        return dict(item)
+        raise MaybeAppliedError(
+            f"creating {name!r}: no answer came {CREATE_ATTEMPTS} times and it is not in Toggl;"
+            " run the command again later"
+        )
 
 
 @dataclass

@@ -10,6 +10,7 @@ import json
 import math
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -307,3 +308,44 @@ async def test_failed_rows_are_skipped_unless_retry_failed(sandbox: Sandbox, tmp
     assert (third.exit_code, third.created, third.already_done) == (0, 3, 20)
     assert_exactly_once(sandbox, keys + legacy_keys)
     assert ledger_counts(tmp_path)[RowStatus.CREATED] == 23
+
+
+# -- creating missing names when answers are lost --------------------------------------------------
+
+
+NEW_CLIENTS = ("Umbrella Labs", "Soylent Works", "Tyrell Partners")
+NEW_PROJECTS = ("Apollo", "Borealis", "Cygnus", "Draco", "Eridanus", "Fornax")
+NEW_TASKS = ("Groundwork", "Handover")
+
+
+async def test_lost_answers_to_creating_names_are_looked_up_never_created_twice(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sb = await sandbox_factory(fail_500=0.1, fail_reset=0.1, fail_drop=0.3, random_seed=11)
+    sheet = tmp_path / "new-names.csv"
+    start = first_day()
+    keys = []
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Date", "Start", "End", "Description", "Project", "Client", "Task"])
+        for i in range(60):
+            begin = start + timedelta(minutes=10 * i)
+            end = begin + timedelta(minutes=5)
+            out.writerow([begin.date().isoformat(), begin.strftime("%H:%M:%S"),
+                          end.strftime("%H:%M:%S"), f"named {i:03d}", NEW_PROJECTS[i % 6],
+                          NEW_CLIENTS[i % 3], NEW_TASKS[i // 6 % 2]])  # fmt: skip
+            keys.append((f"named {i:03d}", begin.strftime("%Y-%m-%dT%H:%M:%S")))
+
+    summary = await run(sb, tmp_path, [sheet], create_missing=True)
+
+    refused = {r["message"] for r in report_rows(tmp_path) if r["status"] != "created"}
+    assert not refused
+    assert sb.state.faults["drop"] > 0  # some answers were lost, names' creates among them
+    assert (summary.exit_code, summary.created, summary.in_doubt) == (0, 60, 0)
+    assert_exactly_once(sb, keys)
+    clients = [c["name"] for c in sb.state.clients.values() if c["name"] in NEW_CLIENTS]
+    projects = [p["name"] for p in sb.state.projects.values() if p["name"] in NEW_PROJECTS]
+    tasks = [t["name"] for t in sb.state.tasks.values() if t["name"] in NEW_TASKS]
+    assert sorted(clients) == sorted(NEW_CLIENTS)
+    assert sorted(projects) == sorted(NEW_PROJECTS)
+    assert sorted(tasks) == sorted(NEW_TASKS * 6)  # each project has its own two

@@ -12,6 +12,7 @@ Dates of ``/me/time_entries`` and of the search are UTC dates (the seeded users 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -279,8 +280,11 @@ class SandboxApp:
             return params.too_large()
         keep = ("active", "billable", "color", "is_private")
         fields: Json = {k: body[k] for k in keep if k in body}
-        project = self.state.add_project(ws["id"], {**fields, "name": name, "client_id": cid})
-        return as_json(self.state.project_json(project))
+        return self._faulted(
+            lambda: self.state.project_json(
+                self.state.add_project(ws["id"], {**fields, "name": name, "client_id": cid})
+            )
+        )
 
     async def create_client(
         self, request: web.Request, user: Json, ws: Json | None
@@ -297,7 +301,7 @@ class SandboxApp:
             return text(400, str(exc))
         except params.TooLarge:
             return params.too_large()
-        return as_json(self.state.client_json(self.state.add_client(ws["id"], name)))
+        return self._faulted(lambda: self.state.client_json(self.state.add_client(ws["id"], name)))
 
     async def create_task(self, request: web.Request, user: Json, ws: Json | None) -> web.Response:
         assert ws is not None
@@ -320,8 +324,23 @@ class SandboxApp:
             return text(400, str(exc))
         except params.TooLarge:
             return params.too_large()
-        task = self.state.add_task(ws["id"], pid, name, active)
-        return as_json(self.state.task_json(task))
+        return self._faulted(
+            lambda: self.state.task_json(self.state.add_task(ws["id"], pid, name, active))
+        )
+
+    def _faulted(self, apply: Callable[[], Json]) -> web.Response:
+        """A valid create of a project, client or task under the same dice as time entries:
+        reset or 500 before ``apply``, or the answer dropped after it."""
+        fault = self.gate.roll_fault()
+        if fault == "reset":
+            raise Hangup(reset=True)
+        if fault == "500":
+            self.state.faults["500"] += 1
+            return text(500, "Internal Server Error")
+        created = apply()
+        if fault == "drop":
+            raise Hangup(reset=False)
+        return as_json(created)
 
     # -- reports -------------------------------------------------------------------------------
 

@@ -28,11 +28,14 @@ class SandboxOptions:
     latency: float = 0.0
     """Seconds added before every API answer."""
     fail_500: float = 0.0
-    """Probability that ``POST .../time_entries`` answers 500 without creating anything."""
+    """Probability that a create (time entry, and a valid project, client or task) answers 500
+    without creating anything."""
     fail_reset: float = 0.0
-    """Probability that the connection is reset (RST) before the entry is created."""
+    """Probability that the connection is reset (RST) before the entry (or project, client,
+    task) is created."""
     fail_drop: float = 0.0
-    """Probability that the entry is created and then the connection closed without an answer."""
+    """Probability that the entry (or project, client, task) is created and then the connection
+    closed without an answer."""
     random_seed: int = 0
     """Seed of the fault dice: the same seed and the same requests give the same faults."""
     page_size_cap: int | None = None
