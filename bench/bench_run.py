@@ -242,7 +242,8 @@ def throughput(rows: int, repeat: int, concurrency: int) -> None:
         print(f"1. {rows} rows, concurrency {concurrency}, sandbox in its own process "
               f"({os.cpu_count()} cores, pinned: {PIN}), alternating, {repeat} repetitions")
         figures: dict[str, list[float]] = {k: [] for k in (
-            "imp_wall", "imp_run", "bare_wall", "bare_post", "pair", "pair_run", "imp_cpu", "bare_cpu")}
+            "imp_wall", "imp_run", "bare_wall", "bare_post", "pair", "pair_run", "imp_cpu", "bare_cpu",
+            "startup", "ceiling")}
         for rep in range(repeat):
             sb.reset()
             wall, run, cpu = importer_once(sb, sheet, work, rows, concurrency)
@@ -250,6 +251,9 @@ def throughput(rows: int, repeat: int, concurrency: int) -> None:
             sb.reset()
             bwall, post, bcpu = bare_once(sb, payloads, rows, concurrency)
             assert sb.stats()["entries"] == rows
+            startup = startup_once()
+            figures["startup"].append(startup)
+            figures["ceiling"].append(post / (post + startup))
             for key, value in (("imp_wall", rows / wall), ("imp_run", rows / run),
                                ("bare_wall", rows / bwall), ("bare_post", rows / post),
                                ("pair", post / wall), ("pair_run", post / run),
@@ -268,6 +272,17 @@ def throughput(rows: int, repeat: int, concurrency: int) -> None:
           f"(min {min(figures['pair_run']):.2f}, max {max(figures['pair_run']):.2f})")
     print(f"   client CPU per entry: importer {med['imp_cpu']:.0f} us (whole process, start-up included), "
           f"bare {med['bare_cpu']:.0f} us")
+    print(f"   start-up alone (python + the run's imports, nothing else): {med['startup']:.2f} s; "
+          f"even a run as fast as the bare loop could reach at most {med['ceiling']:.2f} of it "
+          f"as a whole process at {rows} rows")
+
+
+def startup_once() -> float:
+    """Seconds for a fresh interpreter to import what ``toggl-import run`` imports, and exit."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import importer.cli, importer.runner"], env=ENV,
+                   check=True, preexec_fn=pinned("client"))  # fmt: skip
+    return time.perf_counter() - started
 
 
 # -- 2. rate accuracy ----------------------------------------------------------------------------
