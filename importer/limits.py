@@ -31,6 +31,14 @@ On top of that:
 * a 429 (``on_rate_limited``): every worker pauses for ``Retry-After`` (or 1 s), the rate is halved
   (down to a floor) and climbs back additively with every answer that follows.
 
+* stopping (``stop()``): no request starts any more -- ``slot()`` raises ``Stopped`` to whoever
+  waits or comes -- and ``on_wire`` holds the tasks whose request may have left, which a run must
+  let finish (the others it may cancel: what they hold was never sent).
+
+A task that waits for the quota to come back sleeps until the window moves on, but wakes as soon as
+an answer of that bucket says how much is left (the probe's): no second probe interval is slept
+away.
+
 ``paused_until`` / ``pause_remaining()`` / ``pause_reason`` feed a countdown display. Clock and
 sleep are injected, so the tests run on virtual time. A task waiting on the quota of the ``me``
 bucket holds one concurrency slot while it waits (the importer's own work is all ``org``).
@@ -85,10 +93,14 @@ Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[object]]
 
 
+class Stopped(Exception):
+    """A request that did not start because the limiter was stopped (never retried)."""
+
+
 class _Quota:
     """What is known about one quota bucket."""
 
-    __slots__ = ("last_start", "left", "lock", "paused_until", "reset_at")
+    __slots__ = ("last_start", "left", "lock", "paused_until", "reset_at", "waker")
 
     def __init__(self) -> None:
         self.left: int | None = None  # estimate: last remaining seen, minus starts since
@@ -96,6 +108,7 @@ class _Quota:
         self.paused_until = -math.inf  # after a 402
         self.last_start = -math.inf
         self.lock = asyncio.Lock()  # FIFO: one task of this bucket sleeps on the clock at a time
+        self.waker: asyncio.Future[None] | None = None  # set by an answer: the quota sleeper wakes
 
 
 class _Slot:
@@ -108,7 +121,16 @@ class _Slot:
         self._quota = quota
 
     async def __aenter__(self) -> None:
-        await self._limiter._acquire(self._quota)
+        limiter = self._limiter
+        if limiter.stopping:
+            raise Stopped
+        await limiter._acquire(self._quota)
+        if limiter.stopping:
+            limiter._release()
+            raise Stopped
+        task = asyncio.current_task()
+        if task is not None:
+            limiter.on_wire.add(task)
 
     async def __aexit__(
         self,
@@ -116,7 +138,9 @@ class _Slot:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._limiter._release()
+        limiter = self._limiter
+        limiter.on_wire.discard(asyncio.current_task())  # type: ignore[arg-type]
+        limiter._release()
 
 
 class Limiter:
@@ -169,6 +193,10 @@ class Limiter:
         self.quota_pauses = 0
         self.quota_total: int | None = None
         """The hourly quota's size, if the runner learnt it (``GET /me/quota``)."""
+        self.stopping = False
+        """Set by ``stop()``: no request starts any more."""
+        self.on_wire: set[asyncio.Task[object]] = set()
+        """Tasks inside a slot: their request may have left (or is about to)."""
 
     # -- the hot path -------------------------------------------------------------------------
 
@@ -191,7 +219,9 @@ class Limiter:
                     if wait <= 0:
                         self._admit(q, now)
                         return
-                    if not self._precise:
+                    if q.left is not None and q.left <= 0:
+                        await self._nap(q, wait)  # the quota: an answer may end it early
+                    elif not self._precise:
                         await self._sleep(wait)
                     elif wait > SPIN:
                         await self._sleep(wait - SPIN)  # wakes up to 1 ms late: land before
@@ -200,6 +230,17 @@ class Limiter:
         except BaseException:
             self._sem.release()
             raise
+
+    async def _nap(self, q: _Quota, wait: float) -> None:
+        """Sleep ``wait`` seconds, or until an answer of bucket ``q`` arrives (``observe``)."""
+        waker: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        q.waker = waker
+        sleeper = asyncio.ensure_future(self._sleep(wait))
+        try:
+            await asyncio.wait((sleeper, waker), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            q.waker = None
 
     def _release(self) -> None:
         self.in_flight -= 1
@@ -251,6 +292,8 @@ class Limiter:
         q.left = remaining if remaining is not None and remaining >= 0 else None
         if resets_in is not None:
             q.reset_at = now + max(0.0, resets_in)
+        if q.waker is not None and not q.waker.done():
+            q.waker.set_result(None)
 
     def pause_for_quota(self, resets_in: float | None, bucket: str = ORG) -> float:
         """A 402 quota refusal: no request of ``bucket`` starts until the window resets.
@@ -287,6 +330,11 @@ class Limiter:
             return
         if self._log is None or self._log.maxlen != size:
             self._log = deque(self._log or (), maxlen=size)
+
+    def stop(self) -> None:
+        """No request starts from now on: waiting and later ``slot()`` entries raise ``Stopped``.
+        Tasks waiting inside ``_acquire`` are the caller's to cancel (those not in ``on_wire``)."""
+        self.stopping = True
 
     # -- for display and for the runner ---------------------------------------------------------
 

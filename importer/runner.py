@@ -33,7 +33,6 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import aiohttp
@@ -48,7 +47,7 @@ from .errors import (
     RemoteError,
 )
 from .ledger import Ledger, Outcome
-from .limits import ME, ORG, Limiter
+from .limits import Limiter, Stopped
 from .models import RowError, RowStatus
 from .normalize import NormalizeState, normalize
 from .payloads import DoneLookup, PlannedRow, Planner
@@ -61,55 +60,6 @@ from .retry import RetryPolicy
 
 MAX_RECONCILE_ROUNDS = 5
 PROGRESS_EVERY = 0.2
-
-
-class _Stopped(Exception):
-    """A request that was not sent because the run is stopping (never retried)."""
-
-
-class _RunSlot:
-    """``limiter.slot()`` of a run: refuses to start a request once the run stops, and marks the
-    task as *on the wire* from the moment its request may start until it is answered (or lost)."""
-
-    __slots__ = ("_inner", "_limiter")
-
-    def __init__(self, inner: Any, limiter: _RunLimiter) -> None:
-        self._inner = inner
-        self._limiter = limiter
-
-    async def __aenter__(self) -> None:
-        limiter = self._limiter
-        if limiter.stopping:
-            raise _Stopped
-        await self._inner.__aenter__()
-        if limiter.stopping:
-            await self._inner.__aexit__(None, None, None)
-            raise _Stopped
-        task = asyncio.current_task()
-        if task is not None:
-            limiter.on_wire.add(task)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._limiter.on_wire.discard(asyncio.current_task())  # type: ignore[arg-type]
-        await self._inner.__aexit__(exc_type, exc, tb)
-
-
-class _RunLimiter(Limiter):
-    """The run's limiter: also knows which tasks have a request on the wire, and stops."""
-
-    def __init__(self, rate: float, concurrency: int) -> None:
-        super().__init__(rate, concurrency)
-        self.stopping = False
-        self.on_wire: set[asyncio.Task[Any]] = set()
-        self._run_slots = {b: _RunSlot(Limiter.slot(self, b), self) for b in (ORG, ME)}
-
-    def slot(self, bucket: str = ORG) -> _RunSlot:  # type: ignore[override]  # entered only
-        return self._run_slots[bucket]
 
 
 CREATE_ATTEMPTS = 3
@@ -266,8 +216,8 @@ class Importer:
         self._stop.set()
         limiter = getattr(self, "limiter", None)
         on_wire: set[asyncio.Task[Any]] = set()
-        if isinstance(limiter, _RunLimiter):
-            limiter.stopping = True
+        if limiter is not None:
+            limiter.stop()
             on_wire = limiter.on_wire
         current = asyncio.current_task()
         for task in list(self._tasks):
@@ -309,7 +259,7 @@ class Importer:
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
         )
         try:
-            self.limiter = _RunLimiter(self.settings.rate, self.settings.concurrency)
+            self.limiter = Limiter(self.settings.rate, self.settings.concurrency)
             self.client = TogglClient(
                 session,
                 self.settings.api_url,
@@ -326,7 +276,7 @@ class Importer:
                 await self._real_run(files, mappings)
         except CredentialsError as exc:
             s.stopped = f"credentials refused: {exc}"
-        except _Stopped:
+        except Stopped:
             s.stopped = self._stop_reason or "interrupted"
         finally:
             if own_session:
@@ -343,7 +293,7 @@ class Importer:
         return s
 
     async def _stoppable(self, work: Awaitable[None]) -> None:
-        """Await ``work`` in the run's own task, which stopping may cancel (``_Stopped`` then)."""
+        """Await ``work`` in the run's own task, which stopping may cancel (``Stopped`` then)."""
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
@@ -352,7 +302,7 @@ class Importer:
         except asyncio.CancelledError:
             if not self._cancelled_by_stop():
                 raise
-            raise _Stopped from None
+            raise Stopped from None
         finally:
             self._tasks.discard(task)
 
@@ -574,7 +524,7 @@ class Importer:
         except asyncio.CancelledError:
             if not self._cancelled_by_stop():
                 raise
-        except _Stopped:
+        except Stopped:
             pass
         except CredentialsError as exc:
             self.request_stop(f"credentials refused: {exc}")
@@ -668,7 +618,7 @@ class Importer:
                 raise  # cancelled from outside, maybe on the wire: the row stays ``sending``
             self._release([row])  # stopped while waiting for a slot or a back-off: not sent
             return
-        except _Stopped:
+        except Stopped:
             self._release([row])
             return
         except MaybeAppliedError as exc:
@@ -711,7 +661,7 @@ class Importer:
             if not self._cancelled_by_stop():
                 raise
             return None
-        except _Stopped:
+        except Stopped:
             return None
         finally:
             self._tasks.discard(task)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from importer.limits import Limiter
+from importer.limits import Limiter, Stopped
 
 
 class VirtualTime:
@@ -271,6 +271,27 @@ async def test_after_a_quota_pause_one_probe_goes_first() -> None:
     assert starts[3] >= t_pause_end + 900.0 - 1e-6
 
 
+async def test_the_probes_answer_wakes_the_waiting_workers_at_once() -> None:
+    """After a pause the others wait for the probe's answer, not for a whole probe interval."""
+    vt = VirtualTime()
+    limiter = make(vt, rate=100, concurrency=8, probe_interval=5.0)
+    limiter.pause_for_quota(60.0)
+
+    async def request(i: int) -> None:
+        async with limiter.slot():
+            start = vt.now
+            starts.append(start)
+            await vt.sleep(0.3)  # the answer takes 0.3 s; it says 50 are back
+            limiter.observe(50, 3000.0)
+
+    starts: list[float] = []
+    await vt.run(*(request(i) for i in range(4)))
+    t_pause_end = 1000.0 + 60.0
+    assert starts[0] == pytest.approx(t_pause_end)
+    assert starts[1] == pytest.approx(t_pause_end + 0.3)  # woken by the answer, not at + 5 s
+    assert starts[3] - starts[1] == pytest.approx(0.02, rel=2e-3)  # then paced by the rate
+
+
 async def test_remaining_zero_waits_for_the_reset_without_a_402() -> None:
     vt = VirtualTime()
     limiter = make(vt, rate=10, concurrency=2)
@@ -365,3 +386,30 @@ async def test_real_clock_smoke() -> None:
     await asyncio.gather(*(one() for _ in range(5)))
     gaps = [b - a for a, b in itertools.pairwise(sorted(starts))]
     assert min(gaps) >= 0.01
+
+
+async def test_a_stopped_limiter_starts_nothing_and_knows_what_is_on_the_wire() -> None:
+    vt = VirtualTime()
+    limiter = make(vt, rate=1, concurrency=4)
+    inside = asyncio.Event()
+    release = asyncio.Event()
+
+    async def on_the_wire() -> None:
+        async with limiter.slot():
+            inside.set()
+            await release.wait()
+
+    wire = asyncio.ensure_future(on_the_wire())
+    await inside.wait()
+    waiting = asyncio.ensure_future(limiter.slot().__aenter__())  # paced: 1 s to go
+    await asyncio.sleep(0)
+    assert limiter.on_wire == {wire}
+    limiter.stop()
+    with pytest.raises(Stopped):
+        await limiter.slot().__aenter__()
+    waiting.cancel()  # what a run does to a waiter that is not on the wire
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    release.set()
+    await wire
+    assert limiter.on_wire == set() and limiter.in_flight == 0
