@@ -198,7 +198,19 @@ def main(argv: list[str] | None = None) -> int:
             sandbox.stop()
     if args.json:
         print(json.dumps(results))
+    elif len(results) > 1:
+        _print_targets(results, args.rate)
     return 0
+
+
+def _print_targets(results: list[dict[str, Any]], rates: list[float]) -> None:
+    """The targets: ratio to read_csv <= 5 at the largest size, peak < 300 MiB and flat."""
+    first, last = results[0], results[-1]
+    for rate in rates:
+        a, b = first[f"rate_{rate:g}"], last[f"rate_{rate:g}"]
+        print(f"targets --rate {rate:g}: ratio at {last['rows']:,} rows {b['ratio']:.2f}x (<= 5), "
+              f"peak {b['peak_mib']:.0f} MiB (< 300), {b['peak_mib'] - a['peak_mib']:+.0f} MiB from "
+              f"{first['rows']:,} to {last['rows']:,} rows (flat)", flush=True)  # fmt: skip
 
 
 def _print(fig: dict[str, Any], rates: list[float]) -> None:

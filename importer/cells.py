@@ -35,10 +35,6 @@ SERIAL_RANGE = (EXCEL_EPOCH, 73051)
 MAX_SECONDS = 10**12
 """Anything longer is not a duration at all (``too_long`` is decided by the normaliser)."""
 
-DATE_FORMATS = "YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
-TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
-DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"
-
 
 @dataclass
 class Moments:
@@ -126,6 +122,34 @@ def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
 
 
+def utc_texts(seconds: np.ndarray) -> np.ndarray | None:
+    """``YYYY-MM-DDTHH:MM:SSZ`` (``U20``) of ``int64`` seconds since 1970-01-01T00:00:00Z, written
+    digit by digit (2x faster than ``np.datetime_as_string`` and a ``+ "Z"``); ``None`` when a
+    year is outside 1-9999, which that form cannot show."""
+    days, clock = np.divmod(seconds, 86400)
+    days = days + 719468  # the inverse of days_from_civil (H. Hinnant's civil_from_days)
+    era = np.floor_divide(days, 146097)
+    doe = days - era * 146097
+    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
+    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
+    mp = (5 * doy + 2) // 153
+    month = np.where(mp < 10, mp + 3, mp - 9)
+    year = yoe + era * 400 + (month <= 2)
+    if len(year) and (year.min() < 1 or year.max() > 9999):
+        return None
+    out = np.empty((len(seconds), 20), dtype=np.uint32)
+    out[:] = _ISO_TEMPLATE
+    hour, rest = np.divmod(clock, 3600)
+    fields = (year, month, doy - (153 * mp + 2) // 5 + 1, hour, rest // 60, rest % 60)
+    for at, width, value in zip((0, 5, 8, 11, 14, 17), (4, 2, 2, 2, 2, 2), fields, strict=True):
+        for k in range(width):
+            out[:, at + width - 1 - k] = 48 + value // 10**k % 10
+    return out.view("U20").reshape(-1)
+
+
+_ISO_TEMPLATE = np.array([ord(c) for c in "0000-00-00T00:00:00Z"], dtype=np.uint32)
+
+
 def valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
     leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
     month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
@@ -160,12 +184,14 @@ def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     offset = np.full(n, NO_OFFSET, dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
     todo = np.flatnonzero(u != "")
-    points = _points(u, 25)
+    points = _points(u, min(25, max(map(len, u[todo]), default=0)))
+    ends = (points == 0).argmax(axis=1)  # each text's length (0 if cut: it matches no shape)
     for pattern, date, clock, zone in _FAST:
-        if not len(todo):
-            break
-        hit, fields = pattern.match(points[todo])
-        where, todo = todo[hit], todo[~hit]
+        fits = ends[todo] == len(pattern.text)
+        if not fits.any():
+            continue
+        hit, fields = pattern.match(points[todo[fits]])
+        where, todo = todo[fits][hit], np.concatenate([todo[~fits], todo[fits][~hit]])
         f = [x[hit] for x in fields]
         good = np.ones(len(where), dtype=bool)
         if date:

@@ -51,7 +51,7 @@ import aiohttp
 from multidict import CIMultiDictProxy
 from yarl import URL
 
-from .config import Credentials
+from .config import DEFAULT_API_URL, Credentials
 from .errors import (
     ConfigError,
     ConnectError,
@@ -310,7 +310,12 @@ class TogglClient:
             ) as resp:
                 return resp.status, resp.headers, await resp.read()
         except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-            raise ConnectError(self._scrub(f"{method} {path}: could not connect to Toggl: {exc}")) from exc
+            raise ConnectError(
+                self._scrub(
+                    f"{method} {path}: could not connect to {url.host}: {exc} -- check --api-url "
+                    "and the network"
+                )
+            ) from exc
         except TimeoutError as exc:
             raise self._lost(safe, f"{method} {path}: no answer in time ({type(exc).__name__})") from exc
         except aiohttp.InvalidURL as exc:
@@ -386,7 +391,10 @@ class TogglClient:
             )
         if status >= 500:
             return self._lost(safe, f"{where}: Toggl answered {status}: {text}", status, text)
-        return PermanentError(f"{where}: Toggl refused it ({status}): {text}", status=status, text=text)
+        hint = ""
+        if status == 404 and not self.statuses.keys() - {404}:  # nothing but 404s so far
+            hint = f" -- is --api-url right? Toggl's is {DEFAULT_API_URL}"
+        return PermanentError(f"{where}: Toggl refused it ({status}): {text}{hint}", status=status, text=text)
 
     @staticmethod
     def _is_quota(text: str, remaining: int | None) -> bool:

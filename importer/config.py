@@ -16,10 +16,16 @@ from typing import Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from . import messages
 from .errors import ConfigError
 from .models import DEFAULT_CREATED_WITH
 
 DEFAULT_API_URL = "https://api.track.toggl.com/api/v9"
+DATE_ORDERS = ("mdy", "dmy", "auto")
+"""How a date with slashes (``05/11/2026``) is read: month first (the contract's ``MM/DD/YYYY``, as
+Clockify writes), day first, or ``auto``: per file, day first when a first number above 12 shows
+it, else month first."""
+DEFAULT_DATE_ORDER = "mdy"
 DEFAULT_CONFIG_PATH = Path("toggl-import.toml")
 DEFAULT_LEDGER_PATH = Path("toggl-import.ledger.sqlite")
 DEFAULT_RATE = 1.0
@@ -64,6 +70,7 @@ class Settings:
     timeout: float = DEFAULT_TIMEOUT
     created_with: str = DEFAULT_CREATED_WITH_NAME
     default_start_time: time = DEFAULT_START_TIME
+    date_order: str = DEFAULT_DATE_ORDER
     create_missing: bool = False
     retry_failed: bool = False
 
@@ -72,17 +79,19 @@ class Settings:
         if self.reports_url is not None:
             check_api_url(self.reports_url)
         if self.preset not in PRESETS:
-            raise ConfigError(f"unknown preset {self.preset!r}; choose one of {', '.join(PRESETS)}")
+            raise ConfigError(messages.unknown_preset(self.preset, PRESETS))
         if not self.rate > 0:
-            raise ConfigError(f"rate must be above 0 requests per second, got {self.rate}")
+            raise ConfigError(messages.bad_rate(self.rate))
         if self.concurrency < 1:
-            raise ConfigError(f"concurrency must be at least 1, got {self.concurrency}")
+            raise ConfigError(messages.bad_concurrency(self.concurrency))
         if self.workspace_id is not None and self.workspace_id < 1:
-            raise ConfigError(f"workspace id must be a positive number, got {self.workspace_id}")
+            raise ConfigError(messages.bad_workspace_id(self.workspace_id))
         if self.timezone is not None:
             zone(self.timezone)
         if not self.created_with.strip():
-            raise ConfigError("created_with must not be empty")
+            raise ConfigError(messages.empty_created_with())
+        if self.date_order not in DATE_ORDERS:
+            raise ConfigError(messages.unknown_date_order(self.date_order, DATE_ORDERS))
 
     @property
     def reports_base(self) -> str:
@@ -99,20 +108,16 @@ def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(
-            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin"
-        ) from exc
+        raise ConfigError(messages.unknown_timezone(name)) from exc
 
 
 def check_api_url(url: str) -> str:
     """Refuse plain http except on loopback, and anything that is not a URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"API URL {url!r} is not an http(s) URL")
+        raise ConfigError(messages.not_an_http_url(url))
     if parts.scheme == "http" and not is_loopback(parts.hostname):
-        raise ConfigError(
-            f"refusing plain http to {parts.hostname}: the token would travel unencrypted; use https"
-        )
+        raise ConfigError(messages.plain_http(parts.hostname))
     return url
 
 
@@ -135,6 +140,7 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "ledger"): "ledger",
     ("import", "created_with"): "created_with",
     ("import", "default_start_time"): "default_start_time",
+    ("import", "date_order"): "date_order",
     ("import", "create_missing"): "create_missing",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
@@ -147,25 +153,22 @@ def read_config_file(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             data = tomllib.load(fh)
     except FileNotFoundError as exc:
-        raise ConfigError(f"config file {path} does not exist") from exc
+        raise ConfigError(messages.config_not_found(path)) from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        raise ConfigError(messages.config_not_toml(path, str(exc))) from exc
     out: dict[str, Any] = {}
     for section, table in data.items():
         if not isinstance(table, dict):
-            raise ConfigError(f"config file {path}: {section!r} must be a [section]")
+            raise ConfigError(messages.config_not_a_section(path, section))
         if section == "columns":
             out["column_map"] = {str(k): str(v) for k, v in table.items()}
             continue
         for key, value in table.items():
             name = _FILE_KEYS.get((section, key))
             if key in ("token", "api_token", "password", "email"):
-                raise ConfigError(
-                    f"config file {path}: credentials do not go in the config file; set "
-                    "TOGGL_API_TOKEN (or TOGGL_EMAIL and TOGGL_PASSWORD) in the environment"
-                )
+                raise ConfigError(messages.config_has_credentials(path))
             if name is None:
-                raise ConfigError(f"config file {path}: unknown setting [{section}] {key}")
+                raise ConfigError(messages.config_unknown_setting(path, section, key))
             out[name] = value
     return out
 
@@ -189,7 +192,7 @@ def _coerce(name: str, value: Any) -> Any:
                 return value.strip().lower() in ("1", "true", "yes", "y", "on")
             return bool(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"setting {name} has an invalid value {value!r}") from exc
+        raise ConfigError(messages.bad_setting(name, value)) from exc
     return value
 
 

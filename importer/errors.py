@@ -19,7 +19,8 @@
                                        a POST must be reconciled (read back) before any re-send
 
 A refused *row* is data, not an exception: it goes to the ledger and the report. ``InputError``
-carries the same fields so that a whole-file problem reads like a row problem.
+carries the same fields so that a whole-file problem reads like a row problem: ``location`` puts
+them in front of the text, and the texts themselves are in ``messages.py``.
 """
 
 from __future__ import annotations
@@ -51,14 +52,8 @@ class InputError(ImporterError):
         super().__init__(self.__str__())
 
     def __str__(self) -> str:
-        where = []
-        if self.file:
-            where.append(self.file)
-        if self.row is not None:
-            where.append(f"row {self.row}")
-        if self.column:
-            where.append(f"column {self.column!r}")
-        return f"{', '.join(where)}: {self.message}" if where else self.message
+        where = location(self.file, self.row, self.column)
+        return f"{where}: {self.message}" if where else self.message
 
 
 class UnreadableFileError(InputError):
@@ -116,6 +111,18 @@ class ConnectError(NotAppliedError):
 
 class MaybeAppliedError(TransientError):
     """No answer came after the request was sent: it may have been applied."""
+
+
+def location(file: str | None, row: int | None = None, column: str | None = None) -> str:
+    """Where a problem is, as messages put it in front: ``mistakes.csv, row 4, column 'Date'``."""
+    where = []
+    if file:
+        where.append(file)
+    if row is not None:
+        where.append(f"row {row}")
+    if column:
+        where.append(f"column {column!r}")
+    return ", ".join(where)
 
 
 def quote(text: str, limit: int = 60) -> str:

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import numpy as np
 import pandas as pd
 
-from .errors import ConfigError
+from . import messages
+from .errors import ConfigError, location
 
 NAT = np.iinfo(np.int64).min
 """What ``localize`` gives for a wall time with no single UTC instant."""
@@ -30,16 +31,17 @@ def localize(wall: np.ndarray, zone: ZoneInfo) -> np.ndarray:
     )
 
 
-def zone_for(timezone: str | None, file: str) -> ZoneInfo:
+def zone_for(
+    timezone: str | None, file: str, row: int | None = None, column: str | None = None, example: str = ""
+) -> ZoneInfo:
+    """The zone of local times; ``file``, ``row``, ``column`` and ``example`` (the cell) say where the
+    first local time is, for the message when there is no zone."""
     if timezone is None:
-        raise ConfigError(
-            f"{file}: times have no UTC offset — pass --timezone with the zone they were "
-            "recorded in, for example --timezone Europe/Berlin"
-        )
+        raise ConfigError(f"{location(file, row, column)}: {messages.no_timezone(example)}")
     try:
         return ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {timezone!r}: use an IANA name such as Europe/Berlin") from exc
+        raise ConfigError(messages.unknown_timezone(timezone)) from exc
 
 
 def clock_change(wall: int, zone: ZoneInfo) -> tuple[str, str]:
@@ -49,14 +51,10 @@ def clock_change(wall: int, zone: ZoneInfo) -> tuple[str, str]:
     first = naive.replace(tzinfo=zone, fold=0)
     second = naive.replace(tzinfo=zone, fold=1)
     if first.astimezone(dt.UTC).astimezone(zone).replace(tzinfo=None) != naive:
-        return "nonexistent_time", (
-            f"{shown} does not exist in {zone.key}: the clocks jump forward over it (as when "
-            "summer time starts); correct the time, or write it with its UTC offset"
-        )
+        return "nonexistent_time", messages.nonexistent_time(shown, zone.key)
     a, b = sorted((first, second), key=lambda t: t.astimezone(dt.UTC))
-    return "ambiguous_time", (
-        f"{shown} in {zone.key} happens twice ({_utc(a)} and {_utc(b)}): add an offset, "
-        f"for example {a.isoformat()} or {b.isoformat()}"
+    return "ambiguous_time", messages.ambiguous_time(
+        shown, zone.key, (_utc(a), _utc(b)), (a.isoformat(), b.isoformat())
     )
 
 

@@ -10,6 +10,9 @@ Rules (the contract's "Reading and normalising rows"):
 - The start is the ``start`` cell, else the ``start_date`` and ``start_time`` cells together; a
   ``start_time`` cell holding a whole date-time is read as one. The end likewise; an end time
   without an end date is on the start's day.
+- A date outside the years 1970-2099 is refused (``bad_date``: a typo like ``0026``), as is a
+  cell that is no date or time at all. Messages come from ``messages.py``, built only for the
+  rows refused.
 - Text without an offset is local time in ``timezone``: a time the clocks skip (spring forward) is
   refused, one they pass twice (fall back) is refused naming both instants.
 - Start and end: ``duration = end - start``. Otherwise the ``duration`` cell. Neither: refused.
@@ -28,18 +31,16 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from . import messages
 from .cells import (
-    DATE_FORMATS,
-    DURATION_FORMATS,
     NO_DAY,
     NO_OFFSET,
-    TIME_FORMATS,
     parse_bools,
     parse_durations,
     parse_moments,
     split_tags,
+    utc_texts,
 )
-from .errors import quote
 from .localtime import NAT, clock_change, localize, zone_for
 from .models import MAX_DURATION_SECONDS, RowError
 from .presets import Mapping
@@ -54,6 +55,8 @@ class NormalizeState:
 
     next_start: dict[tuple[str, int], int] = field(default_factory=dict)
     """(person, local day) → seconds after that day's local midnight where the next row starts."""
+    day_first: bool | None = None
+    """How this file's dates with slashes read, once a chunk has shown it (``date_order`` auto)."""
 
 
 @dataclass
@@ -85,7 +88,10 @@ class NormalizedChunk:
 
     def start_text(self) -> np.ndarray:
         """Starts as Toggl's ``YYYY-MM-DDTHH:MM:SSZ``."""
-        return np.char.add(np.datetime_as_string(self.start.astype("datetime64[s]"), unit="s"), "Z")
+        texts = utc_texts(self.start)
+        if texts is None:  # a year numpy writes with a sign or more digits
+            texts = np.char.add(np.datetime_as_string(self.start.astype("datetime64[s]"), unit="s"), "Z")
+        return texts
 
 
 def normalize(
@@ -95,26 +101,25 @@ def normalize(
     timezone: str | None = None,
     default_start_time: dt.time = dt.time(9, 0),
     state: NormalizeState | None = None,
+    date_order: str = "mdy",
 ) -> NormalizedChunk:
     """Type the rows of ``chunk``; refuse the rows that cannot become an entry, saying why.
 
     Pass one ``NormalizeState`` per file, the same for all its chunks, so that rows stacked from
-    ``default_start_time`` go on where the previous chunk left them. Raises ``ConfigError`` only
-    when rows have local times and ``timezone`` is missing or unknown.
+    ``default_start_time`` go on where the previous chunk left them, and dates with slashes read
+    alike in every chunk. ``date_order``: ``mdy`` (month first), ``dmy``, or ``auto`` -- day first
+    once a date like 25/11/2026 shows it (and no 11/25/2026 says otherwise), else month first. Raises
+    ``ConfigError`` only when rows have local times and ``timezone`` is missing or unknown.
     """
     rows = _Rows(chunk, mapping)
     refused = _Refusals(chunk.file, chunk.rows)
-    start = _moment(rows, refused, "start", "start_date", "start_time")
-    end = _moment(rows, refused, "end", "end_date", "end_time")
+    day_first = _day_first(rows, date_order, state)
+    start = _moment(rows, refused, "start", "start_date", "start_time", day_first)
+    end = _moment(rows, refused, "end", "end_date", "end_time", day_first)
     no_day = start.day == NO_DAY
     date_column = rows.name("start_date", "start", "start_time")
-    refused.add(
-        no_day & (start.tod >= 0),
-        "no_date",
-        date_column,
-        "the row has a start time but no date: fill in the date",
-    )
-    refused.add(no_day, "no_start", date_column, "the row has no start date: fill in the date")
+    refused.add(no_day & (start.tod >= 0), "no_date", date_column, lambda _: messages.no_date())
+    refused.add(no_day, "no_start", date_column, lambda _: messages.no_start())
     has_end = end.tod >= 0
     end.day = np.where(has_end & (end.day == NO_DAY), start.day, end.day)
     end.offset = np.where(has_end & (end.offset == NO_OFFSET), start.offset, end.offset)
@@ -124,7 +129,7 @@ def normalize(
         stacked & has_end,
         "no_start_time",
         rows.name("start_time", "start"),
-        "the row has an end but no start time: fill in the start time",
+        lambda _: messages.no_start_time(),
     )
     stacked &= ~refused.mask
     if stacked.any():
@@ -144,7 +149,7 @@ def normalize(
             too_long & measured,
             "too_long",
             column,
-            lambda i: f"the entry lasts {length[i] / 3600:,.1f} hours: Toggl takes 999 at most",
+            lambda i: messages.too_long(length[i] / 3600),
         )
     billable = _billable(rows, refused)
     keep = ~refused.mask
@@ -234,14 +239,52 @@ class _Moment:
     offset: np.ndarray
 
 
-_WHAT = {
-    "date": ("bad_date", f"as a date: use {DATE_FORMATS}"),
-    "time": ("bad_time", f"as a time: use {TIME_FORMATS}"),
-    "stamp": ("bad_time", "as a date and time: use 2026-03-05 09:30 or 2026-03-05T09:30+01:00"),
-}
+_WHAT = {"date": "bad_date", "time": "bad_time", "stamp": "bad_time"}
+_DAYS = (
+    (dt.date(messages.FIRST_YEAR, 1, 1) - dt.date(1970, 1, 1)).days,
+    (dt.date(messages.LAST_YEAR, 12, 31) - dt.date(1970, 1, 1)).days,
+)
+"""Days since 1970-01-01 of the first and the last date a row may have."""
 
 
-def _moment(rows: _Rows, refused: _Refusals, stamp: str, date: str, time: str) -> _Moment:
+DATE_FIELDS = ("start_date", "start", "end_date", "end")
+SLASHED = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})"
+
+
+def slash_evidence(values: np.ndarray) -> tuple[bool, bool, bool]:
+    """``(any, day_first, month_first)``: are there dates with slashes among ``values``, and does
+    one of them read only day first (25/11/2026) or only month first (11/25/2026)?"""
+    found = pd.Series(pd.unique(values), dtype=object).str.extract(SLASHED).dropna()
+    if found.empty:
+        return False, False, False
+    a, b = found[0].astype(int), found[1].astype(int)
+    return True, bool(((a > 12) & (b <= 12)).any()), bool(((b > 12) & (a <= 12)).any())
+
+
+def _day_first(rows: _Rows, date_order: str, state: NormalizeState | None) -> bool:
+    if date_order != "auto":
+        return date_order == "dmy"
+    if state is not None and state.day_first is not None:
+        return state.day_first
+    seen = [slash_evidence(v) for f in DATE_FIELDS if (v := rows.values(f)) is not None]
+    day = any(e[1] for e in seen)
+    month = any(e[2] for e in seen)
+    if day == month:  # no evidence yet (or both: the rows that do not fit are refused)
+        return False
+    if state is not None:
+        state.day_first = day
+    return day
+
+
+def _swap_day_month(values: np.ndarray) -> np.ndarray:
+    """``05/11/2026`` as ``11/05/2026``: day-first text for the month-first parser."""
+    swapped = pd.Series(values, dtype=object).str.replace(SLASHED, r"\2/\1/\3", regex=True)
+    return swapped.to_numpy(dtype=object)
+
+
+def _moment(
+    rows: _Rows, refused: _Refusals, stamp: str, date: str, time: str, day_first: bool = False
+) -> _Moment:
     """Day, time of day and offset of one side (start or end) from its columns."""
     out = _Moment(
         np.full(rows.n, NO_DAY, dtype=np.int64),
@@ -252,9 +295,11 @@ def _moment(rows: _Rows, refused: _Refusals, stamp: str, date: str, time: str) -
         values = rows.values(fld)
         if values is None:
             continue
-        found = parse_moments(values)
-        reason, formats = _WHAT[what]
-        refused.add(found.bad, reason, rows.name(fld), _unreadable(values, formats))
+        found = parse_moments(_swap_day_month(values) if day_first and what != "time" else values)
+        refused.add(found.bad, _WHAT[what], rows.name(fld), _unreadable(values, what))
+        far = (found.day != NO_DAY) & ((found.day < _DAYS[0]) | (found.day > _DAYS[1]))
+        refused.add(far, "bad_date", rows.name(fld), _out_of_range(values))
+        found.bad |= far
         use = ~found.empty & ~found.bad
         for mine, theirs, none in (
             (out.day, found.day, NO_DAY),
@@ -266,12 +311,14 @@ def _moment(rows: _Rows, refused: _Refusals, stamp: str, date: str, time: str) -
     return out
 
 
-def _unreadable(values: np.ndarray, formats: str) -> Callable[[int], str]:
-    def message(i: int) -> str:
-        hint = " (a date with slashes is read month first)" if "/" in values[i] else ""
-        return f"cannot read {quote(values[i])} {formats}{hint}"
+def _unreadable(values: np.ndarray, what: str) -> Callable[[int], str]:
+    if what == "date":
+        return lambda i: messages.bad_date(values[i])
+    return lambda i: messages.bad_time(values[i], with_date=what == "stamp")
 
-    return message
+
+def _out_of_range(values: np.ndarray) -> Callable[[int], str]:
+    return lambda i: messages.date_out_of_range(values[i])
 
 
 def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray) -> np.ndarray:
@@ -288,24 +335,15 @@ def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray) -> np.ndarray:
             ~has_end & found_bad,
             "bad_duration",
             rows.name("duration"),
-            lambda i: _duration_message(values[i], rows.chunk.decimal_comma),
+            lambda i: messages.bad_duration(values[i], decimal_comma=rows.chunk.decimal_comma),
         )
     refused.add(
         ~has_end & empty,
         "no_duration",
         rows.name("end_time", "duration", "end"),
-        "the row has neither an end time nor a duration (running timers are not "
-        "imported): fill in one of them",
+        lambda _: messages.no_duration(),
     )
     return seconds
-
-
-def _duration_message(text: str, decimal_comma: bool) -> str:
-    hint = ""
-    if "," in text and not decimal_comma:
-        dot = text.replace(",", ".")
-        hint = f" (write {dot!r}: a decimal comma is read only in ;-separated files)"
-    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}{hint}"
 
 
 def _stack(
@@ -347,7 +385,10 @@ def _instant(
     local = np.flatnonzero(todo & (side.offset == NO_OFFSET))
     if not len(local):
         return out
-    zone = zone_for(timezone, rows.chunk.file)
+    first = int(local[0])
+    zone = zone_for(
+        timezone, rows.chunk.file, int(rows.chunk.rows[first]), rows.name(*fields), rows.cell(first, *fields)
+    )
     utc = localize(wall[local], zone)
     out[local] = utc
     bad = local[utc == NAT]
@@ -364,10 +405,8 @@ def _instant(
 def _before_message(rows: _Rows, i: int) -> str:
     start = " ".join(filter(None, (rows.cell(i, "start_date"), rows.cell(i, "start_time", "start"))))
     end = " ".join(filter(None, (rows.cell(i, "end_date"), rows.cell(i, "end_time", "end"))))
-    hint = ""
-    if rows.values("end_date") is None or not rows.cell(i, "end_date"):
-        hint = " (an entry past midnight needs its end date)"
-    return f"the end ({end}) is before the start ({start}){hint}"
+    no_end_date = rows.values("end_date") is None or not rows.cell(i, "end_date")
+    return messages.end_before_start(end, start, end_date_missing=no_end_date)
 
 
 def _billable(rows: _Rows, refused: _Refusals) -> np.ndarray | None:
@@ -379,7 +418,7 @@ def _billable(rows: _Rows, refused: _Refusals) -> np.ndarray | None:
         bad,
         "bad_billable",
         rows.name("billable"),
-        lambda i: f"cannot read {quote(values[i])} as billable: use yes/no, true/false, y/n, 1/0",
+        lambda i: messages.bad_billable(values[i]),
     )
     return value
 

@@ -17,14 +17,18 @@ For each chunk:
    model's cross-field rules being the ones it has today (task needs project; duration/stop);
    ``tests/test_payloads.py`` checks that both ways agree. (Every row through the model and
    ``to_body()`` cost ~20 µs a row: most of a 1M-row dry run; see ``bench/bench_dryrun.py``.)
-4. Each body gets the content fingerprint the ledger keys rows by; a later row of the run with
-   the same fingerprint is a duplicate of the first (posted once). What the run has seen is kept
-   in sorted numpy arrays (``FirstSeen``, 24 bytes a row), not dicts of Python strings (~170
-   bytes a row each): memory stays nearly flat however long the run.
+   The bodies themselves are built only when a row's ``body`` is first read (a dry run never
+   reads one), all of a chunk's at once.
+4. Each row gets the content fingerprint the ledger keys rows by, hashed from canonical JSON
+   written straight from the columns (``keys.canonical_columns``, a sample checked against
+   ``keys.canonical``); a later row of the run with the same fingerprint is a duplicate of the
+   first (posted once). What the run has seen is kept by ``duplicates.FirstSeen``: a Bloom filter
+   and sorted runs spilled to files, so memory stays flat however long the run.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
@@ -35,7 +39,9 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from .ledger import fingerprint
+from . import messages
+from .duplicates import FirstSeen
+from .keys import canonical, canonical_columns, fingerprint_texts
 from .models import MAX_DURATION_SECONDS, TIME_ENTRY_CREATE_LIST, RowError, TimeEntryCreate
 from .normalize import NormalizedChunk
 from .resolve import Resolver, Unresolved
@@ -63,25 +69,73 @@ _ROW_BITS = 32
 """What the run has seen is keyed to a *place*: file number << 32 | spreadsheet row."""
 _ROW_MASK = (1 << _ROW_BITS) - 1
 _SOURCE_JSON = json.JSONEncoder(ensure_ascii=False)  # == json.dumps(..., ensure_ascii=False)
-_quote = json.encoder.encode_basestring  # how that JSON quotes a string (ensure_ascii=False)
 
 
-@dataclass(slots=True)
 class PlannedRow:
     """One row that becomes a request: where it came from, its body and its keys.
 
-    Not ``frozen``: a frozen dataclass costs ~0.5 µs more to build, per row. Treat it as read-only.
+    ``body`` is made when first read, for all the rows of its chunk at once (``_Bodies``): a dry
+    run never reads it, a real run reads it as it adds the rows to the ledger. Not frozen (it
+    would cost ~0.5 µs a row more to build); treat it as read-only.
     """
 
-    file: str
-    row: int
-    body: dict[str, Any]
-    fingerprint: str
-    source: str
-    duplicate_of: int | None = None
-    """Spreadsheet row of the earlier row of this run with the same content, if any."""
-    duplicate_in: str | None = None
-    """The file of that earlier row (it may be another file of the run)."""
+    __slots__ = ("_at", "_bodies", "_body", "duplicate_in", "duplicate_of", "file", "fingerprint",
+                 "row", "source")  # fmt: skip
+
+    def __init__(
+        self,
+        file: str,
+        row: int,
+        body: dict[str, Any] | None,
+        fingerprint: str,
+        source: str,
+        duplicate_of: int | None = None,
+        duplicate_in: str | None = None,
+        bodies: _Bodies | None = None,
+        at: int = 0,
+    ) -> None:
+        self.file = file
+        self.row = row
+        self._body = body
+        self.fingerprint = fingerprint
+        self.source = source
+        self.duplicate_of = duplicate_of
+        """Spreadsheet row of the earlier row of this run with the same content, if any."""
+        self.duplicate_in = duplicate_in
+        """The file of that earlier row (it may be another file of the run)."""
+        self._bodies = bodies
+        """Where ``body`` comes from while it is ``None``: ``bodies[at]``."""
+        self._at = at
+
+    @property
+    def body(self) -> dict[str, Any]:
+        body = self._body
+        if body is None:
+            assert self._bodies is not None
+            body = self._body = self._bodies[self._at]
+            self._bodies = None  # the chunk's bodies live while a row has not read its own
+        return body
+
+    def __repr__(self) -> str:
+        return (f"PlannedRow(file={self.file!r}, row={self.row!r}, fingerprint={self.fingerprint!r}, "
+                f"duplicate_of={self.duplicate_of!r}, duplicate_in={self.duplicate_in!r})")  # fmt: skip
+
+
+class _Bodies:
+    """The create bodies of the planned rows of a chunk: made by ``make()`` when one is first
+    read (or given)."""
+
+    __slots__ = ("_bodies", "_make")
+
+    def __init__(self, bodies: Callable[[], list[dict[str, Any]]] | list[dict[str, Any]]) -> None:
+        self._make = bodies if callable(bodies) else None
+        self._bodies = None if callable(bodies) else bodies
+
+    def __getitem__(self, at: int) -> dict[str, Any]:
+        if self._bodies is None:
+            assert self._make is not None
+            self._bodies, self._make = self._make(), None
+        return self._bodies[at]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,86 +171,6 @@ def source_keys(chunk: NormalizedChunk, workspace_id: int) -> list[str]:
         raw = encode([workspace_id, *values[:-1], sorted(values[-1])])
         out.append(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
     return out
-
-
-def fingerprints(bodies: Sequence[Mapping[str, Any]]) -> list[str]:
-    """``ledger.fingerprint`` of each body, twice as fast: the same canonical JSON written directly
-    (through the encoder it costs ~2 µs a row), strings quoted by the encoder's own function.
-    Bodies must be canonical (``to_body()`` form). One row in 64 of every batch is checked against
-    ``ledger.fingerprint``; on any difference the whole batch is keyed by it instead, so a change
-    of the ledger's canonical form is caught, not trusted (``tests/test_payloads.py``)."""
-    out = [_fingerprint(body) for body in bodies]
-    sample = range(0, len(bodies), max(len(bodies) // 64, 1))
-    if any(out[i] != fingerprint(bodies[i]) for i in sample):
-        out = [fingerprint(body) for body in bodies]
-    return out
-
-
-def _fingerprint(body: Mapping[str, Any]) -> str:
-    get = body.get
-    user, project, task, tags = get("user_id"), get("project_id"), get("task_id"), get("tags")
-    raw = (
-        f'[{body["workspace_id"]},{"null" if user is None else user},"{body["start"]}",'
-        f'{body["duration"]},{_quote(get("description") or "")},'
-        f'{"null" if project is None else project},{"null" if task is None else task},'
-        f'[{",".join(map(_quote, sorted(tags))) if tags else ""}]]'
-    )
-    return hashlib.blake2b(raw.encode(), digest_size=16).hexdigest()
-
-
-class FirstSeen:
-    """Hex key → the value it was first given with, for every key of a run, in 24 bytes a key.
-
-    A 128-bit key is kept as two ``uint64`` halves in arrays sorted by the high half, with the
-    values alongside; a batch is looked up with one ``searchsorted`` and merged with one insert.
-    (A dict of a million hex strings holds ~170 MB of Python objects; sorted ``S16`` arrays
-    compare 4x slower.) Keys whose high half is already taken by another key, which happens
-    about once in 10^19 pairs, go to a small dict: the result is exact, not probabilistic.
-    """
-
-    def __init__(self) -> None:
-        self._hi = np.empty(0, dtype=np.uint64)
-        self._lo = np.empty(0, dtype=np.uint64)
-        self._values = np.empty(0, dtype=np.int64)
-        self._clashes: dict[tuple[int, int], int] = {}
-
-    def __len__(self) -> int:
-        return len(self._hi) + len(self._clashes)
-
-    @property
-    def nbytes(self) -> int:
-        return self._hi.nbytes + self._lo.nbytes + self._values.nbytes
-
-    def setdefault_many(self, keys: Sequence[str], values: Sequence[int]) -> list[int]:
-        """``dict.setdefault`` for each (hex key, value) in order: the stored value, or this one."""
-        if not keys:
-            return []
-        halves = np.frombuffer(bytes.fromhex("".join(keys)), dtype=">u8").reshape(-1, 2)
-        hi, lo = halves[:, 0].astype(np.uint64), halves[:, 1].astype(np.uint64)
-        given = np.asarray(values, dtype=np.int64)
-        out = np.empty(len(hi), dtype=np.int64)
-        at = np.searchsorted(self._hi, hi)
-        known = at < len(self._hi)
-        known[known] = self._hi[at[known]] == hi[known]
-        same = known.copy()
-        same[known] = self._lo[at[known]] == lo[known]
-        out[same] = self._values[at[same]]
-        clash = known & ~same
-        new = np.flatnonzero(~known)
-        if new.size:
-            fresh, first, inverse = np.unique(hi[new], return_index=True, return_inverse=True)
-            inverse = inverse.reshape(-1)
-            first_lo, first_value = lo[new][first], given[new][first]
-            mine = lo[new] == first_lo[inverse]
-            out[new[mine]] = first_value[inverse[mine]]
-            clash[new[~mine]] = True
-            where = np.searchsorted(self._hi, fresh)
-            self._hi = np.insert(self._hi, where, fresh)
-            self._lo = np.insert(self._lo, where, first_lo)
-            self._values = np.insert(self._values, where, first_value)
-        for j in np.flatnonzero(clash).tolist():  # in order: as sequential setdefault would
-            out[j] = self._clashes.setdefault((int(hi[j]), int(lo[j])), int(given[j]))
-        return out.tolist()
 
 
 class Planner:
@@ -264,20 +238,24 @@ class Planner:
         if keys is not None and done is not None:
             todo = self._set_aside_done(chunk.file, base, rows, keys, done(keys), finished, repeated)
         ids = await self._resolve(chunk, todo, rows, errors)
-        index, bodies = self._validated(chunk, ids, rows, errors)
-        hashes = fingerprints(bodies)
-        places = [base + rows[i] for i in index]
+        index, bodies, hashes = self._validated(chunk, ids, rows, errors)
+        numbers = chunk.rows[index]
+        places = numbers + base
         firsts = self._seen.setdefault_many(hashes, places)
         sources = [""] * len(index) if keys is None else [keys[i] for i in index]
         if keys is not None:
             self._seen_sources.setdefault_many(sources, firsts)
-        file, out = chunk.file, repeated
-        for place, body, key, source, first in zip(places, bodies, hashes, sources, firsts, strict=True):
-            if first == place:
-                out.append(PlannedRow(file, place - base, body, key, source))
-            else:
-                out.append(PlannedRow(file, place - base, body, key, source, *self._where(first)))
-        if repeated and index:
+        file = chunk.file
+        out = [
+            PlannedRow(file, row, None, key, source, None, None, bodies, at)
+            for at, row, key, source in zip(
+                range(len(index)), numbers.tolist(), hashes, sources, strict=True
+            )
+        ]
+        for j in np.flatnonzero(firsts != places).tolist():
+            out[j].duplicate_of, out[j].duplicate_in = self._where(firsts[j])
+        if repeated:
+            out += repeated
             out.sort(key=lambda r: r.row)
         errors.sort(key=lambda e: e.row)
         return PlanChunk(out, errors, finished)
@@ -322,6 +300,7 @@ class Planner:
 
     def _where(self, place: int) -> tuple[int, str]:
         """(row, file) of a place."""
+        place = int(place)
         return place & _ROW_MASK, self._readings[place >> _ROW_BITS]
 
     # -- resolution ------------------------------------------------------------------------------
@@ -372,12 +351,13 @@ class Planner:
     # -- bodies, validation, fingerprints --------------------------------------------------------
     def _validated(
         self, chunk: NormalizedChunk, ids: _Ids, rows: list[int], errors: list[RowError]
-    ) -> tuple[list[int], list[dict[str, Any]]]:
-        """Indices in the chunk and bodies of the valid rows, in order; the others are refused
-        into ``errors`` with the model's message and the file's column."""
+    ) -> tuple[list[int], _Bodies, list[str]]:
+        """Indices in the chunk, bodies (made when first read) and fingerprints of the valid rows,
+        in order; the others are refused into ``errors`` with the model's message and the file's
+        column."""
         todo = ids.rows
         if len(todo) == 0:
-            return [], []
+            return [], _Bodies([]), []
         starts = chunk.start_text()[todo]
         durations = chunk.duration[todo]
         suspect = (np.char.str_len(starts) != len(_SAMPLE_START)) | (durations < 0)
@@ -397,18 +377,25 @@ class Planner:
                 dtype=bool,
                 count=len(todo),
             )
-        bodies = _bodies(
-            self._created_with, self._wid, starts.tolist(), durations.tolist(),
-            chunk.description[todo].tolist(), pids, tids, tags, billable, uids,
-        )  # fmt: skip
+        columns = (uids, starts.tolist(), durations.tolist(), chunk.description[todo].tolist(),
+                   pids, tids, tags)  # fmt: skip
+        args = (self._created_with, self._wid, *columns, billable)
         index = todo.tolist()
         slow = np.flatnonzero(suspect).tolist()
         trusted = np.flatnonzero(~suspect)
-        if trusted.size and not _exact(bodies[int(trusted[0])]):
-            slow = list(range(len(bodies)))  # the bodies built here are not to_body()'s: all whole
-        if slow:
-            index, bodies = self._whole(index, bodies, slow, chunk.file, rows, errors)
-        return index, bodies
+        if trusted.size and not _exact(_body(args, int(trusted[0]))):
+            slow = list(range(len(index)))  # the bodies built here are not to_body()'s: all whole
+        if not slow:
+            texts = _texts(self._wid, columns, lambda j: _body(args, j))
+            return index, _Bodies(functools.partial(_bodies, *args)), fingerprint_texts(texts)
+        bodies = _bodies(*args)
+        kept = self._whole(index, bodies, slow, chunk.file, rows, errors)
+        whole = set(slow)
+        fast = [j for j in kept if j not in whole]
+        fast_columns = [[column[j] for j in fast] for column in columns]
+        fast_texts = iter(_texts(self._wid, fast_columns, lambda k: bodies[fast[k]]))
+        texts = [canonical(bodies[j]) if j in whole else next(fast_texts) for j in kept]
+        return [index[j] for j in kept], _Bodies([bodies[j] for j in kept]), fingerprint_texts(texts)
 
     def _whole(
         self,
@@ -418,26 +405,19 @@ class Planner:
         file: str,
         rows: list[int],
         errors: list[RowError],
-    ) -> tuple[list[int], list[dict[str, Any]]]:
-        """Validate the bodies at positions ``slow`` whole through the model (they become its
-        ``to_body()``); drop the refused ones. Returns the kept chunk indices and bodies."""
-        checked: dict[int, dict[str, Any]] = {}
+    ) -> list[int]:
+        """Validate the bodies at positions ``slow`` whole through the model: a valid one becomes
+        its ``to_body()`` (in ``bodies``), a refused one goes to ``errors``. Returns the positions
+        of the bodies kept."""
+        position = {index[j]: j for j in slow}
+        refused = set(slow)
         for models, where in self._validate(
             [bodies[j] for j in slow], [index[j] for j in slow], file, rows, errors
         ):
             for model, i in zip(models, where, strict=True):
-                checked[i] = model.to_body()
-        whole = set(slow)
-        kept_index: list[int] = []
-        kept: list[dict[str, Any]] = []
-        for j, (i, body) in enumerate(zip(index, bodies, strict=True)):
-            if j in whole:
-                if i not in checked:
-                    continue
-                body = checked[i]
-            kept_index.append(i)
-            kept.append(body)
-        return kept_index, kept
+                bodies[position[i]] = model.to_body()
+                refused.discard(position[i])
+        return [j for j in range(len(bodies)) if j not in refused]
 
     def _validate(
         self,
@@ -467,7 +447,7 @@ class Planner:
                                 file=file,
                                 row=rows[i],
                                 column=self.column(field_name),
-                                message=first["msg"].removeprefix("Value error, "),
+                                message=messages.invalid_entry(first["msg"].removeprefix("Value error, ")),
                                 reason="invalid_entry",
                             )
                         )
@@ -536,7 +516,7 @@ def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
         codes, uniques = pd.factorize(values, use_na_sentinel=True)  # None -> -1
         parts.append([None, *uniques.tolist()])
         combined = combined * (len(uniques) + 1) + (codes + 1)
-    found, codes = np.unique(combined, return_inverse=True)
+    codes, found = pd.factorize(combined, sort=True)  # np.unique's answer, 3x faster
     combos = []
     for code in found.tolist():
         combo = []
@@ -556,6 +536,7 @@ def _objects(values: list[Any]) -> np.ndarray:
 def _bodies(
     created_with: str,
     workspace_id: int,
+    user_ids: list[int | None],
     starts: list[str],
     durations: list[int],
     descriptions: list[str | None],
@@ -563,7 +544,6 @@ def _bodies(
     task_ids: list[int | None],
     tags: list[tuple[str, ...]],
     billable: list[bool],
-    user_ids: list[int | None],
 ) -> list[dict[str, Any]]:
     """Create bodies from aligned columns: only fields that carry a value, in the model's field
     order, exactly as ``TimeEntryCreate.to_body()`` gives them."""
@@ -592,6 +572,26 @@ def _bodies(
             body["user_id"] = user_id
         bodies.append(body)
     return bodies
+
+
+def _body(args: tuple[Any, ...], j: int) -> dict[str, Any]:
+    """The body ``_bodies(*args)[j]``, alone."""
+    created_with, workspace_id, *columns = args
+    return _bodies(created_with, workspace_id, *([column[j]] for column in columns))[0]
+
+
+def _texts(
+    workspace_id: int, columns: Sequence[Sequence[Any]], body: Callable[[int], dict[str, Any]]
+) -> list[str]:
+    """``keys.canonical`` of the canonical bodies ``body(0)``, ``body(1)`` ..., written from the
+    columns they are built from (``keys.canonical_columns``, ~4x faster). One body in 64 is
+    checked against ``keys.canonical``: on any difference all are written by it instead, so a
+    change of the ledger's canonical form is caught, not trusted (``tests/test_payloads.py``)."""
+    out = canonical_columns(workspace_id, *columns)
+    sample = range(0, len(out), max(len(out) // 64, 1))
+    if any(out[i] != canonical(body(i)) for i in sample):
+        return [canonical(body(i)) for i in range(len(out))]
+    return out
 
 
 def _exact(body: dict[str, Any]) -> bool:

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from . import messages
 from .errors import ConfigError
 
 FIELDS = (
@@ -39,24 +40,18 @@ class Mapping:
     def get(self, name: str) -> str | None:
         return self.columns.get(name)
 
-    def notes(self, header: Iterable[str]) -> list[str]:
-        """What a user should know before importing with this mapping (warnings, not errors)."""
+    def notes(self, header: Iterable[str], default_start: str = "09:00") -> list[str]:
+        """What a user should know before importing with this mapping (warnings, not errors);
+        ``default_start``: the configured ``default_start_time`` (HH:MM)."""
         out = []
         used = set(self.columns.values()) | set(self.person)
         if self.preset == "generic":
             unused = [c for c in header if c and c not in used]
             if unused:
-                shown = ", ".join(repr(c) for c in unused[:10])
-                out.append(
-                    f"columns not used: {shown}; if one holds the description, project, client, "
-                    f'task, tags, billable or email, say so with --map FIELD="COLUMN"'
-                )
+                out.append(messages.unused_columns(unused))
         has = self.columns.keys()
         if "start_time" not in has and "start" not in has:
-            out.append(
-                "no start-time column: each person's entries of a day start at "
-                "default_start_time (09:00) and follow one another"
-            )
+            out.append(messages.no_start_time_column(default_start))
         return out
 
 
@@ -120,7 +115,7 @@ def detect(
     """
     columns = list(header)
     if preset not in PRESETS:
-        raise ConfigError(f"unknown preset {preset!r}; choose one of {', '.join(PRESETS)}")
+        raise ConfigError(messages.unknown_preset(preset, PRESETS))
     name = pick(columns) if preset == "auto" else preset
     found = _match(_PRESETS[name], columns)
     for fld, column in (overrides or {}).items():
@@ -160,7 +155,7 @@ def _match(spec: dict[str, tuple[str, ...]], columns: list[str]) -> dict[str, st
 def _override(found: dict[str, str], fld: str, column: str, columns: list[str], file: str | None) -> None:
     fld = fld.strip().replace("-", "_").lower()
     if fld not in FIELDS:
-        raise ConfigError(f"--map {fld}=...: unknown field; the fields are {', '.join(FIELDS)}")
+        raise ConfigError(messages.unknown_map_field(fld, FIELDS))
     if not column.strip():  # --map task= : do not use a task column at all
         found.pop(fld, None)
         return
@@ -168,8 +163,7 @@ def _override(found: dict[str, str], fld: str, column: str, columns: list[str], 
     loose = [c for c in columns if key(c) == key(column)]
     match = exact or loose
     if len(match) != 1:
-        where = f"{file} has" if file else "the header has"
-        raise ConfigError(f"--map {fld}={column!r}: no such column; {where} {_listing(columns)}")
+        raise ConfigError(messages.map_no_such_column(fld, column, file, columns))
     found[fld] = match[0]
 
 
@@ -200,11 +194,7 @@ def _check_usable(mapping: Mapping, columns: list[str], file: str | None) -> Non
         return
     what = " and the ".join(f[0] for f in fixes)
     example = " ".join(f'--map {fld}="{column}"' for _, fld, column in fixes)
-    where = f"{file} has" if file else "the header has"
-    raise ConfigError(
-        f"cannot tell which columns hold the {what} of each entry ({mapping.preset} preset): "
-        f"{where} {_listing(columns)}; name them, for example {example}"
-    )
+    raise ConfigError(messages.unusable_header(what, mapping.preset, file, columns, example))
 
 
 def _guess(columns: list[str], words: tuple[str, ...]) -> str:
@@ -214,8 +204,3 @@ def _guess(columns: list[str], words: tuple[str, ...]) -> str:
                 return column
     return "<column>"
 
-
-def _listing(columns: list[str]) -> str:
-    shown = ", ".join(repr(c) for c in columns[:30])
-    more = f" and {len(columns) - 30} more" if len(columns) > 30 else ""
-    return f"the columns {shown}{more}" if columns else "no columns"

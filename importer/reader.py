@@ -18,15 +18,19 @@ more cells than the header is refused (``RawChunk.errors``) and the others go on
 
 from __future__ import annotations
 
+import ctypes
 import re
+import sys
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import messages
 from .errors import UnreadableFileError
 from .models import RowError
 from .sniff import TextFormat, sniff_file
@@ -110,41 +114,41 @@ def iter_chunks(
 
 
 def _header_only(name: str) -> UnreadableFileError:
-    return UnreadableFileError(
-        "the file has a header but no entries: nothing to import "
-        "(export the timesheet again with the rows you want)",
-        file=name,
-    )
+    return UnreadableFileError(messages.header_only(), file=name)
 
 
 def _text_chunks(path: Path, name: str, fmt: TextFormat, chunksize: int) -> Iterator[RawChunk]:
     header = list(fmt.header)
     width = len(header)
-    reader = pd.read_csv(
-        path,
-        sep=fmt.delimiter,
-        # the header line (where a BOM sits) is skipped: plain utf-8 keeps pandas' fast path
-        encoding="utf-8" if fmt.encoding == "utf-8-sig" else fmt.encoding,
-        encoding_errors=fmt.encoding_errors,
-        header=None,
-        names=[*header, _EXTRA],
-        skiprows=fmt.header_row,  # the blank lines above the header, and the header itself
-        index_col=False,  # never take the first column as an index, whatever the row widths
-        skipinitialspace=True,  # "User, Email": and a quoted cell after ", " stays one cell
-        dtype=str,
-        na_filter=False,
-        skip_blank_lines=False,  # blank lines still count in the row numbers
-        on_bad_lines="warn",
-        chunksize=chunksize,
-        engine="c",
-    )
+    try:
+        reader = pd.read_csv(
+            path,
+            sep=fmt.delimiter,
+            # the header line (where a BOM sits) is skipped: plain utf-8 keeps pandas' fast path
+            encoding="utf-8" if fmt.encoding == "utf-8-sig" else fmt.encoding,
+            encoding_errors=fmt.encoding_errors,
+            header=None,
+            names=[*header, _EXTRA],
+            skiprows=fmt.header_row,  # the blank lines above the header, and the header itself
+            index_col=False,  # never take the first column as an index, whatever the row widths
+            skipinitialspace=True,  # "User, Email": and a quoted cell after ", " stays one cell
+            dtype=str,
+            na_filter=False,
+            skip_blank_lines=False,  # blank lines still count in the row numbers
+            on_bad_lines="warn",
+            chunksize=chunksize,
+            engine="c",
+        )
+    except (pd.errors.ParserError, ValueError) as exc:  # the first rows are read here
+        raise _unreadable(exc, path, name, fmt) from exc
     numbers = _RowNumbers(first=fmt.header_row + 1)
     decimal_comma = fmt.delimiter == ";"
     with reader:
         while True:
+            _give_back_freed_memory()
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                frame = _next_frame(reader, name, fmt)
+                frame = _next_frame(reader, path, name, fmt)
             too_wide = _bad_lines(caught)
             numbers.skip(too_wide)
             errors = [_too_many_cells(name, row, width, saw) for row, saw in too_wide.items()]
@@ -155,26 +159,59 @@ def _text_chunks(path: Path, name: str, fmt: TextFormat, chunksize: int) -> Iter
             yield _finish(name, frame, numbers.take(len(frame)), errors, decimal_comma)
 
 
-def _next_frame(reader: Iterator[pd.DataFrame], name: str, fmt: TextFormat) -> pd.DataFrame | None:
+def _give_back_freed_memory() -> None:
+    """Return to the OS what the earlier chunks freed: glibc keeps it, in pieces the next chunk's
+    arrays do not fit, so without this the peak memory of a run creeps up ~10 MiB a million rows
+    (``bench/bench_dryrun.py``). A no-op where ``malloc_trim`` does not exist."""
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _malloc_trim() -> Any:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None).malloc_trim  # glibc; musl has none
+    except (AttributeError, OSError):
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def _next_frame(
+    reader: Iterator[pd.DataFrame], path: Path, name: str, fmt: TextFormat
+) -> pd.DataFrame | None:
     try:
         return next(reader)
     except StopIteration:
         return None
-    except UnicodeDecodeError as exc:
-        raise UnreadableFileError(
-            f"the file is not valid {fmt.describe()} ({exc.reason}): save it again as UTF-8 "
-            "(in Excel: Save As, then CSV UTF-8)",
-            file=name,
-        ) from exc
-    except (pd.errors.ParserError, ValueError) as exc:
-        quote = _UNCLOSED.search(str(exc))
-        if quote:
-            raise UnreadableFileError(
-                f'a quoted cell is never closed: the " at row {int(quote[1]) + 1} has no closing '
-                'quote; close it (write "" for a quote inside a cell), or remove it',
-                file=name,
-            ) from exc
-        raise UnreadableFileError(f"cannot read it as {fmt.describe()}: {exc}", file=name) from exc
+    except (pd.errors.ParserError, ValueError) as exc:  # UnicodeDecodeError too
+        raise _unreadable(exc, path, name, fmt) from exc
+
+
+def _unreadable(exc: Exception, path: Path, name: str, fmt: TextFormat) -> UnreadableFileError:
+    if isinstance(exc, UnicodeDecodeError):
+        bad = _bad_utf8_line(path) if fmt.encoding.startswith("utf-8") else None
+        if bad:
+            return UnreadableFileError(messages.bad_utf8_line(*bad), file=name)
+        return UnreadableFileError(messages.bad_encoding(fmt.describe(), exc.reason), file=name)
+    quote = _UNCLOSED.search(str(exc))
+    if quote:
+        return UnreadableFileError(messages.unclosed_quote(), file=name, row=int(quote[1]) + 1)
+    return UnreadableFileError(messages.unreadable_text(fmt.describe(), str(exc)), file=name)
+
+
+def _bad_utf8_line(path: Path) -> tuple[int, str, str] | None:
+    """(line number, its text, why) of the first line that is not UTF-8 (a UTF-8 file only: its
+    line ends are plain bytes). Read only when pandas has refused the file."""
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, raw.decode("utf-8", "replace").strip(), exc.reason
+    return None
 
 
 def _empty(header: list[str]) -> pd.DataFrame:
@@ -223,17 +260,8 @@ class _RowNumbers:
 
 
 def _too_many_cells(name: str, row: int, width: int, saw: int | None) -> RowError:
-    cells = f"{saw} cells" if saw is not None else "more cells than that"
-    return RowError(
-        file=name,
-        row=row,
-        column=None,
-        message=(
-            f"the header has {width} columns but the row has {cells}: quote cells that contain "
-            "the separator, or remove the extra cells"
-        ),
-        reason="too_many_cells",
-    )
+    message = messages.too_many_cells(width, saw)
+    return RowError(file=name, row=row, column=None, message=message, reason="too_many_cells")
 
 
 def _finish(
@@ -242,12 +270,16 @@ def _finish(
     """Trim every cell, refuse rows with a cell past the header, drop wholly empty rows."""
     width = frame.shape[1] - 1
     columns = {c: trim(frame[c].to_numpy(dtype=object)) for c in frame.columns[:width]}
-    extra = trim(frame[_EXTRA].to_numpy(dtype=object)) != ""
+    cells = frame[_EXTRA].to_numpy(dtype=object)
+    extra = cells != ""  # nearly always empty: only the other cells are trimmed
+    extra[extra] = trim(cells[extra]) != ""
     # a filled extra column: at least one cell more (the first data row may have more still)
     errors.extend(_too_many_cells(name, int(row), width, None) for row in rows[extra])
     filled = np.zeros(len(frame), dtype=bool)
-    for values in columns.values():
-        filled |= values != ""
+    empty = np.arange(len(frame))
+    for values in columns.values():  # a row is empty if no column fills it: ask only those left
+        filled[empty] = values[empty] != ""
+        empty = empty[~filled[empty]]
     keep = filled & ~extra
     if not keep.all():
         columns = {c: v[keep] for c, v in columns.items()}

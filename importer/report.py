@@ -10,6 +10,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from . import messages
+from .errors import ConfigError
+
 REPORT_HEADER = ("file", "row", "status", "entry_id", "http_status", "message")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_MESSAGE = 1000
@@ -31,11 +34,19 @@ def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
     return f"{text[:limit]}… ({len(text):,} characters in all)"
 
 
+def _create(path: Path, option: str, newline: str | None = None) -> IO[str]:
+    """Open an output file for writing; a path that cannot be written is the user's to fix."""
+    try:
+        return path.open("w", newline=newline, encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(messages.cannot_write(option, path, exc.strerror or str(exc))) from exc
+
+
 class ReportWriter:
     """``--report``: one CSV line per input row, written as outcomes arrive."""
 
     def __init__(self, path: Path) -> None:
-        self._fh: IO[str] = path.open("w", newline="", encoding="utf-8")
+        self._fh: IO[str] = _create(path, "--report", newline="")
         self._csv = csv.writer(self._fh)
         self._csv.writerow(REPORT_HEADER)
 
@@ -67,7 +78,7 @@ class PayloadWriter:
     """``--emit-payloads``: one JSON line per row that is (or would be) posted, in input order."""
 
     def __init__(self, path: Path) -> None:
-        self._fh: IO[str] = path.open("w", encoding="utf-8")
+        self._fh: IO[str] = _create(path, "--emit-payloads")
 
     def write(self, file: str, row: int, body: dict[str, Any]) -> None:
         self._fh.write(

@@ -16,7 +16,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import quote
+from . import messages
+from .errors import PermanentError
 
 
 class ReadClient(Protocol):
@@ -105,12 +106,6 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
-def _did_you_mean(suggestions: list[str]) -> str:
-    if not suggestions:
-        return ""
-    return "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
-
-
 class Resolver:
     """Resolves names for one workspace, fetching each kind at most once per run."""
 
@@ -133,6 +128,8 @@ class Resolver:
         self._users: dict[str, int] | None = None
         self.created: list[tuple[str, str]] = []
         """(kind, name) of everything created with ``create_missing``."""
+        self._refused: dict[tuple[str, str, int | None], Unresolved] = {}
+        """Creates Toggl refused for good, by (kind, name key, parent)."""
 
     # -- fetching, once per kind -------------------------------------------------------------
     async def _catalogue(self, kind: str) -> _Catalogue:
@@ -176,15 +173,17 @@ class Resolver:
             refusal = self._not_creatable(cat, "client", name, None, False)
             if refusal:
                 return refusal
-            found = await self._create_once(
+            made = await self._create_once(
                 cat, name, None, False, lambda: self._client.create_client(self._wid, name.strip())
             )
+            if isinstance(made, Unresolved):
+                return made
+            found = made
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
-            return Unresolved("client", f"client {quote(name)} matches {len(found)} clients", "ambiguous")
-        hint = _did_you_mean(cat.suggest(name)) or " (use --create-missing to create it)"
-        return Unresolved("client", f"client {quote(name)} not found{hint}", "unknown_client")
+            return Unresolved("client", messages.ambiguous_client(name, len(found)), "ambiguous")
+        return Unresolved("client", messages.unknown_client(name, cat.suggest(name)), "unknown_client")
 
     async def project_id(self, name: str, client: str | None = None) -> Resolution:
         client_id: int | None = None
@@ -200,28 +199,24 @@ class Resolver:
             refusal = self._not_creatable(cat, "project", name, client_id, scoped)
             if refusal:
                 return refusal
-            found = await self._create_once(
+            made = await self._create_once(
                 cat, name, client_id, scoped,
                 lambda: self._client.create_project(self._wid, name.strip(), client_id),
             )
+            if isinstance(made, Unresolved):
+                return made
+            found = made
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
             clients = await self._client_names()
-            listed = ", ".join(
-                f"{p.name!r} ({clients.get(p.parent, 'no client') if p.parent else 'no client'})"
-                for p in found
-            )
+            candidates = [(p.name, clients.get(p.parent) if p.parent else None) for p in found]
             return Unresolved(
-                "project",
-                f"project {quote(name)} is ambiguous: {listed}; add a client column to choose",
-                "ambiguous_project",
+                "project", messages.ambiguous_project(name, candidates), "ambiguous_project"
             )
-        where = f" for client {quote(client)}" if client else ""
-        hint = _did_you_mean(cat.suggest(name, client_id, scoped))
-        if not hint:
-            hint = " (check the name, or use --create-missing to create it)"
-        return Unresolved("project", f"project {quote(name)} not found{where}{hint}", "unknown_project")
+        suggestions = cat.suggest(name, client_id, scoped)
+        message = messages.unknown_project(name, client or None, suggestions)
+        return Unresolved("project", message, "unknown_project")
 
     def _not_creatable(
         self, cat: _Catalogue, kind: str, name: str, parent: int | None, scoped: bool
@@ -230,19 +225,11 @@ class Resolver:
         column = "task" if kind == "task" else kind
         close = cat.one_edit_away(name, parent, scoped)
         if close:
-            return Unresolved(
-                column,
-                f"{kind} {quote(name)} not found; did you mean {close!r}? Not created: it is one "
-                f"letter away from {close!r}, which looks like a typo. Fix the cell, or create "
-                f"the {kind} in Toggl first",
-                f"unknown_{kind}",
-            )
+            return Unresolved(column, messages.typo_not_created(kind, name, close), f"unknown_{kind}")
         if self._plan_only:
             if (kind, name.strip()) not in self.would_create:
                 self.would_create.append((kind, name.strip()))
-            return Unresolved(
-                column, f"{kind} {quote(name.strip())} would be created (--create-missing)", "would_create"
-            )
+            return Unresolved(column, messages.would_create(kind, name.strip()), "would_create")
         return None
 
     async def _create_once(
@@ -252,14 +239,26 @@ class Resolver:
         parent: int | None,
         scoped: bool,
         make: Callable[[], Awaitable[dict[str, Any]]],
-    ) -> list[_Named]:
+    ) -> list[_Named] | Unresolved:
         """Create a missing entity exactly once: concurrent callers wait on one lock per kind,
-        and each looks again after getting it (the one before may have created it)."""
+        and each looks again after getting it (the one before may have created it). When Toggl
+        refuses to create it (a 400: no permission, a name taken by something we cannot see),
+        the rows that need it are refused with Toggl's words, and it is not asked again."""
         async with self._locks.setdefault(f"create {cat.kind}", asyncio.Lock()):
             found = cat.match(name, parent, scoped)
             if found:
                 return found
-            created = await make()
+            key = (cat.kind, _key(name), parent)
+            refused = self._refused.get(key)
+            if refused is not None:
+                return refused  # Toggl said no once: no second request for the next row
+            try:
+                created = await make()
+            except PermanentError as exc:
+                column = "task" if cat.kind == "task" else cat.kind
+                text = messages.create_refused(cat.kind, name.strip(), exc.text or str(exc))
+                self._refused[key] = Unresolved(column, text, "create_refused")
+                return self._refused[key]
             item = _Named(int(created["id"]), created["name"], True, parent)
             cat.add(item)
             self.created.append((cat.kind, created["name"]))
@@ -276,29 +275,27 @@ class Resolver:
             refusal = self._not_creatable(cat, "task", name, project_id, True)
             if refusal:
                 return refusal
-            found = await self._create_once(
+            made = await self._create_once(
                 cat, name, project_id, True,
                 lambda: self._client.create_task(self._wid, project_id, name.strip()),
             )
+            if isinstance(made, Unresolved):
+                return made
+            found = made
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
-            return Unresolved("task", f"task {quote(name)} matches {len(found)} tasks", "ambiguous_task")
-        hint = _did_you_mean(cat.suggest(name, project_id, scoped=True))
-        return Unresolved(
-            "task", f"task {quote(name)} not found in its project{hint}", "unknown_task"
-        )
+            return Unresolved("task", messages.ambiguous_task(name, len(found)), "ambiguous_task")
+        suggestions = cat.suggest(name, project_id, scoped=True)
+        return Unresolved("task", messages.unknown_task(name, suggestions), "unknown_task")
 
     async def user_id(self, email: str) -> Resolution:
         users = await self._user_ids()
         found = users.get(_key(email))
         if found is not None:
             return found
-        hint = _did_you_mean(difflib.get_close_matches(_key(email), sorted(users), n=2))
-        return Unresolved(
-            "email", f"no member of workspace {self._wid} has the email {quote(email)}{hint}",
-            "unknown_user",
-        )
+        suggestions = difflib.get_close_matches(_key(email), sorted(users), n=2)
+        return Unresolved("email", messages.unknown_user(email, self._wid, suggestions), "unknown_user")
 
     # -- many rows -----------------------------------------------------------------------------
     async def resolve_many(
@@ -324,7 +321,7 @@ class Resolver:
     ) -> TripleResult:
         if not project:
             if task:
-                return Unresolved("task", f"task {quote(task)} needs a project", "task_without_project")
+                return Unresolved("task", messages.task_without_project(task), "task_without_project")
             if client:
                 got = await self.client_id(client)
                 if isinstance(got, Unresolved):

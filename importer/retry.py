@@ -31,7 +31,13 @@ from typing import TYPE_CHECKING, TypeVar
 
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception
 
-from .errors import MaybeAppliedError, QuotaExhaustedError, RateLimitedError, TransientError
+from .errors import (
+    ConnectError,
+    MaybeAppliedError,
+    QuotaExhaustedError,
+    RateLimitedError,
+    TransientError,
+)
 
 if TYPE_CHECKING:
     from .limits import Limiter
@@ -43,6 +49,7 @@ DEFAULT_MULTIPLIER = 0.5
 DEFAULT_MAX_WAIT = 30.0
 DEFAULT_JITTER = 0.5
 DEFAULT_MAX_TOTAL_WAIT = 300.0
+DEFAULT_MAX_ATTEMPTS_UNREACHED = 3
 DEFAULT_MAX_QUOTA_WAITS = 48
 """Hourly-quota pauses one request may sit through before giving up (two days at one per hour)."""
 
@@ -84,8 +91,11 @@ class _Run:
 
     def stop(self, state: RetryCallState) -> bool:
         p = self.policy
+        exc = state.outcome.exception() if state.outcome is not None else None
+        unreached = isinstance(exc, ConnectError) and p.reached is not None and not p.reached()
         return (
             self.attempts >= p.max_attempts
+            or (unreached and self.attempts >= p.max_attempts_unreached)
             or self.quota_waits > p.max_quota_waits
             or self.backoff > p.max_total_wait
         )
@@ -108,6 +118,8 @@ class RetryPolicy:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: Callable[[float, float], float] = random.uniform,
         on_retry: Callable[[BaseException, int, float], object] | None = None,
+        reached: Callable[[], bool] | None = None,
+        max_attempts_unreached: int = DEFAULT_MAX_ATTEMPTS_UNREACHED,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -122,6 +134,11 @@ class RetryPolicy:
         self._sleep = sleep
         self._rng = rng
         self._on_retry = on_retry
+        self.reached = reached
+        """Has the server ever answered? Until it has, a connection that cannot be made is most
+        likely a wrong URL or no network: give up after ``max_attempts_unreached`` attempts (a
+        few seconds) instead of a minute of back-off."""
+        self.max_attempts_unreached = max_attempts_unreached
         self.retried_calls = 0
         """Calls that needed tenacity at all (the first attempt failed and could be retried)."""
 

@@ -37,6 +37,7 @@ from typing import Any
 
 import aiohttp
 
+from . import messages
 from .client import TogglClient
 from .config import Credentials, Settings
 from .errors import (
@@ -225,6 +226,10 @@ class Importer:
                 self._stop_cancelled.add(task)
                 task.cancel()
 
+    def _reached(self) -> bool:
+        """Has Toggl (or whatever ``--api-url`` names) answered anything in this run?"""
+        return bool(self.client.statuses)
+
     def _cancelled_by_stop(self) -> bool:
         """In a ``CancelledError`` handler: did ``request_stop`` cancel this task (and nothing
         else)? Then the cancellation is taken back and the task winds up normally."""
@@ -246,7 +251,12 @@ class Importer:
         s = self.summary
         s.dry_run = dry_run
         self._report = ReportWriter(report) if report else None
-        self._payloads = PayloadWriter(emit_payloads) if emit_payloads else None
+        try:
+            self._payloads = PayloadWriter(emit_payloads) if emit_payloads else None
+        except BaseException:
+            if self._report:
+                self._report.close()
+            raise
         s.report = str(report) if report else None
         headers = {path: read_header(path) for path in files}  # whole-file problems first
         mappings = {
@@ -268,7 +278,7 @@ class Importer:
                 limiter=self.limiter,
             )
             self.client.on_request = self._on_request
-            self.policy = RetryPolicy(limiter=self.limiter)
+            self.policy = RetryPolicy(limiter=self.limiter, reached=self._reached)
             self.reads = _Reads(self.client, self.policy)
             if dry_run:
                 await self._stoppable(self._dry_run(files, mappings))
@@ -327,6 +337,9 @@ class Importer:
         try:
             done = ledger.created_sources if ledger else None
             async for chunk in self._planned(files, mappings, planner, done):
+                if ledger is None and self._report is None:
+                    s.to_post += len(chunk)  # nothing to look up, nothing to write per row
+                    continue
                 known = ledger.known([r.fingerprint for r in chunk]) if ledger else {}
                 for row in chunk:
                     rec = known.get(row.fingerprint)
@@ -350,6 +363,8 @@ class Importer:
         """The account's workspace quota, from the last answer's headers or ``/me/quota``."""
         try:
             rows = await self.client.quota()
+        except CredentialsError:
+            raise  # a dry run with a wrong token must not look fine
         except RemoteError:
             return {}
         for row in rows:
@@ -441,6 +456,7 @@ class Importer:
                     timezone=self.settings.timezone,
                     default_start_time=self.settings.default_start_time,
                     state=state,
+                    date_order=self.settings.date_order,
                 )
                 plan = await planner.plan(norm, done=done, columns=mappings[path].columns)
                 s.rows += len(plan.rows) + len(plan.errors) + len(plan.done)
@@ -449,14 +465,14 @@ class Importer:
                 for finished in plan.done:
                     s.already_done += 1
                     self._write_report(finished.file, finished.row, "created", finished.entry_id)
-                fresh: list[PlannedRow] = []
-                for row in plan.rows:
-                    if row.duplicate_of is not None:
-                        self._duplicate(row)
-                    else:
-                        if self._payloads:
-                            self._payloads.write(row.file, row.row, row.body)
-                        fresh.append(row)
+                fresh = [row for row in plan.rows if row.duplicate_of is None]
+                if len(fresh) < len(plan.rows):
+                    for row in plan.rows:
+                        if row.duplicate_of is not None:
+                            self._duplicate(row)
+                if self._payloads:
+                    for row in fresh:
+                        self._payloads.write(row.file, row.row, row.body)
                 yield fresh
                 self._tick()
 
@@ -480,11 +496,15 @@ class Importer:
         s = self.summary
         s.duplicate += 1
         earlier = getattr(row, "duplicate_in", None)
-        where = f"{earlier} row" if earlier and earlier != row.file else "row"
-        message = f"same entry as {where} {row.duplicate_of} of this run"
+        assert row.duplicate_of is not None  # only duplicates come here
+        message = messages.duplicate_row(
+            row.duplicate_of, earlier if earlier and earlier != row.file else None
+        )
         self._write_report(row.file, row.row, "duplicate", message=message)
         if hasattr(self, "ledger") and not s.dry_run:
-            self.ledger.record_duplicate(row.file, row.row, row.fingerprint, self._run_id)
+            self.ledger.record_duplicate(
+                row.file, row.row, row.fingerprint, self._run_id, message=message
+            )
 
     def _write_report(
         self,

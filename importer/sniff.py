@@ -18,6 +18,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import messages
 from .errors import UnreadableFileError
 
 SUPPORTED_SUFFIXES = frozenset({"", ".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
@@ -40,8 +41,10 @@ _MAGICS = {
     b"SQLite format 3": "an SQLite database",
 }
 _CONTROL = bytes([*range(0, 8), 11, *range(14, 27), *range(28, 32), 127])
-_ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252"}
-_FIX = "export the timesheet as CSV (UTF-8), TSV, XLSX, XLS or ODS"
+_ENCODING_NAMES = {
+    "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252",
+    "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -92,29 +95,18 @@ def _sniff_cached(path: Path, name: str, version: tuple[int, ...]) -> TextFormat
 def _sniff(path: Path, name: str) -> TextFormat | WorkbookFormat:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise UnreadableFileError(f"unsupported file type {suffix!r}: {_FIX}", file=name)
+        raise UnreadableFileError(messages.unsupported_type(suffix), file=name)
     prefix = _read_prefix(path, name, SAMPLE_BYTES)
     if not prefix.strip(b" \t\r\n\x00\xef\xbb\xbf\xff\xfe"):
-        raise UnreadableFileError(
-            "the file is empty: export the timesheet again (it needs a header row and at least one entry)",
-            file=name,
-        )
+        raise UnreadableFileError(messages.empty_file(), file=name)
     if prefix.startswith(ZIP_MAGIC):
         return WorkbookFormat(_zip_kind(path, name))
     if prefix.startswith(OLE_MAGIC):
         if _ole_encrypted(path, prefix):
-            raise UnreadableFileError(password_message(), file=name)
+            raise UnreadableFileError(messages.password_protected(), file=name)
         return WorkbookFormat("xls")
     encoding, errors = _encoding(path, prefix, name)
     return _text_format(path, name, encoding, errors)
-
-
-def password_message() -> str:
-    return (
-        "the workbook is password-protected: open it in Excel, remove the password "
-        "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save, "
-        "or export it as CSV"
-    )
 
 
 def _read_prefix(path: Path, name: str, size: int) -> bytes:
@@ -122,15 +114,13 @@ def _read_prefix(path: Path, name: str, size: int) -> bytes:
         with path.open("rb") as fh:
             return fh.read(size)
     except FileNotFoundError as exc:
-        raise UnreadableFileError("no such file: check the path", file=name) from exc
+        raise UnreadableFileError(messages.no_such_file(), file=name) from exc
     except IsADirectoryError as exc:
-        raise UnreadableFileError("this is a folder, not a timesheet file", file=name) from exc
+        raise UnreadableFileError(messages.is_a_folder(), file=name) from exc
     except PermissionError as exc:
-        raise UnreadableFileError(
-            "permission denied: make the file readable for your user", file=name
-        ) from exc
+        raise UnreadableFileError(messages.permission_denied(), file=name) from exc
     except OSError as exc:
-        raise UnreadableFileError(f"cannot open the file: {exc.strerror}", file=name) from exc
+        raise UnreadableFileError(messages.cannot_open(exc.strerror or str(exc)), file=name) from exc
 
 
 def _zip_kind(path: Path, name: str) -> str:
@@ -139,16 +129,13 @@ def _zip_kind(path: Path, name: str) -> str:
             names = set(archive.namelist())
             mimetype = archive.read("mimetype") if "mimetype" in names else b""
     except (zipfile.BadZipFile, OSError, KeyError) as exc:
-        raise UnreadableFileError(
-            f"the file is a damaged zip or workbook: open it in Excel and save it again, or {_FIX}",
-            file=name,
-        ) from exc
+        raise UnreadableFileError(messages.damaged_zip(), file=name) from exc
     if "xl/workbook.xml" in names or "xl/workbook.bin" in names:
         return "xlsx"
     if b"opendocument.spreadsheet" in mimetype:
         return "ods"
     what = "a Word document" if "word/document.xml" in names else "a zip archive"
-    raise UnreadableFileError(f"the file is {what}, not a spreadsheet: {_FIX}", file=name)
+    raise UnreadableFileError(messages.not_a_spreadsheet(what), file=name)
 
 
 def _ole_encrypted(path: Path, prefix: bytes) -> bool:
@@ -176,16 +163,16 @@ def _encoding(path: Path, prefix: bytes, name: str) -> tuple[str, str]:
         return "utf-16", "strict"
     for magic, what in _MAGICS.items():
         if prefix.startswith(magic):
-            raise UnreadableFileError(f"the file is {what}, not a timesheet: {_FIX}", file=name)
+            raise UnreadableFileError(messages.not_a_timesheet(what), file=name)
     if b"\x00" in prefix:
         utf16 = _utf16_without_bom(prefix)
         if utf16:
             return utf16, "strict"
-        raise UnreadableFileError(f"the file is binary, not a text timesheet: {_FIX}", file=name)
+        raise UnreadableFileError(messages.binary_file(), file=name)
     if len(prefix.translate(None, delete=bytes(range(256)).translate(None, _CONTROL))) > max(
         4, len(prefix) // 100
     ):
-        raise UnreadableFileError(f"the file is binary, not a text timesheet: {_FIX}", file=name)
+        raise UnreadableFileError(messages.binary_file(), file=name)
     return ("utf-8", "strict") if _valid_utf8(path) else ("cp1252", "replace")
 
 
@@ -232,9 +219,7 @@ def _sample(path: Path, name: str, encoding: str) -> tuple[str, bool]:
             if cut > 0:
                 return text[: cut + 1], False
             if size >= MAX_HEADER_BYTES:
-                raise UnreadableFileError(
-                    "the first line is longer than 4 MiB: this is not a timesheet header", file=name
-                )
+                raise UnreadableFileError(messages.header_too_long(), file=name)
             size *= 4
             continue
         return text, True
@@ -247,7 +232,7 @@ def _text_format(path: Path, name: str, encoding: str, errors: str) -> TextForma
     best: tuple[tuple[int, int, int, int], str, int, list[str], bool] | None = None
     for delimiter in DELIMITERS:
         rows = _rows(text, delimiter)
-        filled = [i for i, r in enumerate(rows) if any(c.strip() for c in r)]
+        filled = [i for i, r in enumerate(rows) if any(c.strip(" \t,;") for c in r)]  # ",,," is blank
         if not filled:
             continue
         first = filled[0]
@@ -257,7 +242,7 @@ def _text_format(path: Path, name: str, encoding: str, errors: str) -> TextForma
         if best is None or score > best[0]:
             best = (score, delimiter, first, header, len(filled) > 1 or not whole)
     if best is None:
-        raise UnreadableFileError("the file holds only blank lines: export the timesheet again", file=name)
+        raise UnreadableFileError(messages.blank_lines_only(), file=name)
     _, delimiter, first, header, rows_seen = best
     return TextFormat(encoding, delimiter, first + 1, tuple(unique_names(header)), errors, rows_seen)
 

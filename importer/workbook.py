@@ -18,9 +18,10 @@ import numpy as np
 import pandas as pd
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 
+from . import messages
 from .errors import UnreadableFileError
 from .reader import RawChunk
-from .sniff import password_message, unique_names
+from .sniff import unique_names
 
 
 def workbook_header(path: Path, name: str) -> list[str] | None:
@@ -52,10 +53,7 @@ def _header_and_rows(path: Path, name: str) -> Iterator[tuple[Iterator[tuple[int
             header = unique_names([_text(c) for c in cells])
             yield _filled(numbered), header
             return
-    raise UnreadableFileError(
-        "the first worksheet is empty: put the timesheet on the first sheet, header first",
-        file=name,
-    )
+    raise UnreadableFileError(messages.empty_worksheet(), file=name)
 
 
 def _first_sheet(path: Path, name: str) -> CalamineSheet:
@@ -69,14 +67,9 @@ def _first_sheet(path: Path, name: str) -> CalamineSheet:
         ]
         return book.get_sheet_by_index(visible[0] if visible else 0)
     except PasswordError as exc:
-        raise UnreadableFileError(password_message(), file=name) from exc
+        raise UnreadableFileError(messages.password_protected(), file=name) from exc
     except (CalamineError, IndexError, ValueError) as exc:
-        raise UnreadableFileError(
-            "the file looks like an Office file but is not a readable workbook (password-"
-            "protected, or not really an .xlsx/.xls/.ods): open it in Excel and save it as "
-            f".xlsx or CSV ({exc})",
-            file=name,
-        ) from exc
+        raise UnreadableFileError(messages.unreadable_workbook(str(exc)), file=name) from exc
 
 
 def _filled(numbered: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,7 +26,7 @@ from importer.errors import ConfigError
 from importer.models import RowError
 from importer.normalize import NormalizedChunk, NormalizeState, normalize
 from importer.presets import detect
-from importer.reader import iter_chunks, read_header
+from importer.reader import RawChunk, iter_chunks, read_header
 
 DATA = Path(__file__).parent / "data"
 BERLIN = "Europe/Berlin"
@@ -235,7 +236,9 @@ def test_end_in_the_gap_is_refused_on_the_end_column(tmp_path: Path) -> None:
 def test_no_timezone_refuses_the_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         run_text(tmp_path, "Date,Start,Duration\n2026-03-05,09:00,1:00\n", None)
-    assert "times have no UTC offset — pass --timezone" in str(caught.value)
+    assert "t.csv, row 2, column 'Start': times such as '09:00' have no UTC offset: pass --timezone" in str(
+        caught.value
+    )
     assert "Europe/Berlin" in str(caught.value)
 
 
@@ -290,7 +293,7 @@ def test_date_and_time_forms(tmp_path: Path, date: str, time: str, start: str) -
     ("date", "time", "reason", "column", "words"),
     [
         ("2026-02-30", "09:00", "bad_date", "Date", "cannot read '2026-02-30' as a date: use"),
-        ("13/05/2026", "09:00", "bad_date", "Date", "MM/DD/YYYY or DD.MM.YYYY (a date with slashes is"),
+        ("13/05/2026", "09:00", "bad_date", "Date", "DD.MM.YYYY (with slashes the month comes first"),
         ("05-03-26", "09:00", "bad_date", "Date", "YYYY-MM-DD"),
         ("yesterday", "09:00", "bad_date", "Date", "'yesterday'"),
         ("2026-03-05", "25:00", "bad_time", "Start", "cannot read '25:00' as a time: use HH:MM"),
@@ -363,7 +366,8 @@ def test_end_before_start(tmp_path: Path) -> None:
     assert reasons(errors) == [(2, "end_before_start"), (3, "end_before_start")]
     assert errors[1].column == "End"
     assert errors[1].message == (
-        "the end (01:00) is before the start (2026-03-05 23:00) (an entry past midnight needs its end date)"
+        "the end (01:00) is before the start (2026-03-05 23:00): fill in the end date if the entry goes "
+        "past midnight, or correct the times"
     )
     assert picked(got, "row", "duration") == [(4, 0)]
 
@@ -574,3 +578,35 @@ def test_small_parsers() -> None:
     assert split_tags(np.array(["a, b,,c ", "", "x"], dtype=object)).tolist() == [
         ("a", "b", "c"), (), ("x",)
     ]  # fmt: skip
+
+
+# -- dates with slashes: month or day first --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("order", "chunks", "expected"),
+    [
+        ("auto", [["05/11/2026", "25/11/2026"]], ["2026-11-05", "2026-11-25"]),  # 25 shows day first
+        ("auto", [["05/11/2026", "11/25/2026"]], ["2026-05-11", "2026-11-25"]),  # 25 shows month first
+        ("auto", [["05/11/2026"]], ["2026-05-11"]),  # nothing shows it: month first, as Clockify
+        ("dmy", [["05/11/2026"]], ["2026-11-05"]),
+        ("mdy", [["05/11/2026", "25/11/2026"]], ["2026-05-11", None]),  # month first: 25 refused
+        # a later chunk keeps what an earlier one showed, though it shows nothing itself
+        ("auto", [["25/11/2026"], ["05/11/2026"]], ["2026-11-25", "2026-11-05"]),
+        ("auto", [["05.11.2026", "2026-11-05"]], ["2026-11-05", "2026-11-05"]),  # dots, ISO: as ever
+    ],
+)
+def test_dates_with_slashes_read_month_or_day_first(
+    order: str, chunks: list[list[str]], expected: list[str | None]
+) -> None:
+    state = NormalizeState()
+    got: list[str | None] = []
+    row = 2
+    for dates in chunks:
+        frame = pd.DataFrame({"Date": dates, "Start": ["09:00"] * len(dates), "End": ["10:00"] * len(dates)})
+        chunk = RawChunk("d.csv", frame, np.arange(row, row + len(dates), dtype=np.int64))
+        row += len(dates)
+        out = normalize(chunk, detect(list(frame.columns)), timezone="UTC", state=state, date_order=order)
+        starts = dict(zip(out.rows.tolist(), out.start_text().tolist(), strict=True))
+        got += [starts[r][:10] if r in starts else None for r in chunk.rows.tolist()]
+    assert got == expected

@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 
+import importer.duplicates as duplicates
 import importer.payloads as payloads
-from importer.keys import fingerprint
+from importer.duplicates import FirstSeen
+from importer.keys import canonical, canonical_columns, fingerprint, fingerprint_texts
 from importer.models import TimeEntryCreate
 from importer.normalize import NormalizedChunk, NormalizeState, normalize
-from importer.payloads import FirstSeen, PlanChunk, Planner, fingerprints, source_keys
+from importer.payloads import PlanChunk, Planner, source_keys
 from importer.presets import Mapping, detect
 from importer.reader import iter_chunks, read_header
 from importer.resolve import Resolver
@@ -264,7 +266,7 @@ async def test_a_validation_error_names_the_files_column(tmp_path: Path) -> None
     got = await plan(planner(client), s)
     (error,) = got.errors
     assert (error.file, error.row, error.column, error.reason) == ("a.csv", 2, "Who", "invalid_entry")
-    assert error.message == "Input should be greater than 0"
+    assert error.message == "Toggl would refuse this entry: Input should be greater than 0"
     assert [(r.row, r.body["user_id"]) for r in got.rows] == [(3, 102)]
 
 
@@ -294,8 +296,8 @@ async def test_a_bad_setting_refuses_every_row_without_naming_a_column(tmp_path:
     got = await plan(p, sheet(tmp_path, "a.csv", [row(1), row(2)]))
     assert got.rows == []
     assert [(e.row, e.column, e.message) for e in got.errors] == [
-        (2, None, "created_with must name the application"),
-        (3, None, "created_with must name the application"),
+        (2, None, "Toggl would refuse this entry: created_with must name the application"),
+        (3, None, "Toggl would refuse this entry: created_with must name the application"),
     ]
 
 
@@ -315,6 +317,15 @@ AWKWARD = ['say "hi"', "back\\slash", "tab\there", "nul\x00and\x1f", "naïve caf
            "ends with space ", "line\nbreak", "</script>", "\u2028"]  # fmt: skip
 
 
+def columns_of(bodies: list[dict[str, Any]]) -> list[list[Any]]:
+    """The columns ``payloads`` builds bodies from: user, start, duration, description, project,
+    task, tags (tuples)."""
+    return [[b.get("user_id") for b in bodies], [b["start"] for b in bodies],
+            [b["duration"] for b in bodies], [b.get("description") for b in bodies],
+            [b.get("project_id") for b in bodies], [b.get("task_id") for b in bodies],
+            [tuple(b.get("tags") or ()) for b in bodies]]  # fmt: skip
+
+
 @pytest.mark.parametrize("description", AWKWARD)
 def test_fingerprints_are_the_ledgers_for_any_text(description: str) -> None:
     bodies = [
@@ -324,7 +335,9 @@ def test_fingerprints_are_the_ledgers_for_any_text(description: str) -> None:
         {"created_with": "x", "start": "2026-11-02T08:00:00Z", "workspace_id": WID, "duration": 0,
          **({"description": description} if description else {})},
     ]  # fmt: skip
-    assert fingerprints(bodies) == [fingerprint(b) for b in bodies]
+    texts = canonical_columns(WID, *columns_of(bodies))
+    assert texts == [canonical(b) for b in bodies]
+    assert fingerprint_texts(texts) == [fingerprint(b) for b in bodies]
 
 
 def test_fingerprints_fall_back_to_the_ledgers_if_the_fast_form_ever_differs(
@@ -332,30 +345,51 @@ def test_fingerprints_fall_back_to_the_ledgers_if_the_fast_form_ever_differs(
 ) -> None:
     bodies = [{"created_with": "x", "start": f"2026-11-02T08:00:{s:02d}Z", "workspace_id": WID,
                "duration": s} for s in range(60)]  # fmt: skip
-    monkeypatch.setattr(payloads, "_fingerprint", lambda body: "0" * 32)
-    assert fingerprints(bodies) == [fingerprint(b) for b in bodies]
+    monkeypatch.setattr(payloads, "canonical_columns", lambda wid, *columns: ["[]"] * 60)
+    assert payloads._texts(WID, columns_of(bodies), bodies.__getitem__) == [canonical(b) for b in bodies]
 
 
-def test_first_seen_is_dict_setdefault() -> None:
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"buffered": 5, "block": 2, "bloom_bytes": 8}, {"buffered": 17, "block": 4, "bloom_bytes": 64}],
+    ids=["memory", "files-tiny-filter", "files"],
+)
+def test_first_seen_is_dict_setdefault(
+    options: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Equal to ``dict.setdefault`` in order, across batches, also when two keys share their first
-    64 bits (forced here; about once in 10^19 pairs of real keys)."""
+    64 bits (forced here; about once in 10^19 pairs of real keys); with runs kept in memory, and
+    with runs in files merged a few keys at a time behind a filter that often says "maybe"."""
+    monkeypatch.setattr(duplicates._FileRun, "PIECE", 3)
     rng = random.Random(7)
     for _ in range(200):
-        seen, reference = FirstSeen(), {}
+        seen, reference = FirstSeen(directory=tmp_path, **options), {}
         prefixes = [rng.randbytes(8).hex() for _ in range(4)]
         pool = [rng.choice(prefixes) + rng.randbytes(8).hex() for _ in range(25)]
-        pool += [rng.randbytes(16).hex() for _ in range(25)]
+        pool += [rng.randbytes(16).hex() for _ in range(100)]
         n = 0
-        for _ in range(rng.randint(1, 6)):
+        for _ in range(rng.randint(1, 12)):
             keys = [rng.choice(pool) for _ in range(rng.randint(0, 40))]
             values = list(range(n, n + len(keys)))
             n += len(keys)
             expected = [reference.setdefault(k, v) for k, v in zip(keys, values, strict=True)]
-            assert seen.setdefault_many(keys, values) == expected
+            assert seen.setdefault_many(keys, values).tolist() == expected
         assert len(seen) == len(reference)
 
 
-async def test_the_run_keeps_24_bytes_a_row_to_find_duplicates(tmp_path: Path) -> None:
-    p = planner()
-    await plan(p, sheet(tmp_path, "a.csv", [row(i, day=2 + i // 600) for i in range(3000)]))
-    assert p.seen_nbytes == 24 * 3000  # without a ledger: the fingerprints only
+def test_what_the_run_has_seen_keeps_flat_memory_and_leaves_no_file(tmp_path: Path) -> None:
+    """Keys past ``buffered`` go to files: memory stays the filter, the newest run and a few bytes
+    a block; the files have no name and are closed with the object."""
+    seen = FirstSeen(buffered=2000, block=64, directory=tmp_path)
+    rng = random.Random(3)
+    sizes = []
+    for n in range(0, 60_000, 5000):
+        seen.setdefault_many([rng.randbytes(16).hex() for _ in range(5000)], range(n, n + 5000))
+        sizes.append(seen.nbytes)
+    filter_bytes = 4 << 20
+    assert all(size <= filter_bytes + 2 * 7000 * 24 for size in sizes)
+    assert sizes[-1] - sizes[2] < 60_000 * 24 // 64 * 2  # ~the block index alone grows
+    files = [run.file for run in seen._files]
+    assert files and list(tmp_path.iterdir()) == []  # the older runs are in files without a name
+    del seen
+    assert all(file.closed for file in files)

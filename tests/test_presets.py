@@ -135,7 +135,7 @@ def test_override_unknown_column_lists_the_columns() -> None:
 
 
 def test_override_unknown_field() -> None:
-    with pytest.raises(ConfigError, match="unknown field; the fields are start, start_date"):
+    with pytest.raises(ConfigError, match="unknown field; use one of start, start_date"):
         detect(TOGGL, overrides={"begin": "Start date"})
 
 
@@ -184,7 +184,7 @@ def test_explicit_preset_that_does_not_fit() -> None:
 
 
 def test_unknown_preset() -> None:
-    with pytest.raises(ConfigError, match="unknown preset 'excel'; choose one of auto, toggl"):
+    with pytest.raises(ConfigError, match="unknown preset 'excel': choose one of auto, toggl"):
         detect(TOGGL, "excel")
 
 

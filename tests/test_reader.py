@@ -393,18 +393,22 @@ def test_unclosed_quote_names_its_row(tmp_path: Path) -> None:
     assert next(chunks).rows.tolist() == [4]
     with pytest.raises(UnreadableFileError) as caught:
         next(chunks)
-    assert 'the " at row 6 has no closing quote' in str(caught.value)
+    assert caught.value.row == 6
+    assert str(caught.value).endswith(
+        't.csv, row 6: a quoted cell is never closed: its " has no closing quote; close it (write "" for '
+        "a quote inside a cell), or remove it"
+    )
 
 
 def test_invalid_utf8_after_a_bom(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes(b"\xef\xbb\xbfDate,Notes\n2026-03-05,caf\xe9\n")
-    assert "not valid UTF-8 text separated by commas" in refused(path)
+    assert "line 2 is not valid UTF-8 ('2026-03-05,caf\ufffd': invalid continuation byte)" in refused(path)
 
 
 def test_missing_file(tmp_path: Path) -> None:
-    assert "no such file: check the path" in refused(tmp_path / "missing.csv")
-    with pytest.raises(UnreadableFileError, match="no such file"):
+    assert "missing.csv: file not found: check the path" in refused(tmp_path / "missing.csv")
+    with pytest.raises(UnreadableFileError, match="file not found"):
         read_header(tmp_path / "missing.csv")
 
 

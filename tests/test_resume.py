@@ -120,6 +120,43 @@ async def test_ctrl_c_stops_with_exit_3_and_the_resume_completes(
     assert sb.state.requests[POSTS] >= 300
 
 
+async def test_one_interruption_delivered_twice_still_stops_cleanly_and_a_second_press_cancels(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """`timeout -s INT` sends the signal to the process and to its group: two at once are one
+    Ctrl-C (a clean stop with a summary); a press half a second later cancels, in one line."""
+    sb = await sandbox_factory()
+    sheet = tmp_path / "sheet.csv"
+    keys = write(sheet, 200)
+    args = run_args(sb, [sheet], tmp_path / "ledger.sqlite", "--rate", "40", "--json")
+
+    proc = await spawn(args, sb.token, tmp_path)
+    assert await wait_for_posts(sb, proc, 5)
+    send_signal(proc, signal.SIGINT)
+    send_signal(proc, signal.SIGINT)
+    stopped = await finish(proc, within=30)
+    assert stopped.returncode == 3, stopped.output
+    assert "interrupted" in summary_of(stopped)["stopped"]
+
+    sb.configure(latency=3.0)  # requests on the wire keep the clean stop busy for a while
+    proc = await spawn(args, sb.token, tmp_path)
+    assert await wait_for_posts(sb, proc, posts(sb) + 2)
+    send_signal(proc, signal.SIGINT)
+    await asyncio.sleep(0.7)
+    send_signal(proc, signal.SIGINT)
+    cancelled = await finish(proc, within=30)
+    assert cancelled.returncode == 3, cancelled.output
+    assert cancelled.stderr == (  # no summary: the run was cancelled
+        "toggl-import: interrupted: the ledger keeps what was sent (a request cut off is looked up "
+        "in Toggl first); run the same command again to resume\n"
+    )
+
+    sb.configure(latency=0.0)
+    resumed = await run_cli(args, sb.token, tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert_exactly_once(sb, keys)
+
+
 async def test_ctrl_c_during_a_quota_pause_stops_without_waiting_for_the_quota(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

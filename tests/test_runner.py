@@ -8,6 +8,7 @@ import base64
 import csv
 import json
 import math
+import socket
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -30,6 +31,7 @@ from timesheets import (
 )
 
 from importer.config import Credentials, Settings
+from importer.errors import ConnectError, PermanentError
 from importer.ledger import Ledger, PendingRow, fingerprint
 from importer.models import RowStatus
 from importer.report import Summary
@@ -199,7 +201,7 @@ async def test_refused_credentials_exit_3_with_a_clear_message(
     said = " ".join(done.output.split())  # (rich wraps long lines)
     assert "refused the credentials (403)" in said
     assert "check TOGGL_API_TOKEN" in said
-    assert "run the same command again to resume" in said
+    assert "once that is put right, the same command carries on" in said
     assert posts(sandbox) == 1
 
 
@@ -349,3 +351,30 @@ async def test_lost_answers_to_creating_names_are_looked_up_never_created_twice(
     assert sorted(clients) == sorted(NEW_CLIENTS)
     assert sorted(projects) == sorted(NEW_PROJECTS)
     assert sorted(tasks) == sorted(NEW_TASKS * 6)  # each project has its own two
+
+
+# -- a wrong --api-url -------------------------------------------------------------------------------
+
+
+async def test_a_url_where_nothing_listens_fails_in_seconds_naming_the_option(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port with nobody behind it
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(sheet, 3)
+    settings = Settings(api_url=f"http://127.0.0.1:{port}/api/v9", workspace_id=WID, timezone="UTC",
+                        ledger=tmp_path / "ledger.sqlite")  # fmt: skip
+    started = time.monotonic()
+    with pytest.raises(ConnectError, match=r"could not connect to 127\.0\.0\.1: .* check --api-url"):
+        await Importer(settings, Credentials.from_token("t" * 32)).run([sheet])
+    assert time.monotonic() - started < 10  # three attempts, not a minute of back-off
+
+
+async def test_an_api_url_without_the_api_path_says_so(sandbox: Sandbox, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(sheet, 3)
+    root = sandbox.base_url.removesuffix("/api/v9")
+    with pytest.raises(PermanentError, match=r"\(404\).*is --api-url right\? Toggl's is https://"):
+        await Importer(settings(sandbox, tmp_path, api_url=root), Credentials.from_token(sandbox.token)).run(
+            [sheet]
+        )

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .. import __version__
-from ..config import DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
+from .. import __version__, messages
+from ..config import DATE_ORDERS, DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
 from ..errors import ConfigError, ImporterError, InputError, LedgerError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
@@ -51,6 +51,10 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="IANA zone for times without an offset, e.g. Europe/Berlin (required when "
                         "the file's times have no offset, as exports from Toggl, Clockify and "
                         "Harvest do)")
+    p.add_argument("--date-order", choices=DATE_ORDERS, metavar="ORDER",
+                   help="how dates with slashes are read: mdy (default: month first, as Clockify "
+                        "writes), dmy (day first, 25/11/2026), or auto (per file: day first when "
+                        "the file shows it)")
     p.add_argument("--ledger", type=Path, metavar="PATH",
                    help="SQLite result ledger (default ./toggl-import.ledger.sqlite)")
     p.add_argument("--dry-run", action="store_true",
@@ -133,10 +137,7 @@ def credentials_from_env(env: dict[str, str]) -> Credentials:
     email, password = env.get("TOGGL_EMAIL", "").strip(), env.get("TOGGL_PASSWORD", "")
     if email and password:
         return Credentials(email, password)
-    raise ConfigError(
-        "no credentials: set TOGGL_API_TOKEN (Toggl Track → Profile settings → API Token), "
-        "or TOGGL_EMAIL and TOGGL_PASSWORD"
-    )
+    raise ConfigError(messages.no_credentials())
 
 
 def parse_maps(items: list[str]) -> dict[str, str]:
@@ -144,7 +145,7 @@ def parse_maps(items: list[str]) -> dict[str, str]:
     for item in items:
         field, sep, column = item.partition("=")
         if not sep or not field.strip() or not column.strip():
-            raise ConfigError(f"--map {item!r} must look like FIELD=COLUMN, e.g. duration='Time spent'")
+            raise ConfigError(messages.bad_map_option(item))
         out[field.strip()] = column.strip()
     return out
 
@@ -159,6 +160,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         "workspace_id": args.workspace_id,
         "preset": args.preset,
         "timezone": args.timezone,
+        "date_order": args.date_order,
         "ledger": args.ledger,
         "rate": args.rate,
         "concurrency": args.concurrency,
@@ -190,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
             return run_demo()
         return _run(args, env)
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
+        print(f"toggl-import: {messages.interrupted()}", file=sys.stderr)
         return EXIT_STOPPED
     except (ConfigError, InputError, LedgerError) as exc:
         print(f"toggl-import: {exc}", file=sys.stderr)
@@ -200,12 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_STOPPED
     except Exception as exc:  # a bug: one line for the user, the whole trace in a file
         where = write_crash_report(exc, _secrets_in(env))
-        print(
-            f"toggl-import: unexpected error ({type(exc).__name__}) — this is a bug in "
-            f"toggl-import, not in your data. The full trace is in {where}; the ledger keeps "
-            "what was done, so running the same command again resumes.",
-            file=sys.stderr,
-        )
+        print(f"toggl-import: {messages.unexpected_error(type(exc).__name__, where)}", file=sys.stderr)
         return EXIT_STOPPED
 
 
@@ -231,23 +228,35 @@ def write_crash_report(exc: BaseException, secrets: list[str]) -> Path:
 
 
 def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
-    from rich.console import Console
+    # The imports build objects that live for the whole run: no use scanning them while they
+    # come (~0.1 s), nor later (the collector was a quarter of a 1M-row dry run; performance.md).
+    gc.disable()
+    try:
+        from rich.console import Console
 
-    from ..runner import Importer
-    from .render import ProgressDisplay, print_json, render_summary
+        from ..runner import Importer
+        from .render import ProgressDisplay, print_json, render_summary
+    finally:
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 10)
+        gc.enable()
 
     settings = settings_from_args(args, env)
     credentials = credentials_from_env(env)
     for path in args.files:
-        if not path.exists():
-            raise InputError("file not found: check the path", file=str(path))
+        try:
+            found = path.exists()
+        except OSError as exc:  # a name too long for the file system, and the like
+            raise InputError(messages.cannot_open(exc.strerror or str(exc)), file=str(path)) from exc
+        if not found:
+            raise InputError(messages.no_such_file(), file=str(path))
     console = Console(stderr=args.json, highlight=False)
-    # Start-up objects live for the whole run: keep them out of the collector's way (the
-    # garbage collector was a quarter of a 1M-row dry run; performance.md: +5-10 %).
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 10)
-    for note in mapping_notes(args.files, settings):
+    _check_outputs(args, settings.ledger)
+    notes = mapping_notes(args.files, settings)
+    if not args.dry_run and not settings.ledger.exists():
+        notes.append(messages.new_ledger(settings.ledger))
+    for note in notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     log = RequestLog(args.log_file) if args.log_file else None
     with ProgressDisplay(console) as display, contextlib.ExitStack() as stack:
@@ -270,12 +279,39 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     return summary.exit_code
 
 
+def _check_outputs(args: argparse.Namespace, ledger: Path) -> None:
+    """Refuse an output file that is an input, the ledger or another output (it would be
+    truncated or written into before anything is read)."""
+    taken: list[tuple[Path, str]] = [(path, f"the timesheet {path}") for path in args.files]
+    taken.append((ledger, "the ledger"))
+    for option, path in (("--report", args.report), ("--emit-payloads", args.emit_payloads),
+                         ("--log-file", args.log_file)):  # fmt: skip
+        if path is None:
+            continue
+        for other, what in taken:
+            if _same_file(path, other):
+                raise ConfigError(messages.output_is_input(option, path, what))
+        taken.append((path, f"the file of {option}"))
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        return False
+    return a.resolve() == b.resolve()
+
+
 class RequestLog:
     """``--log-file``: one line per request — time, method, path, status, latency. No secrets:
     the credentials travel in a header, never in the path."""
 
     def __init__(self, path: Path) -> None:
-        self._fh = path.open("a", encoding="utf-8")
+        try:
+            self._fh = path.open("a", encoding="utf-8")
+        except OSError as exc:
+            raise ConfigError(messages.cannot_write("--log-file", path, exc.strerror or str(exc))) from exc
 
     def __call__(self, method: str, path: str, status: int | None, seconds: float) -> None:
         from datetime import UTC, datetime
@@ -297,8 +333,77 @@ def mapping_notes(files: list[Path], settings: Settings) -> list[str]:
     for path in files:
         header = read_header(path, display_name=str(path))
         mapping = detect(header, settings.preset, settings.column_map, file=str(path))
-        out.extend(f"{path}: {note}" for note in mapping.notes(header))
+        start = settings.default_start_time.strftime("%H:%M")
+        out.extend(f"{path}: {note}" for note in mapping.notes(header, start))
+        no_email = mapping.person and "email" not in mapping.columns
+        if not no_email and settings.date_order == "dmy":
+            continue
+        frame = _first_chunk(path)
+        if no_email:
+            people = _people(frame, mapping.person)
+            if len(people) > 1:
+                shown = sorted(people)[:3]
+                out.append(f"{path}: {messages.several_people_no_email(shown, len(people) > 3)}")
+        if settings.date_order != "dmy":
+            note = _date_note(frame, mapping, settings.date_order)
+            if note:
+                out.append(f"{path}: {note}")
     return out
+
+
+def _first_chunk(path: Path) -> Any:
+    """The first chunk of a file's rows (a note's evidence, not a rule): a ``DataFrame`` of text."""
+    from ..reader import iter_chunks
+
+    for chunk in iter_chunks(path, display_name=str(path)):
+        return chunk.frame
+    raise AssertionError("iter_chunks yields a chunk or raises")  # pragma: no cover
+
+
+def _people(frame: Any, columns: tuple[str, ...]) -> set[str]:
+    """The distinct people the rows name."""
+    frame = frame[[c for c in columns if c in frame.columns]]
+    if not len(frame.columns):
+        return set()
+    names = frame.agg(" ".join, axis=1).str.strip()
+    return {n for n in names.unique() if n}
+
+
+def _date_note(frame: Any, mapping: Any, order: str) -> str | None:
+    """How the file's dates with slashes will be read (``mdy`` or ``auto``), with an example."""
+    import datetime as dt
+
+    from ..normalize import DATE_FIELDS, SLASHED, slash_evidence
+
+    columns = [mapping.columns[f] for f in DATE_FIELDS if mapping.columns.get(f) in frame.columns]
+    seen = [slash_evidence(frame[c].to_numpy(dtype=object)) for c in columns]
+    if not any(e[0] for e in seen):
+        return None
+    day, month = any(e[1] for e in seen), any(e[2] for e in seen)
+    if day and month:
+        return None  # both orders in one file: the rows that do not fit are refused, each said
+    day_first = day and order == "auto"
+    for column in columns:
+        for a, b, year in frame[column].str.extract(SLASHED).dropna().itertuples(index=False):
+            first, second = (int(b), int(a)) if day_first else (int(a), int(b))
+            example = f"{a}/{b}/{year}"
+            if day and not day_first:
+                if int(a) > 12:
+                    return messages.dates_look_day_first(example)
+                continue
+            try:
+                when = dt.date(int(year), first, second)
+            except ValueError:
+                continue
+            as_read = f"{when.day} {when:%B %Y}"
+            if day_first:
+                return messages.dates_day_first(example, as_read)
+            return messages.dates_month_first(example, as_read)
+    return None
+
+
+SECOND_PRESS = 0.5
+"""Seconds after a first Ctrl-C before another one counts as a second (which cancels at once)."""
 
 
 def _run_until_done(coro: Any, request_stop: Any) -> Any:
@@ -308,15 +413,18 @@ def _run_until_done(coro: Any, request_stop: Any) -> Any:
     async def main() -> Any:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
-        presses = 0
+        first: float | None = None
 
         def on_sigint() -> None:
-            nonlocal presses
-            presses += 1
-            if presses == 1:
+            nonlocal first
+            now = loop.time()
+            if first is None:
+                first = now
                 request_stop("interrupted (Ctrl-C)")
-            elif task is not None:
+            elif now - first >= SECOND_PRESS and task is not None:
                 task.cancel()
+            # else: the same interruption delivered twice (to the process and to its group, as
+            # `timeout` and some shells do) -- not a second press
 
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(signal.SIGINT, on_sigint)
@@ -338,7 +446,7 @@ def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     path = args.ledger or Path(env.get("TOGGL_IMPORT_LEDGER") or "toggl-import.ledger.sqlite")
     if not path.exists():
-        raise ConfigError(f"no ledger at {path}: pass --ledger PATH (the one your run used)")
+        raise ConfigError(messages.no_ledger(path))
     with Ledger.open(path, readonly=True) as ledger:
         totals = ledger.counts()
         per_file = ledger.counts(by_file=True)
@@ -348,12 +456,15 @@ def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
     console = Console(highlight=False)
     table = Table(title=f"Ledger {path}", title_justify="left")
     table.add_column("file", overflow="fold", ratio=1)
-    for key in COUNT_KEYS:
+    # states no row is in are left out (they said "0" in every line and squeezed the file names);
+    # --json lists them all
+    keys = [k for k in COUNT_KEYS if totals.get(k, 0) or k in ("created", "total")]
+    for key in keys:
         label = key.replace("_", " ")
         table.add_column(label, justify="right", no_wrap=True, min_width=len(label))
     for name, counts in sorted(per_file.items()):
-        table.add_row(name, *(str(counts.get(k, 0)) for k in COUNT_KEYS))
-    table.add_row("(all)", *(str(totals.get(k, 0)) for k in COUNT_KEYS), style="bold")
+        table.add_row(name, *(str(counts.get(k, 0)) for k in keys))
+    table.add_row("(all)", *(str(totals.get(k, 0)) for k in keys), style="bold")
     console.print(table)
     return EXIT_OK
 
@@ -363,7 +474,7 @@ def _sandbox(args: argparse.Namespace) -> int:
     from ..sandbox import SandboxOptions, serve
 
     if not is_loopback(args.host):
-        raise ConfigError(f"the sandbox serves loopback only (127.0.0.1, ::1), not {args.host!r}")
+        raise ConfigError(messages.sandbox_not_loopback(args.host))
 
     changes = {
         "seed_path": args.seed,

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from .. import messages
 from ..report import Summary, format_duration
 from ..runner import Progress as RunProgress
 
@@ -119,7 +120,8 @@ def render_summary(console: Console, s: Summary) -> None:
         label = "--create-missing" if s.dry_run else "created in Toggl"
         console.print(f"{label}: " + ", ".join(s.created_names), markup=False)
     if s.stopped:
-        console.print(f"stopped early: {s.stopped}; run the same command again to resume",
+        credentials = s.stopped.startswith("credentials refused")
+        console.print(messages.stopped_early(s.stopped, dry_run=s.dry_run, credentials=credentials),
                       markup=False, highlight=False)
     if s.ledger:
         console.print(f"ledger: {s.ledger}", markup=False, highlight=False)

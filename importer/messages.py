@@ -1,0 +1,587 @@
+"""The text of every message a user sees about their files, their options and their config.
+
+One place, so that they read alike. The house style:
+
+- Say what went wrong, quoting the cell (``errors.quote``: repr, cut at 60 characters), then
+  ``": "`` and the fix, in the words a user types: ``--timezone Europe/Berlin``, ``--map
+  duration="Time spent"``, "fill in the date". A "did you mean" is a fix too:
+  ``project 'Suport' not found; did you mean 'Support'?``.
+- Lower case first (a message follows ``toggl-import: `` or a location), no trailing period; a
+  question ends with ``?``. Toggl, Excel and option names keep their own spelling.
+- The location is *not* part of the text: a refused row is a ``RowError(file, row, column, ...)``
+  and a whole-file problem an ``InputError(file=, row=, column=)``; the report, the terminal and
+  ``errors.location`` put it in front ("mistakes.csv, row 4, column 'Date': ...").
+- A refused row has a reason code (``RowError.reason``; reports, the summary and tests count by
+  it). Each row function below is named by its code unless its docstring says otherwise; the
+  codes never change.
+
+Callers use ``messages.name(...)`` (module attribute, not ``from .messages import``), and build
+row messages lazily, only for refused rows. ``tests/test_messages.py`` sees each function's text
+in what the user gets, and fails for a function no test reaches.
+
+This module is imported at start-up: it imports nothing but ``errors`` (no pandas, numpy or
+pydantic).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .errors import quote
+
+DATE_FORMATS = "YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
+TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
+STAMP_FORMATS = "2026-03-05 09:30 or 2026-03-05T09:30+01:00"
+DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"
+BOOL_FORMATS = "yes/no, true/false, y/n, 1/0"
+FIRST_YEAR, LAST_YEAR = 1970, 2099
+"""Dates outside these years are refused (``date_out_of_range``)."""
+FILE_KINDS = "export the timesheet as CSV (UTF-8), TSV, XLSX, XLS or ODS"
+TIMEZONE_EXAMPLE = "Europe/Berlin"
+SLASH_HINT = " (with slashes the month comes first; for day-first dates pass --date-order dmy)"
+
+
+def _did_you_mean(suggestions: Sequence[str]) -> str:
+    return "; did you mean " + " or ".join(repr(s) for s in suggestions) + "?"
+
+
+# -- refused rows: dates, times, lengths (normalize.py, localtime.py) ---------------------------
+
+
+def bad_date(text: str) -> str:
+    hint = SLASH_HINT if "/" in text else ""
+    return f"cannot read {quote(text)} as a date: use {DATE_FORMATS}{hint}"
+
+
+def date_out_of_range(text: str) -> str:
+    """Reason ``bad_date``: a real date, but not in a year of a timesheet (a typo like 0026)."""
+    return f"the date {quote(text)} is outside the years {FIRST_YEAR}-{LAST_YEAR}: correct the year"
+
+
+def bad_time(text: str, *, with_date: bool = False) -> str:
+    """Reason ``bad_time``; ``with_date`` for a column that holds the date and the time."""
+    formats = f"as a date and time: use {STAMP_FORMATS}" if with_date else f"as a time: use {TIME_FORMATS}"
+    hint = SLASH_HINT if "/" in text else ""
+    return f"cannot read {quote(text)} {formats}{hint}"
+
+
+def no_date() -> str:
+    return "the row has a start time but no date: fill in the date"
+
+
+def no_start() -> str:
+    return "the row has no start date: fill in the date"
+
+
+def no_start_time() -> str:
+    return "the row has an end but no start time: fill in the start time"
+
+
+def end_before_start(end: str, start: str, *, end_date_missing: bool) -> str:
+    if end_date_missing:
+        return (
+            f"the end ({end}) is before the start ({start}): fill in the end date if the entry "
+            "goes past midnight, or correct the times"
+        )
+    return f"the end ({end}) is before the start ({start}): correct the times"
+
+
+def too_long(hours: float) -> str:
+    return (
+        f"the entry lasts {hours:,.1f} hours, and Toggl takes 999 at most: correct the end or "
+        "the duration, or split the entry in two"
+    )
+
+
+def bad_duration(text: str, *, decimal_comma: bool) -> str:
+    hint = ""
+    if "," in text and not decimal_comma:
+        hint = f" (write {text.replace(',', '.')!r}: a decimal comma is read only in ;-separated files)"
+    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}{hint}"
+
+
+def no_duration() -> str:
+    return (
+        "the row has neither an end time nor a duration (running timers are not imported): "
+        "fill in one of them"
+    )
+
+
+def bad_billable(text: str) -> str:
+    return f"cannot read {quote(text)} as billable: use {BOOL_FORMATS}"
+
+
+def nonexistent_time(shown: str, zone: str) -> str:
+    return (
+        f"{shown} does not exist in {zone}: the clocks jump forward over it (as when summer "
+        "time starts); correct the time, or write it with its UTC offset"
+    )
+
+
+def ambiguous_time(shown: str, zone: str, instants: tuple[str, str], offsets: tuple[str, str]) -> str:
+    """``instants``: the two UTC times; ``offsets``: the same two written with their offset."""
+    return (
+        f"{shown} in {zone} happens twice ({instants[0]} and {instants[1]}): add an offset, "
+        f"for example {offsets[0]} or {offsets[1]}"
+    )
+
+
+# -- refused rows: the file's shape (reader.py) -------------------------------------------------
+
+
+def too_many_cells(columns: int, cells: int | None) -> str:
+    """``cells``: how many the row has, ``None`` when the reader only knows it is more."""
+    has = f"{cells} cells" if cells is not None else "more cells than that"
+    return (
+        f"the header has {columns} columns but the row has {has}: quote cells that contain "
+        "the separator, or remove the extra cells"
+    )
+
+
+# -- refused rows: names to ids (resolve.py) ----------------------------------------------------
+
+
+def unknown_client(name: str, suggestions: Sequence[str]) -> str:
+    if suggestions:
+        return f"client {quote(name)} not found{_did_you_mean(suggestions)}"
+    return f"client {quote(name)} not found: check the name, or use --create-missing to create it"
+
+
+def ambiguous_client(name: str, count: int) -> str:
+    """Reason ``ambiguous`` (the code predates the per-kind ones)."""
+    return f"client {quote(name)} matches {count} clients: rename or archive all but one of them in Toggl"
+
+
+def unknown_project(name: str, client: str | None, suggestions: Sequence[str]) -> str:
+    where = f" for client {quote(client)}" if client else ""
+    if suggestions:
+        return f"project {quote(name)} not found{where}{_did_you_mean(suggestions)}"
+    return f"project {quote(name)} not found{where}: check the name, or use --create-missing to create it"
+
+
+def ambiguous_project(name: str, candidates: Sequence[tuple[str, str | None]]) -> str:
+    """``candidates``: (project name, client name or ``None``) of each match."""
+    listed = ", ".join(f"{p!r} ({c or 'no client'})" for p, c in candidates)
+    return f"project {quote(name)} is ambiguous: {listed}; fill in the client to choose one"
+
+
+def unknown_task(name: str, suggestions: Sequence[str]) -> str:
+    if suggestions:
+        return f"task {quote(name)} not found in its project{_did_you_mean(suggestions)}"
+    return (
+        f"task {quote(name)} not found in its project: check the name, or use --create-missing to create it"
+    )
+
+
+def ambiguous_task(name: str, count: int) -> str:
+    return (
+        f"task {quote(name)} matches {count} tasks of its project: rename or archive all but one "
+        "of them in Toggl"
+    )
+
+
+def task_without_project(task: str) -> str:
+    return f"task {quote(task)} needs a project: fill in the project the task belongs to"
+
+
+def unknown_user(email: str, workspace_id: int, suggestions: Sequence[str]) -> str:
+    text = f"no member of workspace {workspace_id} has the email {quote(email)}"
+    if suggestions:
+        return text + _did_you_mean(suggestions)
+    return text + ": correct the email, or invite the person to the workspace in Toggl"
+
+
+def create_refused(kind: str, name: str, toggl_says: str) -> str:
+    """Reason ``create_refused``: with ``--create-missing``, Toggl refused to create the name."""
+    return (
+        f"{kind} {name!r} not found, and Toggl refused to create it ({toggl_says.strip()}): create "
+        f"it in Toggl, or correct the cell to an existing {kind}"
+    )
+
+
+def typo_not_created(kind: str, name: str, close: str) -> str:
+    """Reason ``unknown_<kind>``: with --create-missing, a name one letter from an existing one."""
+    return (
+        f"{kind} {quote(name)} not found and not created: it is one letter away from {close!r}, "
+        f"which looks like a typo; fix the cell (did you mean {close!r}?), or create the {kind} "
+        "in Toggl first"
+    )
+
+
+def would_create(kind: str, name: str) -> str:
+    """Reason ``would_create``: a dry run with --create-missing (reported as pending, not refused)."""
+    return f"{kind} {quote(name)} would be created (--create-missing)"
+
+
+def duplicate_row(row: int, earlier_file: str | None) -> str:
+    """Status ``duplicate``: the same entry as an earlier row of the run (``None``: this file)."""
+    where = f"{earlier_file} row" if earlier_file else "row"
+    return f"same entry as {where} {row} of this run"
+
+
+def invalid_entry(detail: str) -> str:
+    """Reason ``invalid_entry``: the body breaks a rule of the API model. A safety net that input
+    does not reach (the normaliser refuses first), so ``detail``, the model's rule, is the fix."""
+    return f"Toggl would refuse this entry: {detail}"
+
+
+# -- whole files (sniff.py, reader.py, workbook.py, cli) -----------------------------------------
+
+
+def no_such_file() -> str:
+    return "file not found: check the path"
+
+
+def is_a_folder() -> str:
+    return "this is a folder, not a timesheet file: give the path of a file in it"
+
+
+def permission_denied() -> str:
+    return "permission denied: make the file readable for your user"
+
+
+def cannot_open(reason: str) -> str:
+    return f"cannot open the file ({reason}): check the path, and that the file is readable"
+
+
+def unsupported_type(suffix: str) -> str:
+    return f"unsupported file type {suffix!r}: {FILE_KINDS}"
+
+
+def empty_file() -> str:
+    return "the file is empty: export the timesheet again (it needs a header row and at least one entry)"
+
+
+def blank_lines_only() -> str:
+    return "the file holds only blank lines: export the timesheet again, with its header row"
+
+
+def header_only() -> str:
+    return (
+        "the file has a header but no entries: nothing to import (export the timesheet again "
+        "with the rows you want)"
+    )
+
+
+def header_too_long() -> str:
+    return (
+        "the first line is longer than 4 MiB, which is not a timesheet header: check that this "
+        f"is the timesheet, or {FILE_KINDS}"
+    )
+
+
+def not_a_timesheet(what: str) -> str:
+    """``what``: what the file is instead, e.g. "a PDF document"."""
+    return f"the file is {what}, not a timesheet: {FILE_KINDS}"
+
+
+def not_a_spreadsheet(what: str) -> str:
+    """A zip that is no workbook; ``what``: "a Word document", "a zip archive"."""
+    return f"the file is {what}, not a spreadsheet: {FILE_KINDS}"
+
+
+def binary_file() -> str:
+    return f"the file is binary, not a text timesheet: {FILE_KINDS}"
+
+
+def damaged_zip() -> str:
+    return f"the file is a damaged zip or workbook: open it in Excel and save it again, or {FILE_KINDS}"
+
+
+def password_protected() -> str:
+    return (
+        "the workbook is password-protected: open it in Excel, remove the password "
+        "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save, "
+        "or export it as CSV"
+    )
+
+
+def unreadable_workbook(detail: str) -> str:
+    return (
+        "the file looks like an Office file but is not a readable workbook (password-"
+        "protected, or not really an .xlsx/.xls/.ods): open it in Excel and save it as "
+        f".xlsx or CSV ({detail})"
+    )
+
+
+def empty_worksheet() -> str:
+    return "the first worksheet is empty: put the timesheet on the first sheet, header first"
+
+
+def bad_encoding(described: str, reason: str) -> str:
+    """``described``: ``TextFormat.describe()``, e.g. "UTF-8 text separated by commas"."""
+    return (
+        f"the file is not valid {described} ({reason}): save it again as UTF-8 "
+        "(in Excel: Save As, then CSV UTF-8)"
+    )
+
+
+def bad_utf8_line(line: int, text: str, reason: str) -> str:
+    """A file that says it is UTF-8 (a BOM) with bytes that are not: ``text`` is the line."""
+    return (
+        f"line {line} is not valid UTF-8 ({quote(text)}: {reason}): save the file again as UTF-8 "
+        "(in Excel: Save As, then CSV UTF-8)"
+    )
+
+
+def unclosed_quote() -> str:
+    """At the row where the quoted cell starts (``InputError.row``)."""
+    return (
+        'a quoted cell is never closed: its " has no closing quote; close it (write "" for a '
+        "quote inside a cell), or remove it"
+    )
+
+
+def unreadable_text(described: str, detail: str) -> str:
+    return f"cannot read the file as {described} ({detail}): {FILE_KINDS}"
+
+
+# -- columns: presets and --map (presets.py, cli) -------------------------------------------------
+
+
+def _listing(columns: Sequence[str]) -> str:
+    shown = ", ".join(repr(c) for c in columns[:30])
+    more = f" and {len(columns) - 30} more" if len(columns) > 30 else ""
+    return f"the columns {shown}{more}" if columns else "no columns"
+
+
+def _has(file: str | None) -> str:
+    return f"{file} has" if file else "the header has"
+
+
+def unknown_preset(name: str, choices: Sequence[str]) -> str:
+    return f"unknown preset {name!r}: choose one of {', '.join(choices)}"
+
+
+def bad_map_option(item: str) -> str:
+    return f'--map {item!r} is not FIELD=COLUMN: write it like --map duration="Time spent"'
+
+
+def unknown_map_field(field: str, fields: Sequence[str]) -> str:
+    return f"--map {field}=...: unknown field; use one of {', '.join(fields)}"
+
+
+def map_no_such_column(field: str, column: str, file: str | None, columns: Sequence[str]) -> str:
+    return f"--map {field}={column!r}: no such column; {_has(file)} {_listing(columns)}: name one of them"
+
+
+def unusable_header(what: str, preset: str, file: str | None, columns: Sequence[str], example: str) -> str:
+    """``what``: "start", "length" or both; ``example``: the ``--map`` options that would do."""
+    return (
+        f"cannot tell which columns hold the {what} of each entry ({preset} preset): "
+        f"{_has(file)} {_listing(columns)}; name them, for example {example}"
+    )
+
+
+def unused_columns(columns: Sequence[str]) -> str:
+    """A note (not an error) before a run with the generic preset."""
+    shown = ", ".join(repr(c) for c in columns[:10])
+    return (
+        f"columns not used: {shown}; if one holds the description, project, client, task, "
+        'tags, billable or email, say so with --map FIELD="COLUMN"'
+    )
+
+
+def no_start_time_column(default_start: str) -> str:
+    """A note (not an error): rows are stacked from ``default_start_time``."""
+    return (
+        "no start-time column: each person's entries of a day start at default_start_time "
+        f"({default_start}) and follow one another"
+    )
+
+
+# -- options, config file, environment (config.py, localtime.py, cli) ----------------------------
+
+
+def no_timezone(example: str) -> str:
+    """``example``: a cell without an offset (the location says which file, row and column)."""
+    return (
+        f"times such as {quote(example)} have no UTC offset: pass --timezone with the zone they "
+        f"were recorded in, for example --timezone {TIMEZONE_EXAMPLE}"
+    )
+
+
+def unknown_timezone(name: str) -> str:
+    return f"unknown time zone {name!r}: use an IANA name such as {TIMEZONE_EXAMPLE}"
+
+
+def unknown_date_order(value: str, choices: Sequence[str]) -> str:
+    return f"unknown date order {value!r}: choose one of {', '.join(choices)}"
+
+
+def bad_rate(rate: float) -> str:
+    return f"rate {rate:g} is not above 0: give requests per second, for example --rate 1"
+
+
+def bad_concurrency(concurrency: int) -> str:
+    return f"concurrency {concurrency} is below 1: give the requests in flight, for example --concurrency 4"
+
+
+def bad_workspace_id(workspace_id: int) -> str:
+    return (
+        f"workspace id {workspace_id} is not a positive number: use the number in the Toggl "
+        "URL (track.toggl.com/.../workspaces/N)"
+    )
+
+
+def empty_created_with() -> str:
+    return 'created_with is empty: name the application, or leave it out (default "toggl-import")'
+
+
+def not_an_http_url(url: str) -> str:
+    return f"API URL {url!r} is not an http(s) URL: use for example https://api.track.toggl.com/api/v9"
+
+
+def plain_http(host: str) -> str:
+    return (
+        f"refusing plain http to {host}: the token would travel unencrypted; use https "
+        "(plain http is for loopback only)"
+    )
+
+
+def config_not_found(path: object) -> str:
+    return f"config file {path} does not exist: check the path given to --config"
+
+
+def config_not_toml(path: object, detail: str) -> str:
+    return f"config file {path} is not valid TOML ({detail}): fix it, see config.example.toml"
+
+
+def config_not_a_section(path: object, section: str) -> str:
+    return (
+        f"config file {path}: {section!r} is not a [section]: put settings under [api], "
+        "[import], [limits] or [columns]"
+    )
+
+
+def config_has_credentials(path: object) -> str:
+    return (
+        f"config file {path}: credentials do not go in the config file; set "
+        "TOGGL_API_TOKEN (or TOGGL_EMAIL and TOGGL_PASSWORD) in the environment"
+    )
+
+
+def config_unknown_setting(path: object, section: str, key: str) -> str:
+    return (
+        f"config file {path}: unknown setting [{section}] {key}: see config.example.toml for the "
+        "settings there are"
+    )
+
+
+_SETTING_KINDS = {
+    "workspace_id": "a whole number",
+    "concurrency": "a whole number",
+    "rate": "a number of requests per second",
+    "timeout": "a number of seconds",
+    "default_start_time": 'a time of day such as "09:00"',
+    "ledger": "a file path",
+}
+
+
+def bad_setting(name: str, value: object) -> str:
+    """A setting of the config file or the environment that is not of its kind."""
+    kind = _SETTING_KINDS.get(name, "a value as in config.example.toml")
+    return f"setting {name} has an invalid value {value!r}: use {kind}"
+
+
+def no_credentials() -> str:
+    return (
+        "no credentials: set TOGGL_API_TOKEN (Toggl Track → Profile settings → API Token), "
+        "or TOGGL_EMAIL and TOGGL_PASSWORD"
+    )
+
+
+def cannot_write(option: str, path: object, reason: str) -> str:
+    """An output file of ``--report``, ``--emit-payloads`` or ``--log-file``."""
+    return f"{option} {path}: cannot write it ({reason}): give a file path in a folder that exists"
+
+
+def output_is_input(option: str, path: object, what: str) -> str:
+    """An output file (``--report``, ``--emit-payloads``, ``--log-file``) that would overwrite a
+    timesheet being read, the ledger or another output."""
+    return f"{option} {path} is {what}: writing there would destroy it; give another file name"
+
+
+def stopped_early(reason: str, *, dry_run: bool, credentials: bool) -> str:
+    """The summary's last word on a run that stopped before the end (``reason`` says why)."""
+    if dry_run:
+        return f"stopped early: {reason}"
+    if credentials:
+        return (
+            f"stopped early: {reason}; once that is put right, the same command carries on (rows "
+            "already created are not sent again)"
+        )
+    return f"stopped early: {reason}; run the same command again to resume"
+
+
+def interrupted() -> str:
+    """Ctrl-C twice (or before the run began): no summary, but nothing is lost."""
+    return (
+        "interrupted: the ledger keeps what was sent (a request cut off is looked up in Toggl "
+        "first); run the same command again to resume"
+    )
+
+
+def several_people_no_email(people: Sequence[str], more: bool) -> str:
+    """A note: the file names several people but has no email column, so Toggl would get every
+    entry as the token's own user's."""
+    names = ", ".join(repr(p) for p in people) + (" and more" if more else "")
+    return (
+        f"entries of several people ({names}) and no email column: each would be created as an "
+        "entry of the token's own user; to create each person's entries for them, add a column "
+        "with their Toggl email (--map email=COLUMN) and use an admin's token"
+    )
+
+
+def dates_month_first(example: str, as_read: str) -> str:
+    """A note: dates with slashes, none above 12 in either place: read month first."""
+    return (
+        f"dates with slashes are read month first ({example} is {as_read}): if they are day "
+        "first, pass --date-order dmy"
+    )
+
+
+def dates_day_first(example: str, as_read: str) -> str:
+    """A note: the file's dates with slashes show they are day first."""
+    return (
+        f"dates with slashes are read day first, as the file shows ({example} is {as_read}): if "
+        "they are month first, pass --date-order mdy"
+    )
+
+
+def dates_look_day_first(example: str) -> str:
+    """A note: month first is the order in force, but a date of the file can only be day first."""
+    return (
+        f"dates with slashes are read month first, but {example} can only be day first: if the "
+        "file's dates are day first, pass --date-order dmy (or auto), else its rows like that are "
+        "refused and the others read month first"
+    )
+
+
+def new_ledger(path: object) -> str:
+    """A note before a real run that starts a ledger: it cannot know an import made with another."""
+    return (
+        f"a new ledger, {path}: it knows no earlier import, so rows already imported with another "
+        "ledger would be sent again; if these files went in before, stop now (Ctrl-C) and pass "
+        "--ledger with that run's file"
+    )
+
+
+def no_ledger(path: object) -> str:
+    return f"no ledger at {path}: pass --ledger PATH (the one your run used)"
+
+
+def sandbox_not_loopback(host: str) -> str:
+    return f"the sandbox serves loopback only, not {host!r}: use --host 127.0.0.1 or --host ::1"
+
+
+# -- a bug (cli) -----------------------------------------------------------------------------------
+
+
+def unexpected_error(kind: str, trace: object) -> str:
+    """One line instead of a traceback; ``trace``: the crash report with the whole trace."""
+    return (
+        f"unexpected error ({kind}): this is a bug in toggl-import, not in your data; the full "
+        f"trace is in {trace}; the ledger keeps what was done, so running the same command "
+        "again resumes"
+    )

@@ -1,0 +1,924 @@
+"""Every input problem a user can make, and the exact text the user sees for it.
+
+Each case feeds real input through the real path -- ``toggl-import run --dry-run`` in this process
+against the sandbox, or the reader/normaliser/planner where only a fake Toggl can hold the names
+needed -- and asserts the whole message with its file, row and column. A spy on
+``importer.messages`` checks that each text came from the function the case names, and
+``test_every_message_function_has_a_case`` fails for a message function no case reaches.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import datetime as dt
+import inspect
+import io
+import json
+import os
+import re
+import zipfile
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import openpyxl
+import pandas as pd
+import pytest
+from test_cli_run import Server
+
+import importer.cli as cli
+from importer import messages
+from importer.errors import PermanentError, UnreadableFileError
+from importer.normalize import normalize
+from importer.payloads import Planner
+from importer.presets import detect
+from importer.reader import iter_chunks, read_header
+from importer.resolve import Resolver
+
+WID = 1234567
+FIX_KIND = "export the timesheet as CSV (UTF-8), TSV, XLSX, XLS or ODS"
+
+PUBLIC: dict[str, Callable[..., str]] = {
+    name: fn
+    for name, fn in vars(messages).items()
+    if inspect.isfunction(fn) and fn.__module__ == messages.__name__ and not name.startswith("_")
+}
+COVERED: set[str] = set()
+"""The message functions the cases below say they reach (each case checks it does)."""
+
+
+def uses(*names: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a test as the case of these message functions."""
+    COVERED.update(names)
+    return lambda test: test
+
+
+# -- the spy ---------------------------------------------------------------------------------------
+class Spy:
+    """Every text each message function made while this module ran."""
+
+    def __init__(self) -> None:
+        self.made: dict[str, list[str]] = defaultdict(list)
+
+    def wrap(self, name: str, fn: Callable[..., str]) -> Callable[..., str]:
+        def recording(*args: Any, **kwargs: Any) -> str:
+            text = fn(*args, **kwargs)
+            self.made[name].append(text)
+            return text
+
+        return recording
+
+    def check(self, name: str, seen: str) -> None:
+        """``seen`` (what the user got) holds a text that ``messages.<name>`` made, and that text
+        is in the house style: not capitalised (names aside), one line, no trailing period, and
+        the fix after ': ' or '; ' (unless there is nothing to fix)."""
+        made = [text for text in self.made[name] if text in seen]
+        assert made, f"messages.{name} made none of {seen!r}: {self.made[name]}"
+        for text in made:
+            assert not text[0].isupper() or text.startswith(("Toggl", "API")), text
+            assert "\n" not in text and not text.endswith("."), text
+            assert name in NOT_A_PROBLEM or ": " in text or "; " in text, text
+
+
+NOT_A_PROBLEM = {"would_create", "duplicate_row"}
+"""A plan, and a row posted once by design: they say what happens; there is nothing to fix."""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def spy() -> Iterator[Spy]:
+    found = Spy()
+    with pytest.MonkeyPatch.context() as mp:
+        for name, fn in PUBLIC.items():
+            mp.setattr(messages, name, found.wrap(name, fn))
+        yield found
+
+
+# -- running the command ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.stop()
+
+
+@dataclass
+class Done:
+    code: int
+    out: str
+    err: str
+
+
+def invoke(argv: list[str], cwd: Path, env: dict[str, str]) -> Done:
+    """``toggl-import ARGV`` in this process, in ``cwd``, with only ``env`` of the TOGGL_ variables."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        for name in [k for k in os.environ if k.startswith("TOGGL_")]:
+            mp.delenv(name)
+        for name, value in env.items():
+            mp.setenv(name, value)
+        mp.setenv("COLUMNS", "250")  # rich: one message a line
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = cli.main(argv)
+            except SystemExit as exc:  # argparse
+                code = int(exc.code or 0)
+    done = Done(code, out.getvalue(), err.getvalue())
+    assert "Traceback" not in done.out + done.err
+    return done
+
+
+def run_args(server: Server, *args: str, timezone: str | None = "Europe/Berlin") -> list[str]:
+    """``run ... --dry-run`` against the sandbox; ``args`` come last, so that they win."""
+    argv = ["run", "--dry-run", "--api-url", server.sandbox.base_url,
+            "--workspace-id", str(WID), "--ledger", "l.sqlite", "--rate", "1000"]  # fmt: skip
+    return argv + (["--timezone", timezone] if timezone else []) + list(args)
+
+
+Toggl = Callable[..., Done]
+
+
+@pytest.fixture
+def toggl(server: Server, tmp_path: Path) -> Toggl:
+    """``toggl(FILE, ..., timezone=, env=)``: a dry run in ``tmp_path`` against the sandbox."""
+
+    def run(*args: str, timezone: str | None = "Europe/Berlin", env: dict[str, str] | None = None) -> Done:
+        token = {"TOGGL_API_TOKEN": server.sandbox.token} if env is None else env
+        return invoke(run_args(server, *args, timezone=timezone), tmp_path, token)
+
+    return run
+
+
+def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.DictWriter(fh, header, lineterminator="\n")
+        out.writeheader()
+        out.writerows(rows)
+    return path
+
+
+def report_rows(path: Path) -> dict[tuple[str, int], dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return {(r["file"], int(r["row"])): r for r in csv.DictReader(fh)}
+
+
+# -- refused rows, in one dry run over three files ---------------------------------------------------
+ROWS_HEADER = ["Date", "Start", "End date", "End", "Duration", "Description", "Project", "Client",
+               "Task", "Billable", "Email"]  # fmt: skip
+DAY = {"Date": "2026-11-02", "Start": "09:00"}
+HOUR = {**DAY, "End": "10:00"}
+
+
+@dataclass(frozen=True)
+class Row:
+    uses: str
+    reason: str
+    column: str | None
+    cells: dict[str, str]
+    message: str
+
+
+ROWS = [
+    Row("bad_date", "bad_date", "Date", {**HOUR, "Date": "2026-13-45"},
+        "cannot read '2026-13-45' as a date: use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"),
+    Row("bad_date", "bad_date", "Date", {**HOUR, "Date": "13/25/2026"},
+        "cannot read '13/25/2026' as a date: use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY "
+        "(with slashes the month comes first; for day-first dates pass --date-order dmy)"),
+    Row("bad_time", "bad_time", "Start", {**HOUR, "Start": "25:00"},
+        "cannot read '25:00' as a time: use HH:MM, HH:MM:SS or hh:mm AM/PM"),
+    Row("no_date", "no_date", "Date", {"Start": "09:00", "End": "10:00"},
+        "the row has a start time but no date: fill in the date"),
+    Row("no_start", "no_start", "Date", {"Duration": "1:00"},
+        "the row has no start date: fill in the date"),
+    Row("no_start_time", "no_start_time", "Start", {"Date": "2026-11-02", "End": "10:00"},
+        "the row has an end but no start time: fill in the start time"),
+    Row("end_before_start", "end_before_start", "End", {**DAY, "Start": "11:00", "End": "10:00"},
+        "the end (10:00) is before the start (2026-11-02 11:00): fill in the end date if the entry "
+        "goes past midnight, or correct the times"),
+    Row("end_before_start", "end_before_start", "End",
+        {**DAY, "Start": "11:00", "End date": "2026-11-02", "End": "10:00"},
+        "the end (2026-11-02 10:00) is before the start (2026-11-02 11:00): correct the times"),
+    Row("too_long", "too_long", "End", {**DAY, "End date": "2026-12-15", "End": "10:00"},
+        "the entry lasts 1,033.0 hours, and Toggl takes 999 at most: correct the end or the "
+        "duration, or split the entry in two"),
+    Row("too_long", "too_long", "Duration", {**DAY, "Duration": "1000:00"},
+        "the entry lasts 1,000.0 hours, and Toggl takes 999 at most: correct the end or the "
+        "duration, or split the entry in two"),
+    Row("bad_duration", "bad_duration", "Duration", {**DAY, "Duration": "abc"},
+        "cannot read 'abc' as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"),
+    Row("bad_duration", "bad_duration", "Duration", {**DAY, "Duration": "1,5"},
+        "cannot read '1,5' as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m "
+        "(write '1.5': a decimal comma is read only in ;-separated files)"),
+    Row("no_duration", "no_duration", "End", DAY,
+        "the row has neither an end time nor a duration (running timers are not imported): "
+        "fill in one of them"),
+    Row("bad_billable", "bad_billable", "Billable", {**HOUR, "Billable": "maybe"},
+        "cannot read 'maybe' as billable: use yes/no, true/false, y/n, 1/0"),
+    Row("nonexistent_time", "nonexistent_time", "Start",
+        {"Date": "2026-03-29", "Start": "02:30", "Duration": "1:00"},
+        "2026-03-29 02:30 does not exist in Europe/Berlin: the clocks jump forward over it (as when "
+        "summer time starts); correct the time, or write it with its UTC offset"),
+    Row("ambiguous_time", "ambiguous_time", "Start",
+        {"Date": "2026-10-25", "Start": "02:30", "Duration": "1:00"},
+        "2026-10-25 02:30 in Europe/Berlin happens twice (2026-10-25T00:30:00Z and "
+        "2026-10-25T01:30:00Z): add an offset, for example 2026-10-25T02:30:00+02:00 or "
+        "2026-10-25T02:30:00+01:00"),
+    Row("unknown_client", "unknown_client", "Client", {**HOUR, "Client": "Acme Crop"},
+        "client 'Acme Crop' not found; did you mean 'Acme Corp'?"),
+    Row("unknown_client", "unknown_client", "Client", {**HOUR, "Client": "Zzyzx Ltd"},
+        "client 'Zzyzx Ltd' not found: check the name, or use --create-missing to create it"),
+    Row("ambiguous_project", "ambiguous_project", "Project", {**HOUR, "Project": "Website"},
+        "project 'Website' is ambiguous: 'Website' (Acme Corp), 'Website' (Globex); fill in the "
+        "client to choose one"),
+    Row("unknown_project", "unknown_project", "Project",
+        {**HOUR, "Project": "Suport", "Client": "Acme Corp"},
+        "project 'Suport' not found for client 'Acme Corp'; did you mean 'Support'?"),
+    Row("unknown_project", "unknown_project", "Project", {**HOUR, "Project": "Nowhere"},
+        "project 'Nowhere' not found: check the name, or use --create-missing to create it"),
+    Row("unknown_task", "unknown_task", "Task",
+        {**HOUR, "Project": "Website", "Client": "Acme Corp", "Task": "Desing"},
+        "task 'Desing' not found in its project; did you mean 'Design'?"),
+    Row("unknown_task", "unknown_task", "Task",
+        {**HOUR, "Project": "Website", "Client": "Acme Corp", "Task": "Quux"},
+        "task 'Quux' not found in its project: check the name, or use --create-missing to create it"),
+    Row("task_without_project", "task_without_project", "Task", {**HOUR, "Task": "Design"},
+        "task 'Design' needs a project: fill in the project the task belongs to"),
+    Row("unknown_user", "unknown_user", "Email", {**HOUR, "Email": "olivia@exmaple.com"},
+        "no member of workspace 1234567 has the email 'olivia@exmaple.com'; did you mean "
+        "'olivia@example.com' or 'max@example.com'?"),
+    Row("unknown_user", "unknown_user", "Email", {**HOUR, "Email": "q@q.q"},
+        "no member of workspace 1234567 has the email 'q@q.q': correct the email, or invite the "
+        "person to the workspace in Toggl"),
+]  # fmt: skip
+FINE_ROW = len(ROWS) + 2
+"""The row of ``rows.csv`` that would be posted; the one after it is the same entry again."""
+COVERED.update(case.uses for case in ROWS)
+
+# (file, row, uses, reason, column, message) of the other files' refused rows
+OTHER_ROWS = [
+    ("wide.csv", 2, "too_many_cells", "too_many_cells", None,
+     "the header has 4 columns but the row has more cells than that: quote cells that contain the "
+     "separator, or remove the extra cells"),
+    ("wide.csv", 4, "too_many_cells", "too_many_cells", None,
+     "the header has 4 columns but the row has 6 cells: quote cells that contain the separator, or "
+     "remove the extra cells"),
+    ("book.xlsx", 2, "date_out_of_range", "bad_date", "Date",
+     "the date '0026-11-02' is outside the years 1970-2099: correct the year"),
+]  # fmt: skip
+COVERED.update(case[2] for case in OTHER_ROWS)
+
+
+@dataclass
+class RowRun:
+    done: Done
+    summary: dict[str, Any]
+    report: dict[tuple[str, int], dict[str, str]]
+
+
+@pytest.fixture(scope="module")
+def row_run(server: Server, spy: Spy, tmp_path_factory: pytest.TempPathFactory) -> RowRun:
+    folder = tmp_path_factory.mktemp("rows")
+    fine = {**HOUR, "Description": "fine"}
+    cells = [{**case.cells, "Description": f"case {i}"} for i, case in enumerate(ROWS)]
+    write_csv(folder / "rows.csv", ROWS_HEADER, [*cells, fine, fine])
+    (folder / "wide.csv").write_text(
+        "Date,Start,End,Description\n2026-11-02,09:00,10:00,w1,EXTRA\n2026-11-02,11:00,12:00,w2\n"
+        "2026-11-02,13:00,14:00,w3,X,Y\n",
+        encoding="utf-8",
+    )
+    book = openpyxl.Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Date", "Start", "End", "Description"])
+    sheet.append(["0026-11-02", dt.time(9), dt.time(10), "typo"])
+    sheet.append([])
+    sheet.append([dt.date(2026, 11, 2), dt.time(9), dt.time(10), "fine"])  # rows.csv's again
+    book.save(folder / "book.xlsx")
+    argv = run_args(server, "rows.csv", "wide.csv", "book.xlsx", "--json", "--report", "report.csv")
+    done = invoke(argv, folder, {"TOGGL_API_TOKEN": server.sandbox.token})
+    assert done.code == 1, done
+    return RowRun(done, json.loads(done.out), report_rows(folder / "report.csv"))
+
+
+def _assert_refused(run: RowRun, spy: Spy, file: str, row: int, uses: str, reason: str,
+                    column: str | None, message: str) -> None:  # fmt: skip
+    line = run.report[(file, row)]
+    where = f"column {column!r}: " if column else ""
+    assert (line["status"], line["message"]) == ("refused", where + message)
+    example = f"{file} row {row}{f' [{column}]' if column else ''}: {message}"
+    assert example in run.summary["examples"][reason]
+    spy.check(uses, message)
+
+
+@pytest.mark.parametrize(("row", "case"), list(enumerate(ROWS, start=2)),
+                         ids=[f"{c.uses}-row{i}" for i, c in enumerate(ROWS, start=2)])  # fmt: skip
+def test_a_refused_row_names_file_row_column_and_the_fix(
+    row: int, case: Row, row_run: RowRun, spy: Spy
+) -> None:
+    _assert_refused(row_run, spy, "rows.csv", row, case.uses, case.reason, case.column, case.message)
+
+
+@pytest.mark.parametrize("case", OTHER_ROWS, ids=[f"{c[2]}-{c[0]}-{c[1]}" for c in OTHER_ROWS])
+def test_a_refused_row_of_a_wide_csv_or_a_workbook(case: tuple[Any, ...], row_run: RowRun, spy: Spy) -> None:
+    _assert_refused(row_run, spy, *case)
+
+
+def test_the_summary_counts_the_refusals_by_reason_code(row_run: RowRun) -> None:
+    assert row_run.summary["refused_by_reason"] == {
+        "bad_date": 2 + 1, "bad_time": 1, "no_date": 1, "no_start": 1, "no_start_time": 1,
+        "end_before_start": 2, "too_long": 2, "bad_duration": 2, "no_duration": 1,
+        "bad_billable": 1, "nonexistent_time": 1, "ambiguous_time": 1, "unknown_client": 2,
+        "ambiguous_project": 1, "unknown_project": 2, "unknown_task": 2, "task_without_project": 1,
+        "unknown_user": 2, "too_many_cells": 2,
+    }  # fmt: skip
+
+
+@uses("duplicate_row")
+def test_the_same_entry_twice_is_a_duplicate_naming_the_first_row(row_run: RowRun) -> None:
+    assert row_run.report[("rows.csv", FINE_ROW)]["status"] == "pending"
+    in_file = row_run.report[("rows.csv", FINE_ROW + 1)]
+    other_file = row_run.report[("book.xlsx", 4)]
+    assert (in_file["status"], in_file["message"]) == (
+        "duplicate", f"same entry as row {FINE_ROW} of this run"
+    )
+    assert (other_file["status"], other_file["message"]) == (
+        "duplicate", f"same entry as rows.csv row {FINE_ROW} of this run"
+    )
+    # the runner writes this text itself today: it must stay the one messages.duplicate_row makes
+    assert in_file["message"] == PUBLIC["duplicate_row"](FINE_ROW, None)
+    assert other_file["message"] == PUBLIC["duplicate_row"](FINE_ROW, "rows.csv")
+
+
+@uses("bad_time")
+def test_a_date_and_time_in_one_column_that_cannot_be_read(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    (tmp_path / "stamps.csv").write_text("When,Duration,Description\n2026-11-02 25:61,1:00,x\n")
+    done = toggl("stamps.csv", "--map", "start=When", "--report", "r.csv")
+    message = (
+        "cannot read '2026-11-02 25:61' as a date and time: use 2026-03-05 09:30 or "
+        "2026-03-05T09:30+01:00"
+    )
+    assert report_rows(tmp_path / "r.csv")[("stamps.csv", 2)]["message"] == f"column 'When': {message}"
+    assert f"stamps.csv row 2 [When]: {message}" in done.out
+    spy.check("bad_time", message)
+
+
+@uses("typo_not_created", "would_create")
+def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "names.csv", ["Date", "Start", "End", "Project"],
+              [{**HOUR, "Project": "Websit"}, {**HOUR, "Project": "Brand New"}])  # fmt: skip
+    done = toggl("names.csv", "--create-missing", "--report", "r.csv")
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    typo = (
+        "project 'Websit' not found and not created: it is one letter away from 'Website', which "
+        "looks like a typo; fix the cell (did you mean 'Website'?), or create the project in Toggl first"
+    )
+    assert (report[("names.csv", 2)]["status"], report[("names.csv", 2)]["message"]) == (
+        "refused", f"column 'Project': {typo}"
+    )
+    planned = "project 'Brand New' would be created (--create-missing)"
+    assert (report[("names.csv", 3)]["status"], report[("names.csv", 3)]["message"]) == (
+        "pending", f"would be posted after: {planned}"
+    )
+    spy.check("typo_not_created", typo)
+    spy.check("would_create", planned)
+
+
+# -- names only a fake Toggl can hold, and the model's safety net ----------------------------------
+class FakeToggl:
+    """The listings name resolution reads: two clients of one name, two tasks of one name."""
+
+    listings: ClassVar[dict[str, list[dict[str, Any]]]] = {
+        "clients": [{"id": 1, "name": "Acme Corp"}, {"id": 2, "name": "Acme Corp"}],
+        "projects": [{"id": 10, "name": "Website", "active": True, "client_id": None}],
+        "tasks": [{"id": 20, "name": "Design", "active": True, "project_id": 10},
+                  {"id": 21, "name": "Design", "active": True, "project_id": 10}],
+        "workspace_users": [{"uid": 101, "email": "olivia@example.com"},
+                            {"uid": -5, "email": "ghost@example.com"}],  # an id Toggl never sends
+    }  # fmt: skip
+
+    async def get_all(self, path: str, params: dict[str, Any] | None = None) -> list[Any]:
+        return self.listings[path.rsplit("/", 1)[1]]
+
+    async def create_project(self, workspace_id: int, name: str, client_id: int | None = None) -> Any:
+        raise AssertionError("nothing is created here")
+
+    async def create_client(self, workspace_id: int, name: str) -> Any:
+        raise AssertionError("nothing is created here")
+
+    async def create_task(self, workspace_id: int, project_id: int, name: str) -> Any:
+        raise AssertionError("nothing is created here")
+
+
+async def planned_errors(path: Path) -> list[tuple[str, int, str | None, str, str]]:
+    """(file, row, column, reason, message) of the refused rows: read, normalised and planned."""
+    mapping = detect(read_header(path, display_name=path.name), file=path.name)
+    planner = Planner(Resolver(FakeToggl(), WID), WID, created_with="toggl-import", columns=mapping.columns)
+    found = []
+    for raw in iter_chunks(path, display_name=path.name):
+        plan = await planner.plan(normalize(raw, mapping, timezone="UTC"))
+        found += [(e.file, e.row, e.column, e.reason, e.message) for e in plan.errors]
+    return found
+
+
+@uses("ambiguous_client", "ambiguous_task", "invalid_entry")
+async def test_names_toggl_holds_twice_and_an_id_the_model_refuses(tmp_path: Path, spy: Spy) -> None:
+    path = write_csv(tmp_path / "t.csv", ["Date", "Start", "End", "Client", "Project", "Task", "Email"], [
+        {**HOUR, "Client": "Acme Corp"},
+        {**HOUR, "Project": "Website", "Task": "Design"},
+        {**HOUR, "Email": "ghost@example.com"},
+    ])  # fmt: skip
+    errors = await planned_errors(path)
+    assert errors == [
+        ("t.csv", 2, "Client", "ambiguous",
+         "client 'Acme Corp' matches 2 clients: rename or archive all but one of them in Toggl"),
+        ("t.csv", 3, "Task", "ambiguous_task",
+         "task 'Design' matches 2 tasks of its project: rename or archive all but one of them in Toggl"),
+        ("t.csv", 4, "Email", "invalid_entry",
+         "Toggl would refuse this entry: Input should be greater than 0"),
+    ]  # fmt: skip
+    names = ("ambiguous_client", "ambiguous_task", "invalid_entry")
+    for name, (*_, message) in zip(names, errors, strict=True):
+        spy.check(name, message)
+
+
+class RefusingToggl(FakeToggl):
+    """Toggl that refuses to create projects (a name taken meanwhile, no permission, ...)."""
+
+    def __init__(self) -> None:
+        self.creates = 0
+
+    async def create_project(self, workspace_id: int, name: str, client_id: int | None = None) -> Any:
+        self.creates += 1
+        raise PermanentError("POST /projects: 400", status=400, text="Name has already been taken")
+
+
+@uses("create_refused")
+async def test_a_name_toggl_refuses_to_create_refuses_its_rows_and_is_asked_once(
+    tmp_path: Path, spy: Spy
+) -> None:
+    path = write_csv(tmp_path / "t.csv", ["Date", "Start", "End", "Description", "Project"], [
+        {**HOUR, "Description": "a", "Project": "Zephyr"},
+        {**HOUR, "Description": "b", "Project": "Zephyr"},
+    ])  # fmt: skip
+    toggl = RefusingToggl()
+    mapping = detect(read_header(path, display_name=path.name), file=path.name)
+    resolver = Resolver(toggl, WID, create_missing=True)
+    planner = Planner(resolver, WID, created_with="toggl-import", columns=mapping.columns)
+    errors = []
+    for raw in iter_chunks(path, display_name=path.name):
+        plan = await planner.plan(normalize(raw, mapping, timezone="UTC"))
+        errors += [(e.row, e.column, e.reason, e.message) for e in plan.errors]
+    message = ("project 'Zephyr' not found, and Toggl refused to create it (Name has already been "
+               "taken): create it in Toggl, or correct the cell to an existing project")  # fmt: skip
+    assert errors == [(2, "Project", "create_refused", message), (3, "Project", "create_refused", message)]
+    assert toggl.creates == 1
+    spy.check("create_refused", message)
+
+
+# -- whole files: one line, exit 2 -------------------------------------------------------------------
+def _zip(path: Path, *names: str) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, "<x/>")
+
+
+OLE = bytes.fromhex("d0cf11e0a1b11ae1")
+WORD = "word/document.xml"
+UTF16 = b"\xff\xfe" + "Date,Start,End\n2026-11-02,09:00,10:00\n".encode("utf-16-le")
+
+
+def put(name: str, data: bytes | str) -> Callable[[Path], Any]:
+    """Write ``data`` to ``name`` in the test's folder."""
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    return lambda folder: (folder / name).write_bytes(raw)
+
+
+QUOTE_FIX = 'a quoted cell is never closed: its " has no closing quote; close it (write "" for a quote inside a cell), or remove it'  # noqa: E501
+FILES: dict[str, tuple[str, str, Callable[[Path], Any], str]] = {
+    # case: (message function, FILE argument, make it in tmp_path, what stderr says)
+    "missing": ("no_such_file", "nowhere.csv", lambda t: None,
+                "nowhere.csv: file not found: check the path"),
+    "folder": ("is_a_folder", "folder.csv", lambda t: (t / "folder.csv").mkdir(),
+               "folder.csv: this is a folder, not a timesheet file: give the path of a file in it"),
+    "pdf suffix": ("unsupported_type", "times.pdf", put("times.pdf", b"%PDF-1.7"),
+                   f"times.pdf: unsupported file type '.pdf': {FIX_KIND}"),
+    "empty": ("empty_file", "empty.csv", put("empty.csv", b"\r\n \n"),
+              "empty.csv: the file is empty: export the timesheet again (it needs a header row and at "
+              "least one entry)"),
+    "only separators": ("blank_lines_only", "blank.csv", put("blank.csv", ",,\n,,\n"),
+                        "blank.csv: the file holds only blank lines: export the timesheet again, with its "
+                        "header row"),
+    "header only": ("header_only", "head.csv", put("head.csv", "Date,Start,End\n"),
+                    "head.csv: the file has a header but no entries: nothing to import (export the "
+                    "timesheet again with the rows you want)"),
+    "huge first line": ("header_too_long", "huge.csv", put("huge.csv", b"a" * (4 * 1024 * 1024 + 10)),
+                        "huge.csv: the first line is longer than 4 MiB, which is not a timesheet header: "
+                        f"check that this is the timesheet, or {FIX_KIND}"),
+    "pdf as csv": ("not_a_timesheet", "report.csv", put("report.csv", b"%PDF-1.7\n"),
+                   f"report.csv: the file is a PDF document, not a timesheet: {FIX_KIND}"),
+    "word as xlsx": ("not_a_spreadsheet", "letter.xlsx", lambda t: _zip(t / "letter.xlsx", WORD),
+                     f"letter.xlsx: the file is a Word document, not a spreadsheet: {FIX_KIND}"),
+    "binary": ("binary_file", "photo.csv", put("photo.csv", bytes(range(256)) * 40),
+               f"photo.csv: the file is binary, not a text timesheet: {FIX_KIND}"),
+    "damaged zip": ("damaged_zip", "broken.xlsx", put("broken.xlsx", b"PK\x03\x04" + bytes(99)),
+                    "broken.xlsx: the file is a damaged zip or workbook: open it in Excel and save it "
+                    f"again, or {FIX_KIND}"),
+    "encrypted": ("password_protected", "locked.xlsx",
+                  put("locked.xlsx", OLE + bytes(200) + "EncryptionInfo".encode("utf-16-le")),
+                  "locked.xlsx: the workbook is password-protected: open it in Excel, remove the password "
+                  "(File > Info > Protect Workbook > Encrypt with Password, clear it) and save, or export "
+                  "it as CSV"),
+    "not a workbook": ("unreadable_workbook", "odd.xls", put("odd.xls", OLE + bytes(4000)),
+                       "odd.xls: the file looks like an Office file but is not a readable workbook (password-"
+                       "protected, or not really an .xlsx/.xls/.ods): open it in Excel and save it as .xlsx "
+                       "or CSV (*)"),
+    "empty sheet": ("empty_worksheet", "blank.xlsx", lambda t: openpyxl.Workbook().save(t / "blank.xlsx"),
+                    "blank.xlsx: the first worksheet is empty: put the timesheet on the first sheet, header "
+                    "first"),
+    "not utf-8 after a BOM": ("bad_utf8_line", "enc.csv",
+                              put("enc.csv", b"\xef\xbb\xbfDate,Start,End\n2026-11-02,09:00,caf\xe9\n"),
+                              "enc.csv: line 2 is not valid UTF-8 ('2026-11-02,09:00,caf\ufffd': invalid "
+                              "continuation byte): save the file again as UTF-8 (in Excel: Save As, then CSV "
+                              "UTF-8)"),
+    "utf-16 cut short": ("bad_encoding", "u16.csv", put("u16.csv", UTF16 + b"\x00"),
+                         "u16.csv: the file is not valid UTF-16 text separated by commas (truncated data): "
+                         "save it again as UTF-8 (in Excel: Save As, then CSV UTF-8)"),
+    "unclosed quote": ("unclosed_quote", "quote.csv",
+                       put("quote.csv", 'Date,Start,End,Notes\n2026-11-02,09:00,10:00,a\n'
+                                        '2026-11-02,10:00,11:00,"open\n2026-11-02,11:00,12:00,b\n'),
+                       f"quote.csv, row 3: {QUOTE_FIX}"),
+    "unclosed quote at once": ("unclosed_quote", "first.csv",
+                               put("first.csv", 'Date,Start,End,Notes\n2026-11-02,09:00,10:00,"open\nx'),
+                               f"first.csv, row 2: {QUOTE_FIX}"),
+}  # fmt: skip
+COVERED.update(case[0] for case in FILES.values())
+
+
+@pytest.mark.parametrize("case", list(FILES))
+def test_a_file_that_cannot_be_read_is_refused_in_one_line(
+    case: str, toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    name, argument, make, expected = FILES[case]
+    make(tmp_path)
+    done = toggl(argument)
+    assert (done.code, done.out) == (2, "")
+    pattern = re.escape(f"toggl-import: {expected}\n").replace(re.escape("(*)"), r"\(.+\)")
+    assert re.fullmatch(pattern, done.err), done.err
+    spy.check(name, done.err)
+
+
+@uses("permission_denied")
+def test_a_file_the_user_cannot_read(
+    toggl: Toggl, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "secret.csv").write_text("Date,Start,End\n2026-11-02,09:00,10:00\n")
+    real_open = Path.open
+
+    def deny(self: Path, *args: Any, **kwargs: Any) -> Any:  # as for a user (root reads any file)
+        if self.name == "secret.csv":
+            raise PermissionError(13, "Permission denied")
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", deny)
+    done = toggl("secret.csv")
+    assert (done.code, done.err) == (
+        2, "toggl-import: secret.csv: permission denied: make the file readable for your user\n"
+    )
+    spy.check("permission_denied", done.err)
+
+
+@uses("cannot_open")
+def test_a_path_the_system_cannot_open(tmp_path: Path, spy: Spy) -> None:
+    path = tmp_path / ("a" * 300 + ".csv")
+    with pytest.raises(UnreadableFileError) as refused:
+        read_header(path, display_name="long.csv")
+    assert str(refused.value) == (
+        "long.csv: cannot open the file (File name too long): check the path, and that the file is readable"
+    )
+    spy.check("cannot_open", str(refused.value))
+
+
+@uses("unreadable_text")
+def test_text_the_csv_parser_gives_up_on(
+    toggl: Toggl, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "odd.csv").write_text("Date,Start,End\n2026-11-02,09:00,10:00\n")
+
+    def give_up(*args: Any, **kwargs: Any) -> Any:  # no real file is known to get here: say what would
+        raise pd.errors.ParserError("Error tokenizing data. C error: out of memory")
+
+    monkeypatch.setattr(pd, "read_csv", give_up)
+    done = toggl("odd.csv")
+    assert (done.code, done.err) == (2, (
+        "toggl-import: odd.csv: cannot read the file as UTF-8 text separated by commas (Error "
+        f"tokenizing data. C error: out of memory): {FIX_KIND}\n"
+    ))  # fmt: skip
+    spy.check("unreadable_text", done.err)
+
+
+# -- columns, options, config and environment: one line, exit 2 ------------------------------------
+HEADER_TIMES = "Date,Start,End\n2026-11-02,09:00,10:00\n"
+PRESET_LIST = "auto, toggl, toggl-import, clockify, harvest, generic"
+FIELD_LIST = ("start, start_date, start_time, end, end_date, end_time, duration, description, project, "
+              "client, task, tags, billable, email, user")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Usage:
+    uses: str
+    args: tuple[str, ...]
+    expected: str
+    files: tuple[tuple[str, str], ...] = (("t.csv", HEADER_TIMES),)
+    env: dict[str, str] | None = None
+    timezone: str | None = "Europe/Berlin"
+
+
+TOML = "c.toml"
+USAGE = {
+    "preset in config": Usage("unknown_preset", ("t.csv", "--config", TOML),
+                              f"unknown preset 'excel': choose one of {PRESET_LIST}",
+                              (("t.csv", HEADER_TIMES), (TOML, '[import]\npreset = "excel"\n'))),
+    "map without =": Usage("bad_map_option", ("t.csv", "--map", "duration"),
+                           "--map 'duration' is not FIELD=COLUMN: write it like --map "
+                           'duration="Time spent"'),
+    "map unknown field": Usage("unknown_map_field", ("t.csv", "--map", "begin=Start"),
+                               f"--map begin=...: unknown field; use one of {FIELD_LIST}"),
+    "map unknown column": Usage("map_no_such_column", ("t.csv", "--map", "duration=Time"),
+                                "--map duration='Time': no such column; t.csv has the columns 'Date', "
+                                "'Start', 'End': name one of them"),
+    "unknown header": Usage("unusable_header", ("odd.csv",),
+                            "cannot tell which columns hold the start and the length of each entry "
+                            "(generic preset): odd.csv has the columns 'When', 'Length', 'What'; name them, "
+                            'for example --map start_date="When" --map duration="Length"',
+                            (("odd.csv", "When,Length,What\n2026-11-16 09:00,1:00,x\n"),)),
+    "no timezone": Usage("no_timezone", ("t.csv",),
+                         "t.csv, row 2, column 'Start': times such as '09:00' have no UTC offset: pass "
+                         "--timezone with the zone they were recorded in, for example --timezone "
+                         "Europe/Berlin", timezone=None),
+    "unknown timezone": Usage("unknown_timezone", ("t.csv",),
+                              "unknown time zone 'Europe/Berln': use an IANA name such as Europe/Berlin",
+                              timezone="Europe/Berln"),
+    "date order in config": Usage("unknown_date_order", ("t.csv", "--config", TOML),
+                                  "unknown date order 'ymd': choose one of mdy, dmy, auto",
+                                  (("t.csv", HEADER_TIMES), (TOML, '[import]\ndate_order = "ymd"\n'))),
+    "rate 0": Usage("bad_rate", ("t.csv", "--rate", "0"),
+                    "rate 0 is not above 0: give requests per second, for example --rate 1"),
+    "concurrency 0": Usage("bad_concurrency", ("t.csv", "--concurrency", "0"),
+                           "concurrency 0 is below 1: give the requests in flight, for example "
+                           "--concurrency 4"),
+    "workspace 0": Usage("bad_workspace_id", ("t.csv", "--workspace-id", "0"),
+                         "workspace id 0 is not a positive number: use the number in the Toggl URL "
+                         "(track.toggl.com/.../workspaces/N)"),
+    "blank created_with": Usage("empty_created_with", ("t.csv", "--config", TOML),
+                                'created_with is empty: name the application, or leave it out (default '
+                                '"toggl-import")',
+                                (("t.csv", HEADER_TIMES), (TOML, '[import]\ncreated_with = " "\n'))),
+    "ftp url": Usage("not_an_http_url", ("t.csv", "--api-url", "ftp://example.com/api/v9"),
+                     "API URL 'ftp://example.com/api/v9' is not an http(s) URL: use for example "
+                     "https://api.track.toggl.com/api/v9"),
+    "plain http": Usage("plain_http", ("t.csv", "--api-url", "http://toggl.example.com/api/v9"),
+                        "refusing plain http to toggl.example.com: the token would travel unencrypted; "
+                        "use https (plain http is for loopback only)"),
+    "no config file": Usage("config_not_found", ("t.csv", "--config", "nope.toml"),
+                            "config file nope.toml does not exist: check the path given to --config"),
+    "config not toml": Usage("config_not_toml", ("t.csv", "--config", TOML),
+                             "config file c.toml is not valid TOML (*): fix it, see config.example.toml",
+                             (("t.csv", HEADER_TIMES), (TOML, "[import\n"))),
+    "config no section": Usage("config_not_a_section", ("t.csv", "--config", TOML),
+                               "config file c.toml: 'preset' is not a [section]: put settings under [api], "
+                               "[import], [limits] or [columns]",
+                               (("t.csv", HEADER_TIMES), (TOML, 'preset = "auto"\n'))),
+    "config token": Usage("config_has_credentials", ("t.csv", "--config", TOML),
+                          "config file c.toml: credentials do not go in the config file; set TOGGL_API_TOKEN "
+                          "(or TOGGL_EMAIL and TOGGL_PASSWORD) in the environment",
+                          (("t.csv", HEADER_TIMES), (TOML, '[api]\ntoken = "secret"\n'))),
+    "config unknown": Usage("config_unknown_setting", ("t.csv", "--config", TOML),
+                            "config file c.toml: unknown setting [import] colour: see config.example.toml "
+                            "for the settings there are",
+                            (("t.csv", HEADER_TIMES), (TOML, '[import]\ncolour = "red"\n'))),
+    "config bad value": Usage("bad_setting", ("t.csv", "--config", TOML),
+                              "setting concurrency has an invalid value 'many': use a whole number",
+                              (("t.csv", HEADER_TIMES), (TOML, '[limits]\nconcurrency = "many"\n'))),
+    "no credentials": Usage("no_credentials", ("t.csv",),
+                            "no credentials: set TOGGL_API_TOKEN (Toggl Track → Profile settings → API "
+                            "Token), or TOGGL_EMAIL and TOGGL_PASSWORD", env={}),
+    "report folder missing": Usage("cannot_write", ("t.csv", "--report", "out/r.csv"),
+                                   "--report out/r.csv: cannot write it (No such file or directory): give a "
+                                   "file path in a folder that exists"),
+    "report over the timesheet": Usage("output_is_input", ("t.csv", "--report", "t.csv"),
+                                       "--report t.csv is the timesheet t.csv: writing there would "
+                                       "destroy it; give another file name"),
+    "payloads over the ledger": Usage("output_is_input", ("t.csv", "--emit-payloads", "l.sqlite"),
+                                      "--emit-payloads l.sqlite is the ledger: writing there would "
+                                      "destroy it; give another file name"),
+    "log over the report": Usage("output_is_input", ("t.csv", "--report", "o.csv", "--log-file",
+                                                     "./o.csv"),
+                                 "--log-file o.csv is the file of --report: writing there would "
+                                 "destroy it; give another file name"),
+    "payloads folder missing": Usage("cannot_write", ("t.csv", "--emit-payloads", "out/p.jsonl"),
+                                     "--emit-payloads out/p.jsonl: cannot write it (No such file or "
+                                     "directory): give a file path in a folder that exists"),
+}  # fmt: skip
+COVERED.update(case.uses for case in USAGE.values())
+
+
+@pytest.mark.parametrize("case", list(USAGE))
+def test_a_wrong_option_or_setting_says_the_fix_in_one_line(
+    case: str, toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    usage = USAGE[case]
+    for name, text in usage.files:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    done = toggl(*usage.args, timezone=usage.timezone, env=usage.env)
+    assert (done.code, done.out) == (2, "")
+    pattern = re.escape(f"toggl-import: {usage.expected}\n").replace(re.escape("(*)"), r"\(.+\)")
+    assert re.fullmatch(pattern, done.err), done.err
+    spy.check(usage.uses, done.err)
+
+
+@uses("no_ledger", "sandbox_not_loopback")
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["status", "--ledger", "nope.sqlite"],
+     "no ledger at nope.sqlite: pass --ledger PATH (the one your run used)"),
+    (["sandbox", "--host", "0.0.0.0"],
+     "the sandbox serves loopback only, not '0.0.0.0': use --host 127.0.0.1 or --host ::1"),
+])  # fmt: skip
+def test_the_other_commands_say_the_fix_in_one_line(
+    argv: list[str], expected: str, tmp_path: Path, spy: Spy
+) -> None:
+    done = invoke(argv, tmp_path, {})
+    assert (done.code, done.out, done.err) == (2, "", f"toggl-import: {expected}\n")
+    spy.check("no_ledger" if argv[0] == "status" else "sandbox_not_loopback", done.err)
+
+
+@uses("unused_columns", "no_start_time_column")
+def test_notes_before_a_run_say_what_is_not_read(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    (tmp_path / "h.csv").write_text("Date,Hours,Notes,Colour,Mood\n2026-11-02,1.5,x,red,ok\n")
+    done = toggl("h.csv")
+    assert done.code == 0, done
+    notes = [line for line in done.out.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: h.csv: columns not used: 'Colour', 'Mood'; if one holds the description, project, client, "
+        'task, tags, billable or email, say so with --map FIELD="COLUMN"',
+        "note: h.csv: no start-time column: each person's entries of a day start at default_start_time "
+        "(09:00) and follow one another",
+    ]
+    spy.check("unused_columns", notes[0])
+    spy.check("no_start_time_column", notes[1])
+
+
+@uses("new_ledger")
+def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    (tmp_path / "t.csv").write_text("Date,Start,End,Description\n2026-11-02,09:00,10:00,ledger note\n")
+    argv = [a for a in run_args(server, "t.csv") if a != "--dry-run"]
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    first = invoke(argv, tmp_path, token)
+    assert first.code == 0, first
+    notes = [line for line in first.out.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: a new ledger, l.sqlite: it knows no earlier import, so rows already imported with "
+        "another ledger would be sent again; if these files went in before, stop now (Ctrl-C) and "
+        "pass --ledger with that run's file"
+    ]
+    spy.check("new_ledger", notes[0])
+    again = invoke(argv, tmp_path, token)
+    assert again.code == 0 and "note: " not in again.out
+
+
+def test_the_start_time_note_names_the_configured_default_start(toggl: Toggl, tmp_path: Path) -> None:
+    (tmp_path / "h.csv").write_text("Date,Hours\n2026-11-02,1.5\n")
+    (tmp_path / "c.toml").write_text('[import]\ndefault_start_time = "08:30"\n')
+    done = toggl("h.csv", "--config", "c.toml")
+    assert "default_start_time (08:30)" in done.out, done.out
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["--log-file", "out/requests.log"],
+     "--log-file out/requests.log: cannot write it (No such file or directory): give a file path in "
+     "a folder that exists"),
+    (["x" * 300 + ".csv"],
+     "x" * 300 + ".csv: cannot open the file (File name too long): check the path, and that the "
+     "file is readable"),
+])  # fmt: skip
+def test_an_unusable_path_is_refused_in_one_line(
+    argv: list[str], expected: str, toggl: Toggl, tmp_path: Path
+) -> None:
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+    done = toggl(*(["t.csv", *argv] if argv[0].startswith("--") else argv))
+    assert (done.code, done.out, done.err) == (2, "", f"toggl-import: {expected}\n")
+
+
+@uses("stopped_early")
+def test_a_dry_run_stopped_by_refused_credentials_says_why_and_no_resume(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+    done = toggl("t.csv", env={"TOGGL_API_TOKEN": "wrong"})
+    assert done.code == 3, done
+    last = [line for line in done.out.splitlines() if line.startswith("stopped early: ")]
+    assert len(last) == 1 and last[0].startswith("stopped early: credentials refused: ")
+    assert "resume" not in last[0] and "carries on" not in last[0]
+    spy.check("stopped_early", last[0])
+
+
+@uses("interrupted")
+def test_an_interruption_before_the_run_can_stop_cleanly_says_how_to_resume(
+    toggl: Toggl, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+
+    def pressed(*args: Any, **kwargs: Any) -> Any:
+        raise KeyboardInterrupt  # Ctrl-C while the header is read, before the run's own handler
+
+    monkeypatch.setattr("importer.presets.detect", pressed)
+    done = toggl("t.csv")
+    assert (done.code, done.out) == (3, "")
+    assert done.err == (
+        "toggl-import: interrupted: the ledger keeps what was sent (a request cut off is looked up "
+        "in Toggl first); run the same command again to resume\n"
+    )
+    spy.check("interrupted", done.err)
+
+
+@uses("several_people_no_email")
+def test_a_file_of_several_people_without_emails_is_noted_before_the_run(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    header = "Date,Project,Notes,Hours,First Name,Last Name\n"
+    rows = ["2026-11-02,,a,1,Ada,Lovelace", "2026-11-02,,b,1,Bruno,Keller", "2026-11-03,,c,1,Ada,Lovelace"]
+    (tmp_path / "h.csv").write_text(header + "\n".join(rows) + "\n")
+    (tmp_path / "one.csv").write_text(header + rows[0] + "\n" + rows[2] + "\n")
+    done = toggl("h.csv", "one.csv")
+    notes = [line for line in done.out.splitlines() if "several people" in line]
+    assert notes == [
+        "note: h.csv: entries of several people ('Ada Lovelace', 'Bruno Keller') and no email column: "
+        "each would be created as an entry of the token's own user; to create each person's entries "
+        "for them, add a column with their Toggl email (--map email=COLUMN) and use an admin's token"
+    ]
+    spy.check("several_people_no_email", notes[0])
+
+
+@uses("dates_day_first", "dates_month_first", "dates_look_day_first")
+def test_how_dates_with_slashes_are_read_is_said_before_the_run(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    header = "Date,Start,End,Description\n"
+    (tmp_path / "uk.csv").write_text(header + "05/11/2026,09:00,10:00,a\n25/11/2026,09:00,10:00,b\n")
+    (tmp_path / "early.csv").write_text(header + "05/11/2026,09:00,10:00,c\n")
+    (tmp_path / "iso.csv").write_text(header + "2026-11-05,09:00,10:00,d\n")
+    month_first = toggl("uk.csv", "early.csv", "iso.csv")  # the default: --date-order mdy
+    auto = toggl("uk.csv", "early.csv", "iso.csv", "--date-order", "auto")
+    said = toggl("uk.csv", "early.csv", "--date-order", "dmy")
+    notes = [[ln for ln in done.out.splitlines() if ln.startswith("note:") and "slashes" in ln]
+             for done in (month_first, auto)]
+    look = ("note: uk.csv: dates with slashes are read month first, but 25/11/2026 can only be day "
+            "first: if the file's dates are day first, pass --date-order dmy (or auto), else its rows "
+            "like that are refused and the others read month first")  # fmt: skip
+    early = ("note: early.csv: dates with slashes are read month first (05/11/2026 is 11 May 2026): "
+             "if they are day first, pass --date-order dmy")  # fmt: skip
+    shown = ("note: uk.csv: dates with slashes are read day first, as the file shows (05/11/2026 is "
+             "5 November 2026): if they are month first, pass --date-order mdy")  # fmt: skip
+    assert notes == [[look, early], [shown, early]]
+    assert "slashes" not in said.out  # the user said how: nothing to note
+    spy.check("dates_look_day_first", look)
+    spy.check("dates_month_first", early)
+    spy.check("dates_day_first", shown)
+
+
+# -- a bug ---------------------------------------------------------------------------------------
+@uses("unexpected_error")
+def test_an_unexpected_bug_prints_one_line_and_where_the_trace_is(
+    toggl: Toggl, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise KeyError("a bug")
+
+    monkeypatch.setattr("importer.presets.detect", broken)  # reading the header, before the run
+    done = toggl("t.csv")
+    assert (done.code, done.out) == (3, "")
+    found = re.fullmatch(
+        r"toggl-import: unexpected error \(KeyError\): this is a bug in toggl-import, not in your data; "
+        r"the full trace is in (\S+); the ledger keeps what was done, so running the same command again "
+        r"resumes\n",
+        done.err,
+    )
+    assert found, done.err
+    trace = Path(found[1])
+    assert trace.parent == tmp_path
+    assert "Traceback" in trace.read_text() and "KeyError: 'a bug'" in trace.read_text()
+    spy.check("unexpected_error", done.err)
+
+
+# -- the catalogue ---------------------------------------------------------------------------------
+def test_every_message_function_has_a_case() -> None:
+    assert sorted(set(PUBLIC) - COVERED) == [], "a message function no test reaches"
+    assert sorted(COVERED - set(PUBLIC)) == [], "a case names a function messages.py no longer has"
