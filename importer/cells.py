@@ -11,7 +11,7 @@ Dates: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``MM/DD/YYYY`` (Clockify), ``DD.MM.YYYY``
 (``0.375``). Date-times: a date and a time separated by ``T`` or spaces, optionally with ``Z`` or an
 offset (``+02:00``, ``+0200``, ``+02``), or an Excel serial with a fraction (``46086.375``).
 Durations: ``H:MM:SS``, ``H:MM``, decimal hours (``1.5``; ``1,5`` with ``decimal_comma``), and
-``1h 30m`` / ``45m`` / ``2h`` / ``90 min`` / ``30s``.
+``1h 30m`` / ``1h30`` / ``45m`` / ``2h`` / ``90 min`` / ``30s``.
 """
 
 from __future__ import annotations
@@ -362,6 +362,8 @@ _UNITS = re.compile(
     re.IGNORECASE,
 )
 
+_HOURS_THEN_MINUTES = re.compile(r"(\d+)\s*h(?:ours?|rs?)?\.?\s*(\d{1,2})", re.IGNORECASE)
+
 
 def duration(text: str, *, decimal_comma: bool = False) -> int | None:
     """Seconds of one duration cell, or ``None`` when it is unreadable."""
@@ -378,6 +380,9 @@ def duration(text: str, *, decimal_comma: bool = False) -> int | None:
     number = text.replace(",", ".", 1) if decimal_comma and text.count(",") == 1 else text
     if _DECIMAL.fullmatch(number):
         return _round(float(number) * 3600)
+    m = _HOURS_THEN_MINUTES.fullmatch(text)
+    if m:  # "1h30", "1 h 30": the minutes' unit left out, as people write it
+        return _round(int(m[1]) * 3600 + int(m[2]) * 60) if int(m[2]) < 60 else None
     m = _UNITS.fullmatch(text)
     if m and any(m.group(k) for k in "hms"):
         total = 0.0

@@ -323,7 +323,7 @@ def test_bad_dates_and_times(
         ("1.5", 5400), ("0.25", 900), (".5", 1800), ("2", 7200), ("1.333", 4799),
         ("1h 30m", 5400), ("1h30m", 5400), ("45m", 2700), ("2h", 7200), ("90 min", 5400),
         ("1.5h", 5400), ("2 hours", 7200), ("30s", 30), ("1H 5M 30S", 3930), ("00:00:00", 0),
-        ("999:00:00", 999 * 3600),
+        ("999:00:00", 999 * 3600), ("1h30", 5400), ("1h 30", 5400), ("2 h 05", 7500), ("1hr 15", 4500),
     ],
 )  # fmt: skip
 def test_duration_forms(tmp_path: Path, text: str, seconds: int) -> None:
@@ -340,7 +340,7 @@ def test_decimal_comma_only_in_semicolon_files(tmp_path: Path) -> None:
     assert "write '1.5': a decimal comma is read only in ;-separated files" in errors[0].message
 
 
-@pytest.mark.parametrize("text", ["-1:00", "abc", "1:75", "1,5,5", "1e3", "--"])
+@pytest.mark.parametrize("text", ["-1:00", "abc", "1:75", "1,5,5", "1e3", "--", "1h75", "1h 5 5"])
 def test_bad_duration(tmp_path: Path, text: str) -> None:
     _, errors = run_text(tmp_path, f'Date,Start,Duration\n2026-03-05,09:00,"{text}"\n')
     assert [(e.reason, e.column) for e in errors] == [("bad_duration", "Duration")]
