@@ -175,6 +175,16 @@ def test_xlsx_date_time_cells_serials_and_fractions() -> None:
     ]
 
 
+def test_legacy_xls_date_time_and_text_cells() -> None:
+    got, errors = run(DATA / "legacy_cells.xls")
+    assert errors == []
+    assert picked(got, "row", "start", "duration", "description", "billable") == [
+        (2, "2026-03-05T08:30:00Z", 5400, "Legacy import", True),  # date and time cells
+        (3, "2026-03-06T12:00:00Z", 900, "Café call", False),
+        (4, "2026-03-09T07:15:00Z", 7200, "Text cells", False),  # text in an .xls
+    ]
+
+
 def test_ods() -> None:
     got, errors = run(DATA / "ods_cells.ods")
     assert errors == []

@@ -154,8 +154,38 @@ def write_ods() -> None:
     doc.save(str(HERE / "ods_cells.ods"))
 
 
+def write_xls() -> None:
+    """A legacy Excel 97-2003 book (BIFF8), as old Harvest and accounting exports are: date and
+    time cells (serials with a date or time format), a number of hours, a text date.
+
+    Needs ``xlwt`` (``pip install xlwt``), which nothing else here uses: the file is committed."""
+    import xlwt  # type: ignore[import-not-found]
+
+    book = xlwt.Workbook()
+    sheet = book.add_sheet("Timesheet")
+    date, clock = xlwt.easyxf(num_format_str="YYYY-MM-DD"), xlwt.easyxf(num_format_str="HH:MM")
+    for col, name in enumerate(["Date", "Start", "Duration", "Description", "Project", "Billable"]):
+        sheet.write(0, col, name)
+    rows = [
+        (dt.date(2026, 3, 5), dt.time(9, 30), 1.5, "Legacy import", "Website", "Yes"),
+        (dt.date(2026, 3, 6), dt.time(13, 0), 0.25, "Café call", "Support", "No"),
+        ("2026-03-09", "08:15", 2, "Text cells", None, None),
+    ]
+    for r, (day, start, hours, notes, project, billable) in enumerate(rows, start=1):
+        sheet.write(r, 0, day, date if isinstance(day, dt.date) else xlwt.Style.default_style)
+        sheet.write(r, 1, start, clock if isinstance(start, dt.time) else xlwt.Style.default_style)
+        sheet.write(r, 2, hours)
+        sheet.write(r, 3, notes)
+        if project:
+            sheet.write(r, 4, project)
+        if billable:
+            sheet.write(r, 5, billable)
+    book.save(str(HERE / "legacy_cells.xls"))
+
+
 if __name__ == "__main__":
     write_text()
     write_xlsx()
     write_ods()
+    write_xls()
     print(f"fixtures written to {HERE}")
