@@ -391,6 +391,7 @@ class Importer:
             resolver = Resolver(self.reads, wid, create_missing=self.settings.create_missing)
             planner = Planner(resolver, wid, created_with=self.settings.created_with)
             if not self._stop.is_set():
+                self._phase = "posting"  # reading goes on beside it, a chunk ahead
                 await self._post_all(files, mappings, planner, wid)
             if not self._stop.is_set():
                 await self._settle_doubts(wid)
@@ -705,7 +706,6 @@ class Importer:
         ]
         self.ledger.record(outcomes)
         self.ledger.flush()
-        self._phase = "posting"
 
     async def _settle_doubts(self, wid: int) -> None:
         """Read back this run's in-doubt rows; post again only those Toggl does not have."""

@@ -378,3 +378,15 @@ async def test_an_api_url_without_the_api_path_says_so(sandbox: Sandbox, tmp_pat
         await Importer(settings(sandbox, tmp_path, api_url=root), Credentials.from_token(sandbox.token)).run(
             [sheet]
         )
+
+
+async def test_progress_says_posting_while_entries_are_created(sandbox: Sandbox, tmp_path: Path) -> None:
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(sheet, 40)
+    seen: list[tuple[str, int]] = []
+    importer = Importer(settings(sandbox, tmp_path, rate=200.0), Credentials.from_token(sandbox.token),
+                        progress=lambda p: seen.append((p.phase, p.created)))  # fmt: skip
+    summary = await importer.run([sheet])
+    assert summary.created == 40
+    assert any(phase == "posting" for phase, _ in seen)
+    assert all(phase != "reading" for phase, created in seen if created > 0)
