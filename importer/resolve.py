@@ -106,6 +106,15 @@ def _one_edit(a: str, b: str) -> bool:
     return short[i:] == long_[i + 1 :]
 
 
+@dataclass
+class NameCache:
+    """What a resolver fetched, by workspace: pass one to several runs that may share it (the
+    demo's two passes over its own sandbox, where nothing else changes a name)."""
+
+    catalogues: dict[tuple[int, str], _Catalogue] = field(default_factory=dict)
+    users: dict[int, dict[str, int]] = field(default_factory=dict)
+
+
 class Resolver:
     """Resolves names for one workspace, fetching each kind at most once per run."""
 
@@ -116,6 +125,7 @@ class Resolver:
         *,
         create_missing: bool = False,
         plan_only: bool = False,
+        cache: NameCache | None = None,
     ) -> None:
         self._client = client
         self._wid = workspace_id
@@ -123,9 +133,8 @@ class Resolver:
         self._plan_only = plan_only
         self.would_create: list[tuple[str, str]] = []
         """With ``plan_only`` (a dry run): (kind, name) of what ``create_missing`` would create."""
-        self._catalogues: dict[str, _Catalogue] = {}
+        self._cache = cache if cache is not None else NameCache()
         self._locks: dict[str, asyncio.Lock] = {}
-        self._users: dict[str, int] | None = None
         self.created: list[tuple[str, str]] = []
         """(kind, name) of everything created with ``create_missing``."""
         self._refused: dict[tuple[str, str, int | None], Unresolved] = {}
@@ -135,9 +144,10 @@ class Resolver:
     async def _catalogue(self, kind: str) -> _Catalogue:
         lock = self._locks.setdefault(kind, asyncio.Lock())
         async with lock:
-            if kind not in self._catalogues:
-                self._catalogues[kind] = await self._fetch(kind)
-        return self._catalogues[kind]
+            key = (self._wid, kind)
+            if key not in self._cache.catalogues:
+                self._cache.catalogues[key] = await self._fetch(kind)
+        return self._cache.catalogues[key]
 
     async def _fetch(self, kind: str) -> _Catalogue:
         base = f"/workspaces/{self._wid}"
@@ -156,14 +166,14 @@ class Resolver:
     async def _user_ids(self) -> dict[str, int]:
         lock = self._locks.setdefault("user", asyncio.Lock())
         async with lock:
-            if self._users is None:
+            if self._wid not in self._cache.users:
                 users = await self._client.get_all(f"/workspaces/{self._wid}/workspace_users")
-                self._users = {
+                self._cache.users[self._wid] = {
                     _key(u["email"]): int(u.get("uid") or u.get("user_id") or u["id"])
                     for u in users
                     if u.get("email")
                 }
-        return self._users
+        return self._cache.users[self._wid]
 
     # -- one name ------------------------------------------------------------------------------
     async def client_id(self, name: str) -> Resolution:

@@ -56,7 +56,7 @@ from .presets import detect
 from .reader import iter_chunks, read_header
 from .reconcile import Doubtful, read_back
 from .report import PayloadWriter, ReportWriter, Summary, estimate_seconds
-from .resolve import Resolver
+from .resolve import NameCache, Resolver
 from .retry import RetryPolicy
 
 MAX_RECONCILE_ROUNDS = 5
@@ -188,8 +188,11 @@ class Importer:
         progress: ProgressCallback | None = None,
         session: aiohttp.ClientSession | None = None,
         on_request: Callable[[str, str, int | None, float], None] | None = None,
+        names: NameCache | None = None,
     ) -> None:
         self.settings = settings
+        self.names = names if names is not None else NameCache()
+        """Names fetched for resolving; another Importer may be handed it (see ``NameCache``)."""
         self._credentials = credentials
         self._progress = progress
         self._session = session
@@ -388,7 +391,9 @@ class Importer:
             )
             self._run_id = run_id
             await self._reconcile_leftovers(wid)
-            resolver = Resolver(self.reads, wid, create_missing=self.settings.create_missing)
+            resolver = Resolver(
+                self.reads, wid, create_missing=self.settings.create_missing, cache=self.names
+            )
             planner = Planner(resolver, wid, created_with=self.settings.created_with)
             if not self._stop.is_set():
                 self._phase = "posting"  # reading goes on beside it, a chunk ahead

@@ -217,7 +217,8 @@ def test_demo_imports_the_samples_then_sends_nothing_the_second_time(tmp_path: P
     assert code == 0, text
     created = int(re.search(r"^created\s+(\d+)", text, re.M).group(1))  # type: ignore[union-attr]
     assert created > 0
-    assert re.search(r"Second pass: 0 entries sent, (\d+) already created", text)
+    second = re.search(r"Second pass: 0 requests, 0 entries sent, (\d+) already created", text)
+    assert second and int(second[1]) == created
     assert "Import summary" in text
     assert "mistakes.csv row" in text  # the deliberate mistakes are explained
     assert (tmp_path / "demo.ledger.sqlite").exists()
