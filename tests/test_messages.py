@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 import openpyxl
 import pandas as pd
 import pytest
-from test_cli_run import Server
+from test_cli_run import Done, Server
 
 import importer.cli as cli
 from importer import messages
@@ -96,7 +96,6 @@ def spy() -> Iterator[Spy]:
         yield found
 
 
-# -- running the command ---------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def server() -> Iterator[Server]:
     running = Server()
@@ -104,13 +103,7 @@ def server() -> Iterator[Server]:
     running.stop()
 
 
-@dataclass
-class Done:
-    code: int
-    out: str
-    err: str
-
-
+# -- running the command ---------------------------------------------------------------------------
 def invoke(argv: list[str], cwd: Path, env: dict[str, str]) -> Done:
     """``toggl-import ARGV`` in this process, in ``cwd``, with only ``env`` of the TOGGL_ variables."""
     out, err = io.StringIO(), io.StringIO()

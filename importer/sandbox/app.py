@@ -237,11 +237,9 @@ class SandboxApp:
         except params.TooLarge:
             return params.too_large()
         fault = self.gate.roll_fault()
-        if fault == "reset":
-            raise Hangup(reset=True)
-        if fault == "500":
-            self.state.faults["500"] += 1
-            return text(500, "Internal Server Error")
+        refused = self._fault_before(fault)
+        if refused is not None:
+            return refused
         meta = request.query.get("meta", "").lower() == "true"
         try:
             entry, start = entries.build_entry(
@@ -332,15 +330,22 @@ class SandboxApp:
         """A valid create of a project, client or task under the same dice as time entries:
         reset or 500 before ``apply``, or the answer dropped after it."""
         fault = self.gate.roll_fault()
+        refused = self._fault_before(fault)
+        if refused is not None:
+            return refused
+        created = apply()
+        if fault == "drop":
+            raise Hangup(reset=False)
+        return as_json(created)
+
+    def _fault_before(self, fault: str | None) -> web.Response | None:
+        """A fault thrown before anything is applied: a reset (raised) or a 500 (returned)."""
         if fault == "reset":
             raise Hangup(reset=True)
         if fault == "500":
             self.state.faults["500"] += 1
             return text(500, "Internal Server Error")
-        created = apply()
-        if fault == "drop":
-            raise Hangup(reset=False)
-        return as_json(created)
+        return None
 
     # -- reports -------------------------------------------------------------------------------
 
