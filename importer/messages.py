@@ -373,6 +373,34 @@ def unusable_header(what: str, preset: str, file: str | None, columns: Sequence[
     )
 
 
+def unusable_title(
+    what: str,
+    preset: str,
+    file: str | None,
+    columns: Sequence[str],
+    example: str,
+    where: tuple[int, int, str | None, int],
+) -> str:
+    """``unusable_header`` when the first row looks like a title (fewer cells than a row below)
+    and no row below it, down to ``last``, is a header either; ``where``: (the first row, ``last``,
+    its sheet, the other sheets also looked at: ``None``, 0 for a text file)."""
+    row, last, sheet, others = where
+    of_sheet = f" of sheet {quote(sheet)}" if sheet is not None and others else ""
+    nor = f", nor on the other {_sheets(others)}," if others else ""
+    place = "further down or on another sheet" if others else "further down"
+    move = " and move its sheet first" if others else ""
+    return (
+        f"cannot tell which columns hold the {what} of each entry ({preset} preset): "
+        f"{_has(file)} {_listing(columns)} in row {row}{of_sheet}, and no row below it down to "
+        f"row {last}{nor} looks like a header either; if the header is {place}, delete the rows "
+        f"above it{move}, else name the columns, for example {example}"
+    )
+
+
+def _sheets(count: int) -> str:
+    return "sheet" if count == 1 else f"{count} sheets"
+
+
 def unused_columns(columns: Sequence[str]) -> str:
     """A note (not an error) before a run with the generic preset."""
     shown = ", ".join(repr(c) for c in columns[:10])
@@ -387,6 +415,26 @@ def no_start_time_column(default_start: str) -> str:
     return (
         "no start-time column: each person's entries of a day start at default_start_time "
         f"({default_start}) and follow one another"
+    )
+
+
+def header_below_title(row: int, title: str) -> str:
+    """A note (not an error): non-empty rows above the header (a title) are skipped; ``title``:
+    the first text above it."""
+    above = "row 1 above it" if row == 2 else f"rows 1-{row - 1} above it"
+    verb = "is" if row == 2 else "are"
+    return f"the header is on row {row}: {above} (starting {quote(title)}) {verb} not read"
+
+
+def sheet_not_first(sheet: str, number: int, before: Sequence[str]) -> str:
+    """A note (not an error): the timesheet is read from a later sheet; ``before``: the visible
+    sheets before it, whose first rows hold no usable header."""
+    more = f" and {len(before) - 5} more" if len(before) > 5 else ""
+    shown = ", ".join(quote(s) for s in before[:5]) + more
+    which = f"sheet {shown} before it has" if len(before) == 1 else f"sheets {shown} before it have"
+    return (
+        f"reading sheet {quote(sheet)} (sheet {number}): {which} no header naming a start and a "
+        f"length, so {'it is' if len(before) == 1 else 'they are'} not read"
     )
 
 

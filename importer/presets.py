@@ -2,7 +2,9 @@
 
 A ``Mapping`` says which column feeds which payload field. ``detect(header)`` picks the preset by
 the header (most specific first), applies ``--map FIELD=COLUMN`` overrides, and refuses a header it
-cannot use with the columns it saw and the ``--map`` that would fix it.
+cannot use with the columns it saw and the ``--map`` that would fix it. ``find_header`` tells the
+header from title rows above it (the first of the top rows ``usable`` without ``--map``); the
+reader hands ``detect`` a ``Header`` that knows where it was found, for the notes and the refusal.
 
 Fields: ``start`` / ``end`` (a full date-time in one cell), ``start_date`` / ``start_time`` and
 ``end_date`` / ``end_time`` (split over two cells), ``duration``, ``description``, ``project``,
@@ -14,7 +16,7 @@ holds a whole date-time is read as one, so ``generic`` copes with a ``Start`` co
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import messages
@@ -25,6 +27,8 @@ FIELDS = (
     "description", "project", "client", "task", "tags", "billable", "email", "user",
 )  # fmt: skip
 PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
+HEADER_SEARCH_ROWS = 10
+"""How many non-empty rows from the top of a sheet may hold its header (titles above it)."""
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,7 @@ def detect(
     Raises ``ConfigError`` for an unknown preset or field, an override naming a column the header
     lacks, and a header with no start date or no way to know the length (no duration and no end).
     """
+    place = header.place if isinstance(header, Header) else None
     columns = list(header)
     if preset not in PRESETS:
         raise ConfigError(messages.unknown_preset(preset, PRESETS))
@@ -122,7 +127,7 @@ def detect(
         _override(found, fld, column, columns, file)
     person = _person(name, found, columns)
     mapping = Mapping(name, found, person)
-    _check_usable(mapping, columns, file)
+    _check_usable(mapping, columns, file, place)
     return mapping
 
 
@@ -138,6 +143,75 @@ def pick(header: Iterable[str]) -> str:
     if {"startdate", "starttime", "duration"} <= keys and "endtime" not in keys:
         return "toggl-import"
     return "generic"
+
+
+# -- where the header is: below title rows, on a later sheet ----------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where the reader found a file's header."""
+
+    row: int = 1
+    """The spreadsheet row it is on."""
+    title: str = ""
+    """The first text of the non-empty rows above it, which are not read (``""``: none)."""
+    searched_to: int = 0
+    """No row gives a usable header and the first looks like a title: the last row looked at."""
+    sheet: str | None = None
+    """The worksheet read (workbooks)."""
+    sheet_number: int = 1
+    """Its place among the visible worksheets."""
+    sheets_before: tuple[str, ...] = ()
+    """The visible worksheets before it, which are not read."""
+    other_sheets: int = 0
+    """How many other visible worksheets the workbook has."""
+
+
+class Header(list[str]):
+    """A file's header names (a plain ``list`` to ``detect``) and where they were found."""
+
+    def __init__(self, names: Iterable[str] = (), place: Place | None = None) -> None:
+        super().__init__(names)
+        self.place = place or Place()
+
+    def notes(self) -> list[str]:
+        """What a user should know before importing: rows or sheets above the header not read."""
+        place, out = self.place, []
+        if place.sheets_before and place.sheet is not None:
+            out.append(messages.sheet_not_first(place.sheet, place.sheet_number, place.sheets_before))
+        if place.title:
+            out.append(messages.header_below_title(place.row, place.title))
+        return out
+
+
+def usable(names: Sequence[str]) -> bool:
+    """Whether ``auto``, without ``--map``, finds where each entry starts and how long it lasts."""
+    if sum(1 for n in names if n) < 2:  # a start and a length: two columns at least
+        return False
+    try:
+        detect(names)
+    except ConfigError:
+        return False
+    return True
+
+
+def find_header(rows: Sequence[tuple[int, Sequence[str]]]) -> tuple[int | None, Place]:
+    """Which of a sheet's first non-empty rows (row number, trimmed cells; top down) is its header.
+
+    The first of the top ``HEADER_SEARCH_ROWS`` that is ``usable``: the rows above it are titles.
+    ``None`` when none is; the first row is the header then (``--map`` may name its columns), and
+    ``Place.searched_to`` says how far was looked when it has fewer cells than a row below it.
+    """
+    top = rows[:HEADER_SEARCH_ROWS]
+    for at, (row, cells) in enumerate(top):
+        if usable(cells):
+            title = next((c for c in top[0][1] if c), "") if at else ""
+            return at, Place(row=row, title=title)
+    row, cells = top[0]
+    width = sum(1 for c in cells if c)
+    titled = any(sum(1 for c in below if c) > width for _, below in top[1:])
+    return None, Place(row=row, searched_to=top[-1][0] if titled else 0)
 
 
 def _match(spec: dict[str, tuple[str, ...]], columns: list[str]) -> dict[str, str]:
@@ -177,23 +251,28 @@ def _person(name: str, found: dict[str, str], columns: list[str]) -> tuple[str, 
     return ()
 
 
-def _check_usable(mapping: Mapping, columns: list[str], file: str | None) -> None:
+def _check_usable(mapping: Mapping, columns: list[str], file: str | None, place: Place | None) -> None:
     """A usable mapping knows where each entry starts and how long it lasts."""
     has = mapping.columns.keys()
+    titled = place is not None and place.searched_to > 0
+    names = [] if titled else columns  # a title's words are no column names to suggest
     fixes = []
     if not has & {"start", "start_date", "start_time"}:
-        fixes.append(("start", "start_date", _guess(columns, ("date", "day", "start", "when"))))
+        fixes.append(("start", "start_date", _guess(names, ("date", "day", "start", "when"))))
     if not has & {"duration", "end", "end_time"}:
-        ending = _guess(columns, ("end", "stop", "until", "finish", "to"))
+        ending = _guess(names, ("end", "stop", "until", "finish", "to"))
         if ending != "<column>":
             fixes.append(("length", "end_time", ending))
         else:
             words = ("duration", "hours", "time", "spent", "length")
-            fixes.append(("length", "duration", _guess(columns, words)))
+            fixes.append(("length", "duration", _guess(names, words)))
     if not fixes:
         return
     what = " and the ".join(f[0] for f in fixes)
     example = " ".join(f'--map {fld}="{column}"' for _, fld, column in fixes)
+    if place is not None and titled:
+        where = (place.row, place.searched_to, place.sheet, place.other_sheets)
+        raise ConfigError(messages.unusable_title(what, mapping.preset, file, columns, example, where))
     raise ConfigError(messages.unusable_header(what, mapping.preset, file, columns, example))
 
 

@@ -14,6 +14,10 @@ that are dates, times or durations become canonical text (``2026-03-05``, ``09:3
 Row numbers: the header is the row it is on (row 1 normally), the first data row the next one;
 wholly empty rows are skipped silently but still counted, as in a spreadsheet. A text row with
 more cells than the header is refused (``RawChunk.errors``) and the others go on.
+
+Title rows above the header ("Timesheet November 2026") are not read: the header is the first of
+the top rows that says where entries start and how long they last (``presets.find_header``), and
+a workbook is read from the first visible sheet that has one; ``read_header`` says where it is.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import pandas as pd
 from . import messages
 from .errors import UnreadableFileError
 from .models import RowError
+from .presets import Header
 from .sniff import TextFormat, sniff_file
 
 DEFAULT_CHUNKSIZE = 50_000
@@ -64,8 +69,9 @@ class RawChunk:
         return len(self.frame)
 
 
-def read_header(path: Path | str, *, display_name: str | None = None) -> list[str]:
-    """The header of a timesheet (trimmed names), without reading its rows.
+def read_header(path: Path | str, *, display_name: str | None = None) -> Header:
+    """The header of a timesheet (trimmed names, and where it is: ``Header.place``), without
+    reading its rows.
 
     Raises ``UnreadableFileError`` as ``iter_chunks`` would for a file that cannot be read, and for
     one with a header but no rows when that shows at the start (a small file, a workbook).
@@ -76,7 +82,7 @@ def read_header(path: Path | str, *, display_name: str | None = None) -> list[st
     if isinstance(found, TextFormat):
         if not found.rows_seen:
             raise _header_only(name)
-        return list(found.header)
+        return Header(found.header, found.place)
     from .workbook import workbook_header
 
     header = workbook_header(path, name)

@@ -3,8 +3,9 @@
 A zip holding ``xl/workbook.xml`` is an XLSX, one with the OpenDocument spreadsheet mimetype an ODS;
 an OLE2 container is an XLS unless it holds ``EncryptionInfo`` (a password-protected workbook); text
 gets its encoding (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252 fall-back), its cell
-separator (``,`` ``;`` or tab, counted on a sample) and its header row. Anything else is refused
-with an ``UnreadableFileError`` that says what to do.
+separator (``,`` ``;`` or tab, counted on a sample) and its header row: the first non-empty one,
+unless it is a title and a row below it is a header (``presets.find_header``). Anything else is
+refused with an ``UnreadableFileError`` that says what to do.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ import functools
 import io
 import struct
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import messages
 from .errors import UnreadableFileError
+from .presets import HEADER_SEARCH_ROWS, Place, find_header
 
 SUPPORTED_SUFFIXES = frozenset({"", ".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
 SAMPLE_BYTES = 64 * 1024
@@ -54,11 +56,13 @@ class TextFormat:
     encoding: str
     delimiter: str
     header_row: int
-    """Row number of the header (1 unless blank rows come first)."""
+    """Row number of the header (1 unless blank or title rows come first)."""
     header: tuple[str, ...]
     encoding_errors: str = "strict"
     rows_seen: bool = True
     """A row follows the header in the sample (``False`` only when the sample is the whole file)."""
+    place: Place = field(default_factory=Place)
+    """Where the header is (``presets.find_header``): below title rows, for the notes."""
 
     def describe(self) -> str:
         separator = {",": "commas", ";": "semicolons", "\t": "tabs"}[self.delimiter]
@@ -229,22 +233,26 @@ def _text_format(path: Path, name: str, encoding: str, errors: str) -> TextForma
     text, whole = _sample(path, name, encoding)
     text = text.lstrip("\ufeff")
     preferred = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    best: tuple[tuple[int, int, int, int], str, int, list[str], bool] | None = None
+    best: tuple[tuple[int, int, int, int, int], str, int, list[str], bool, Place] | None = None
     for delimiter in DELIMITERS:
         rows = _rows(text, delimiter)
         filled = [i for i, r in enumerate(rows) if any(c.strip(" \t,;") for c in r)]  # ",,," is blank
         if not filled:
             continue
-        first = filled[0]
+        top = [(i + 1, [c.strip() for c in rows[i]]) for i in filled[:HEADER_SEARCH_ROWS]]
+        at, place = find_header(top)  # the first row, unless titles are above the header
+        first = filled[at or 0]
         header = rows[first]
-        same = sum(len(rows[i]) == len(header) for i in filled[1:])
-        score = (int(len(header) > 1), same, len(header), int(delimiter == preferred))
+        after = filled[(at or 0) + 1 :]
+        same = sum(len(rows[i]) == len(header) for i in after)
+        wide = len(header) > 1 or place.searched_to > 0  # a title, over rows of several cells
+        score = (int(at is not None), int(wide), same, len(header), int(delimiter == preferred))
         if best is None or score > best[0]:
-            best = (score, delimiter, first, header, len(filled) > 1 or not whole)
+            best = (score, delimiter, first, header, bool(after) or not whole, place)
     if best is None:
         raise UnreadableFileError(messages.blank_lines_only(), file=name)
-    _, delimiter, first, header, rows_seen = best
-    return TextFormat(encoding, delimiter, first + 1, tuple(unique_names(header)), errors, rows_seen)
+    _, delimiter, first, header, rows_seen, place = best
+    return TextFormat(encoding, delimiter, first + 1, tuple(unique_names(header)), errors, rows_seen, place)
 
 
 def _rows(text: str, delimiter: str) -> list[list[str]]:

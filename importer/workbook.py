@@ -1,6 +1,8 @@
 """XLSX, XLS and ODS workbooks → ``RawChunk`` s, through calamine (about 9x faster than openpyxl).
 
-The first visible worksheet is read; its first non-empty row is the header. Cells become the text
+The first visible worksheet whose header says where entries start and how long they last is read
+(else the first that is not empty, for ``--map``); the header is its first non-empty row, or the
+first of the top rows below title rows that is one (``presets.find_header``). Cells become the text
 the normaliser understands: dates ``2026-03-05``, date-times ``2026-03-05 09:30:00``, times
 ``09:30:00``, durations (``[h]:mm`` cells) ``1:30:00``, whole numbers ``46086``, other numbers their
 shortest text (``1.5``), booleans ``true``/``false``. A date or time cell formatted as a plain
@@ -10,7 +12,9 @@ number stays a number (an Excel serial, or a fraction of a day) for the normalis
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +24,15 @@ from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, Pass
 
 from . import messages
 from .errors import UnreadableFileError
+from .presets import HEADER_SEARCH_ROWS, Header, find_header
 from .reader import RawChunk
 from .sniff import unique_names
 
+Rows = Iterator[tuple[int, list[Any]]]
+"""A sheet's rows with their row numbers (from 1)."""
 
-def workbook_header(path: Path, name: str) -> list[str] | None:
+
+def workbook_header(path: Path, name: str) -> Header | None:
     """The header, or ``None`` when no row follows it."""
     for rows, header in _header_and_rows(path, name):
         return header if next(rows, None) is not None else None
@@ -45,34 +53,73 @@ def workbook_chunks(path: Path, name: str, chunksize: int) -> Iterator[RawChunk]
             yield _chunk(name, header, batch, numbers)
 
 
-def _header_and_rows(path: Path, name: str) -> Iterator[tuple[Iterator[tuple[int, list[Any]]], list[str]]]:
-    sheet = _first_sheet(path, name)
-    numbered = enumerate(sheet.iter_rows(), start=1)  # rows come from the sheet's first row
-    for _, cells in numbered:
-        if any(_text(c) for c in cells):
-            header = unique_names([_text(c) for c in cells])
-            yield _filled(numbered), header
+def _header_and_rows(path: Path, name: str) -> Iterator[tuple[Rows, Header]]:
+    """The rows after the header and the header, of the first visible sheet with a usable one
+    (else of the first that is not empty). Later sheets are opened only when an earlier has none."""
+    book = _open(path, name)
+    sheets = _worksheets(book)
+    fallback: tuple[Rows, Header] | None = None
+    for number, (index, title) in enumerate(sheets, start=1):
+        numbered = enumerate(_sheet(book, index, name).iter_rows(), start=1)  # from the sheet's row 1
+        top = _top(numbered)
+        if not top:
+            continue
+        at, place = find_header([(row, [_text(c) for c in cells]) for row, cells in top])
+        before = tuple(t for _, t in sheets[: number - 1])
+        place = replace(place, sheet=title, sheet_number=number, sheets_before=before,
+                        other_sheets=len(sheets) - 1)  # fmt: skip
+        header = Header(unique_names([_text(c) for c in top[at or 0][1]]), place)
+        rows = itertools.chain(top[(at or 0) + 1 :], _filled(numbered))
+        if at is not None:
+            yield rows, header
             return
-    raise UnreadableFileError(messages.empty_worksheet(), file=name)
+        fallback = fallback or (rows, header)
+    if fallback is None:
+        raise UnreadableFileError(messages.empty_worksheet(), file=name)
+    yield fallback
 
 
-def _first_sheet(path: Path, name: str) -> CalamineSheet:
+def _top(numbered: Rows) -> list[tuple[int, list[Any]]]:
+    """A sheet's first non-empty rows, as many as may hold its header (title rows above it)."""
+    top: list[tuple[int, list[Any]]] = []
+    for number, cells in numbered:
+        if any(_text(c) for c in cells):
+            top.append((number, cells))
+            if len(top) == HEADER_SEARCH_ROWS:
+                break
+    return top
+
+
+def _open(path: Path, name: str) -> CalamineWorkbook:
     try:
         with path.open("rb") as fh:
-            book = CalamineWorkbook.from_filelike(fh)
-        visible = [
-            i
-            for i, meta in enumerate(book.sheets_metadata)
-            if str(meta.visible).endswith("Visible") and "WorkSheet" in str(meta.typ)
-        ]
-        return book.get_sheet_by_index(visible[0] if visible else 0)
+            return CalamineWorkbook.from_filelike(fh)
     except PasswordError as exc:
         raise UnreadableFileError(messages.password_protected(), file=name) from exc
     except (CalamineError, IndexError, ValueError) as exc:
         raise UnreadableFileError(messages.unreadable_workbook(str(exc)), file=name) from exc
 
 
-def _filled(numbered: Iterator[tuple[int, list[Any]]]) -> Iterator[tuple[int, list[Any]]]:
+def _worksheets(book: CalamineWorkbook) -> list[tuple[int, str]]:
+    """(index, name) of the visible worksheets, in tab order (the first sheet when none is)."""
+    visible = [
+        (i, meta.name)
+        for i, meta in enumerate(book.sheets_metadata)
+        if str(meta.visible).endswith("Visible") and "WorkSheet" in str(meta.typ)
+    ]
+    return visible or [(0, book.sheet_names[0] if book.sheet_names else "")]
+
+
+def _sheet(book: CalamineWorkbook, index: int, name: str) -> CalamineSheet:
+    try:
+        return book.get_sheet_by_index(index)
+    except PasswordError as exc:
+        raise UnreadableFileError(messages.password_protected(), file=name) from exc
+    except (CalamineError, IndexError, ValueError) as exc:
+        raise UnreadableFileError(messages.unreadable_workbook(str(exc)), file=name) from exc
+
+
+def _filled(numbered: Rows) -> Rows:
     for number, cells in numbered:
         if any(c != "" and c is not None for c in cells):
             yield number, cells

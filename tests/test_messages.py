@@ -648,6 +648,13 @@ USAGE = {
                             "(generic preset): odd.csv has the columns 'When', 'Length', 'What'; name them, "
                             'for example --map start_date="When" --map duration="Length"',
                             (("odd.csv", "When,Length,What\n2026-11-16 09:00,1:00,x\n"),)),
+    "title above an unknown header": Usage(
+        "unusable_title", ("odd.csv",),
+        "cannot tell which columns hold the start and the length of each entry (generic preset): odd.csv "
+        "has the columns 'Ada Lovelace: November 2026' in row 1, and no row below it down to row 3 looks "
+        "like a header either; if the header is further down, delete the rows above it, else name the "
+        'columns, for example --map start_date="<column>" --map duration="<column>"',
+        (("odd.csv", "Ada Lovelace: November 2026\nWhen,Length,What\n2026-11-16 09:00,1:00,x\n"),)),
     "no timezone": Usage("no_timezone", ("t.csv",),
                          "t.csv, row 2, column 'Start': times such as '09:00' have no UTC offset: pass "
                          "--timezone with the zone they were recorded in, for example --timezone "
@@ -789,6 +796,67 @@ def test_the_start_time_note_names_the_configured_default_start(toggl: Toggl, tm
     (tmp_path / "c.toml").write_text('[import]\ndefault_start_time = "08:30"\n')
     done = toggl("h.csv", "--config", "c.toml")
     assert "default_start_time (08:30)" in done.out, done.out
+
+
+def workbook(path: Path, *sheets: tuple[str, list[list[Any]]]) -> None:
+    """An .xlsx with these sheets (name, rows; ``[]`` is an empty row)."""
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets:
+        sheet = book.create_sheet(name)
+        for cells in rows:
+            sheet.append(cells)
+    book.save(path)
+
+
+def hours_sheet(what: str) -> list[list[Any]]:
+    return [["Date", "Start", "End", "Description"],
+            [dt.date(2026, 11, 2), dt.time(9, 0), dt.time(10, 30), f"Design {what}"],
+            [dt.date(2026, 11, 3), dt.time(13, 0), dt.time(14, 0), f"Review {what}"]]  # fmt: skip
+
+
+@uses("header_below_title", "sheet_not_first")
+def test_title_rows_and_a_later_sheet_are_noted_and_the_timesheet_is_read(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    workbook(tmp_path / "titled.xlsx",
+             ("Sheet1", [["Timesheet November 2026"], ["Employee: Ada Lovelace"], [], *hours_sheet("a")]))
+    summary = [["Total hours", 2.5], ["Approved by", "Grace"]]
+    workbook(tmp_path / "second.xlsx", ("Summary", summary), ("Hours", hours_sheet("b")))
+    done = toggl("titled.xlsx", "second.xlsx", "--emit-payloads", "p.jsonl")
+    assert done.code == 0, done
+    notes = [line for line in done.out.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        "note: titled.xlsx: the header is on row 4: rows 1-3 above it (starting 'Timesheet November "
+        "2026') are not read",
+        "note: second.xlsx: reading sheet 'Hours' (sheet 2): sheet 'Summary' before it has no header "
+        "naming a start and a length, so it is not read",
+    ]
+    spy.check("header_below_title", notes[0])
+    spy.check("sheet_not_first", notes[1])
+    lines = [json.loads(line) for line in (tmp_path / "p.jsonl").read_text().splitlines()]
+    assert [(p["file"], p["row"], p["payload"]["start"], p["payload"]["duration"],
+             p["payload"]["description"]) for p in lines] == [
+        ("titled.xlsx", 5, "2026-11-02T08:00:00Z", 5400, "Design a"),
+        ("titled.xlsx", 6, "2026-11-03T12:00:00Z", 3600, "Review a"),
+        ("second.xlsx", 2, "2026-11-02T08:00:00Z", 5400, "Design b"),
+        ("second.xlsx", 3, "2026-11-03T12:00:00Z", 3600, "Review b"),
+    ]  # fmt: skip
+
+
+def test_a_title_over_no_header_on_any_sheet_names_the_sheet(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    workbook(tmp_path / "odd.xlsx", ("Cover", [["Timesheet"], ["Day", "Worked"], [dt.date(2026, 11, 2), 1]]),
+             ("Notes", [["just", "notes"]]), ("More", [["more", "notes"]]))  # fmt: skip
+    done = toggl("odd.xlsx")
+    assert (done.code, done.out) == (2, "")
+    assert done.err == (
+        "toggl-import: cannot tell which columns hold the start and the length of each entry (generic "
+        "preset): odd.xlsx has the columns 'Timesheet', 'Unnamed: 1' in row 1 of sheet 'Cover', and no row "
+        "below it down to row 3, nor on the other 2 sheets, looks like a header either; if the header is "
+        "further down or on another sheet, delete the rows above it and move its sheet first, else name the "
+        'columns, for example --map start_date="<column>" --map duration="<column>"\n'
+    )
+    spy.check("unusable_title", done.err)
 
 
 @pytest.mark.parametrize(("argv", "expected"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from importer.errors import ConfigError
-from importer.presets import FIELDS, detect, key, pick
+from importer.presets import FIELDS, Header, Place, detect, find_header, key, pick
 
 TOGGL = [
     "User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
@@ -194,3 +194,31 @@ def test_fields_cover_the_payload() -> None:
         "description", "project", "client", "task", "tags", "billable", "email",
     }  # fmt: skip
     assert payload <= set(FIELDS)
+
+
+# -- which row is the header: titles above it ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "at", "place"),
+    [
+        ([(1, ["Date", "Hours"]), (2, ["Date", "Hours"])], 0, Place()),
+        ([(1, ["Timesheet"]), (3, ["Ada", ""]), (5, ["Date", "Hours"])], 2, Place(row=5, title="Timesheet")),
+        ([(2, ["", "Report"]), (3, TOGGL), (4, ["x"] * len(TOGGL))], 1, Place(row=3, title="Report")),
+        ([(1, ["When", "Length"]), (2, ["2026-11-02", "1"])], None, Place()),  # --map may name them
+        ([(1, ["Timesheet"]), (2, ["When", "Length"]), (4, ["2026-11-02", "1"])], None,
+         Place(row=1, searched_to=4)),  # a title: how far was looked is said
+        ([(n, ["Title"]) for n in range(1, 11)] + [(11, ["Date", "Hours"])], None, Place()),  # 10 rows only
+        ([(n, ["Title"]) for n in range(1, 10)] + [(10, ["Date", "Hours"])], 9, Place(row=10, title="Title")),
+    ],
+)
+def test_find_header(rows: list[tuple[int, list[str]]], at: int | None, place: Place) -> None:
+    assert find_header(rows) == (at, place)
+
+
+def test_a_header_below_titles_is_a_plain_list_to_detect() -> None:
+    header = Header(["Date", "Hours"], Place(row=4, title="Timesheet"))
+    assert header == ["Date", "Hours"]
+    assert detect(header).columns == {"start_date": "Date", "duration": "Hours"}
+    with pytest.raises(ConfigError, match="in row 1, and no row below it down to row 9 looks like a header"):
+        detect(Header(["Timesheet"], Place(searched_to=9)), file="t.csv")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from importer.errors import UnreadableFileError
+from importer.presets import Place
 from importer.reader import RawChunk, iter_chunks, read_header
 
 DATA = Path(__file__).parent / "data"
@@ -146,6 +147,162 @@ def test_xlsx_header_below_blank_rows(tmp_path: Path) -> None:
         {"Date": "2026-03-05", "Hours": "1.5"},
         {"Date": "2026-03-06", "Hours": "2"},
     ]
+
+
+# -- title rows above the header, the timesheet on a later sheet --------------------------------
+
+TITLED = (
+    "Timesheet November 2026\nEmployee: Ada Lovelace\n\nDate,Start,End,Description\n"
+    "2026-11-02,09:00,10:30,Design\n\n2026-11-03,13:00,14:00,Review\n"
+)
+TITLED_ROWS = [
+    {"Date": "2026-11-02", "Start": "09:00", "End": "10:30", "Description": "Design"},
+    {"Date": "2026-11-03", "Start": "13:00", "End": "14:00", "Description": "Review"},
+]
+
+
+def book(path: Path, *sheets: tuple[str, list[list[object]]], hidden: tuple[str, ...] = ()) -> Path:
+    """An .xlsx with these sheets (name, rows; ``[]`` is an empty row), written with openpyxl."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for name, rows in sheets:
+        sheet = workbook.create_sheet(name)
+        for cells in rows:
+            sheet.append(cells)
+        if name in hidden:
+            sheet.sheet_state = "hidden"
+    workbook.save(path)
+    return path
+
+
+@pytest.mark.parametrize("chunksize", [1, 50_000])
+def test_csv_title_rows_above_the_header_are_not_read(tmp_path: Path, chunksize: int) -> None:
+    path = write(tmp_path / "t.csv", TITLED)
+    header = read_header(path)
+    assert header == ["Date", "Start", "End", "Description"]
+    assert header.place == Place(row=4, title="Timesheet November 2026")
+    frame, rows, chunks = read_all(path, chunksize=chunksize)
+    assert rows == [5, 7]
+    assert frame.to_dict("records") == TITLED_ROWS
+    assert [e for c in chunks for e in c.errors] == []  # the titles are not refused rows
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal_comma"),
+    [
+        ("Hours of Ada;;\n\nDate;Hours;Notes\n05.03.2026;1,5;a, b\n", True),  # padded by Excel
+        ("Hours of Ada\n\nDate;Hours;Notes\n05.03.2026;1,5;a, b\n", True),
+        ("Hours of Ada, November\nDate;Hours;Notes\n\n05.03.2026;1,5;a, b\n", True),
+        ("Hours of Ada\n\nDate\tHours\tNotes\n05.03.2026\t1,5\ta, b\n", False),
+    ],
+)
+def test_title_rows_do_not_decide_the_delimiter(tmp_path: Path, text: str, decimal_comma: bool) -> None:
+    path = write(tmp_path / "t.csv", text)
+    assert read_header(path) == ["Date", "Hours", "Notes"]
+    frame, rows, chunks = read_all(path)
+    assert frame.to_dict("records") == [{"Date": "05.03.2026", "Hours": "1,5", "Notes": "a, b"}]
+    assert rows == [4]
+    assert chunks[0].decimal_comma is decimal_comma
+
+
+def test_the_header_may_be_the_tenth_non_empty_row_not_the_eleventh(tmp_path: Path) -> None:
+    titles = "".join(f"Title {n},page {n}\n\n" for n in range(1, 10))  # 9 titles: rows 1, 3, ..., 17
+    path = write(tmp_path / "t.csv", titles + "Date,Hours\n2026-03-05,1\n")
+    assert read_header(path).place == Place(row=19, title="Title 1")
+    assert read_all(path)[1] == [20]
+    path = write(tmp_path / "u.csv", "Title 0\n" + titles + "Date,Hours\n2026-03-05,1\n")
+    header = read_header(path)
+    assert header == ["Title 0"]  # not found: the first row stays the header, as before
+    assert header.place == Place(row=1, searched_to=18)  # a title (narrower than rows below): how far
+
+
+def test_a_usable_first_row_is_the_header_even_with_headers_below(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "Date,Hours\nDate,Hours\n2026-03-05,1\n")
+    assert read_header(path).place == Place()
+    frame, rows, _ = read_all(path)
+    assert (rows, frame["Date"].tolist()) == ([2, 3], ["Date", "2026-03-05"])
+
+
+def test_an_odd_header_stays_the_first_row_for_map(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "When,Length,What\n2026-11-16 09:00,1:00,x\n")
+    header = read_header(path)
+    assert (header, header.place) == (["When", "Length", "What"], Place())  # no title: no search said
+    assert read_all(path)[1] == [2]
+
+
+def test_title_rows_and_a_header_without_entries(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "Timesheet\nDate,Hours\n\n")
+    assert "has a header but no entries" in refused(path)
+    with pytest.raises(UnreadableFileError, match="has a header but no entries"):
+        read_header(path)
+
+
+@pytest.mark.parametrize("chunksize", [1, 50_000])
+def test_xlsx_title_rows_above_the_header(tmp_path: Path, chunksize: int) -> None:
+    path = book(tmp_path / "t.xlsx", ("Hours", [
+        ["Timesheet November 2026"], ["Employee: Ada Lovelace"], [],
+        ["Date", "Start", "End", "Description"],
+        ["2026-11-02", "09:00", "10:30", "Design"], [], ["2026-11-03", "13:00", "14:00", "Review"],
+    ]))  # fmt: skip
+    header = read_header(path)
+    assert header == ["Date", "Start", "End", "Description"]
+    assert header.place == Place(row=4, title="Timesheet November 2026", sheet="Hours")
+    frame, rows, _ = read_all(path, chunksize=chunksize)
+    assert rows == [5, 7]
+    assert frame.to_dict("records") == TITLED_ROWS
+
+
+def test_xlsx_timesheet_on_a_later_sheet(tmp_path: Path) -> None:
+    path = book(
+        tmp_path / "t.xlsx",
+        ("Cover", [["Timesheets 2026"]]),
+        ("Secret", [["Date", "Hours"], ["2026-01-01", 9]]),  # hidden: not read, not named
+        ("Summary", [["Total hours", 2.5], ["Approved by", "Grace"]]),
+        ("Hours", [["Timesheet November 2026"], ["Date", "Start", "End", "Description"],
+                   ["2026-11-02", "09:00", "10:30", "Design"], ["2026-11-03", "13:00", "14:00", "Review"]]),
+        ("Later", [["Date", "Hours"], ["2026-12-01", 1]]),
+        hidden=("Secret",),
+    )  # fmt: skip
+    header = read_header(path)
+    assert header == ["Date", "Start", "End", "Description"]
+    assert header.place == Place(
+        row=2, title="Timesheet November 2026", sheet="Hours", sheet_number=3,
+        sheets_before=("Cover", "Summary"), other_sheets=3,
+    )  # fmt: skip
+    frame, rows, _ = read_all(path)
+    assert rows == [3, 4]
+    assert frame.to_dict("records") == TITLED_ROWS
+
+
+def test_xlsx_empty_first_sheet(tmp_path: Path) -> None:
+    path = book(tmp_path / "t.xlsx", ("Sheet1", []), ("Data", [["Date", "Hours"], ["2026-03-05", 1.5]]))
+    assert read_header(path).place == Place(sheet="Data", sheet_number=2, sheets_before=("Sheet1",),
+                                            other_sheets=1)  # fmt: skip
+    assert read_all(path)[0].to_dict("records") == [{"Date": "2026-03-05", "Hours": "1.5"}]
+
+
+def test_xlsx_with_no_usable_sheet_reads_the_first_not_empty_one(tmp_path: Path) -> None:
+    path = book(
+        tmp_path / "t.xlsx",
+        ("Sheet1", []),
+        ("Log", [["When", "Length"], ["2026-11-16 09:00", "1:00"]]),
+        ("Notes", [["Timesheet"], ["Day", "Worked"]]),
+    )
+    header = read_header(path)
+    assert header == ["When", "Length"]  # --map names its columns
+    assert header.place == Place(sheet="Log", sheet_number=2, sheets_before=("Sheet1",), other_sheets=2)
+    frame, rows, _ = read_all(path)
+    assert (rows, frame.to_dict("records")) == ([2], [{"When": "2026-11-16 09:00", "Length": "1:00"}])
+
+
+def test_xlsx_title_without_a_header_says_how_far_it_looked(tmp_path: Path) -> None:
+    path = book(tmp_path / "t.xlsx", ("Cover", [["Timesheet"], ["Day", "Worked"], ["2026-11-02", 1]]),
+                ("Notes", [["just", "notes"]]))  # fmt: skip
+    header = read_header(path)
+    assert header == ["Timesheet", "Unnamed: 1"]
+    assert header.place == Place(row=1, searched_to=3, sheet="Cover", other_sheets=1)
 
 
 # -- cells are text, trimmed, never coerced -----------------------------------------------------

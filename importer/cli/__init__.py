@@ -325,7 +325,8 @@ class RequestLog:
 
 
 def mapping_notes(files: list[Path], settings: Settings) -> list[str]:
-    """Warnings about how each file's columns are read (unused columns, no start time)."""
+    """Warnings about how each file's columns are read (a later sheet, title rows above the header,
+    unused columns, no start time)."""
     from ..presets import detect
     from ..reader import read_header
 
@@ -334,7 +335,7 @@ def mapping_notes(files: list[Path], settings: Settings) -> list[str]:
         header = read_header(path, display_name=str(path))
         mapping = detect(header, settings.preset, settings.column_map, file=str(path))
         start = settings.default_start_time.strftime("%H:%M")
-        out.extend(f"{path}: {note}" for note in mapping.notes(header, start))
+        out.extend(f"{path}: {note}" for note in [*header.notes(), *mapping.notes(header, start)])
         no_email = mapping.person and "email" not in mapping.columns
         if not no_email and settings.date_order == "dmy":
             continue
