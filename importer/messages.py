@@ -606,6 +606,14 @@ def dates_look_day_first(example: str) -> str:
     )
 
 
+def duration_looks_like_h_mm(example: str, as_read: str, clock: str) -> str:
+    """A note: two-decimal durations that look like hours and minutes (1.30), read as hours."""
+    return (
+        f"durations such as {example!r} are read as decimal hours ({as_read}): if they mean hours "
+        f"and minutes, write them as {clock}"
+    )
+
+
 def new_ledger(path: object) -> str:
     """A note before a real run that starts a ledger: it cannot know an import made with another."""
     return (

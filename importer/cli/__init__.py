@@ -234,6 +234,7 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     try:
         from rich.console import Console
 
+        from ..notes import notes_before_run
         from ..runner import Importer
         from .render import ProgressDisplay, print_json, render_summary
     finally:
@@ -253,7 +254,7 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
             raise InputError(messages.no_such_file(), file=str(path))
     console = Console(stderr=args.json, highlight=False)
     _check_outputs(args, settings.ledger)
-    notes = mapping_notes(args.files, settings)
+    notes = notes_before_run(args.files, settings)
     if not args.dry_run and not settings.ledger.exists():
         notes.append(messages.new_ledger(settings.ledger))
     for note in notes:
@@ -322,85 +323,6 @@ class RequestLog:
 
     def close(self) -> None:
         self._fh.close()
-
-
-def mapping_notes(files: list[Path], settings: Settings) -> list[str]:
-    """Warnings about how each file's columns are read (a later sheet, title rows above the header,
-    unused columns, no start time)."""
-    from ..presets import detect
-    from ..reader import read_header
-
-    out: list[str] = []
-    for path in files:
-        header = read_header(path, display_name=str(path))
-        mapping = detect(header, settings.preset, settings.column_map, file=str(path))
-        start = settings.default_start_time.strftime("%H:%M")
-        out.extend(f"{path}: {note}" for note in [*header.notes(), *mapping.notes(header, start)])
-        no_email = mapping.person and "email" not in mapping.columns
-        if not no_email and settings.date_order == "dmy":
-            continue
-        frame = _first_chunk(path)
-        if no_email:
-            people = _people(frame, mapping.person)
-            if len(people) > 1:
-                shown = sorted(people)[:3]
-                out.append(f"{path}: {messages.several_people_no_email(shown, len(people) > 3)}")
-        if settings.date_order != "dmy":
-            note = _date_note(frame, mapping, settings.date_order)
-            if note:
-                out.append(f"{path}: {note}")
-    return out
-
-
-def _first_chunk(path: Path) -> Any:
-    """The first chunk of a file's rows (a note's evidence, not a rule): a ``DataFrame`` of text."""
-    from ..reader import iter_chunks
-
-    for chunk in iter_chunks(path, display_name=str(path)):
-        return chunk.frame
-    raise AssertionError("iter_chunks yields a chunk or raises")  # pragma: no cover
-
-
-def _people(frame: Any, columns: tuple[str, ...]) -> set[str]:
-    """The distinct people the rows name."""
-    frame = frame[[c for c in columns if c in frame.columns]]
-    if not len(frame.columns):
-        return set()
-    names = frame.agg(" ".join, axis=1).str.strip()
-    return {n for n in names.unique() if n}
-
-
-def _date_note(frame: Any, mapping: Any, order: str) -> str | None:
-    """How the file's dates with slashes will be read (``mdy`` or ``auto``), with an example."""
-    import datetime as dt
-
-    from ..normalize import DATE_FIELDS, SLASHED, slash_evidence
-
-    columns = [mapping.columns[f] for f in DATE_FIELDS if mapping.columns.get(f) in frame.columns]
-    seen = [slash_evidence(frame[c].to_numpy(dtype=object)) for c in columns]
-    if not any(e[0] for e in seen):
-        return None
-    day, month = any(e[1] for e in seen), any(e[2] for e in seen)
-    if day and month:
-        return None  # both orders in one file: the rows that do not fit are refused, each said
-    day_first = day and order == "auto"
-    for column in columns:
-        for a, b, year in frame[column].str.extract(SLASHED).dropna().itertuples(index=False):
-            first, second = (int(b), int(a)) if day_first else (int(a), int(b))
-            example = f"{a}/{b}/{year}"
-            if day and not day_first:
-                if int(a) > 12:
-                    return messages.dates_look_day_first(example)
-                continue
-            try:
-                when = dt.date(int(year), first, second)
-            except ValueError:
-                continue
-            as_read = f"{when.day} {when:%B %Y}"
-            if day_first:
-                return messages.dates_day_first(example, as_read)
-            return messages.dates_month_first(example, as_read)
-    return None
 
 
 SECOND_PRESS = 0.5

@@ -1,0 +1,114 @@
+"""What a user should know before a run, read from each file's header and first rows.
+
+Notes, not rules: a run goes on after them (the CLI prints them first, dry run or not). They
+point at what is easy to miss and costly to fix later -- an unused column, dates read in an
+order the file may not mean, durations that look like hours and minutes, a file of several
+people without emails -- because a fixed row is a *new* entry (the ledger keys rows by content).
+Evidence comes from the first chunk only (a note is cheap; the rules live in ``normalize``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Any
+
+from . import messages
+from .config import Settings
+from .normalize import DATE_FIELDS, SLASHED, slash_evidence
+from .presets import Mapping, detect
+from .reader import iter_chunks, read_header
+
+
+def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
+    """The notes for ``files``, each prefixed with its file: a later sheet or title rows, unused
+    columns, no start time, several people without emails, how dates with slashes read, and
+    durations that look like hours and minutes."""
+    out: list[str] = []
+    for path in files:
+        header = read_header(path, display_name=str(path))
+        mapping = detect(header, settings.preset, settings.column_map, file=str(path))
+        start = settings.default_start_time.strftime("%H:%M")
+        notes = [*header.notes(), *mapping.notes(header, start)]
+        no_email = bool(mapping.person) and "email" not in mapping.columns
+        if no_email or settings.date_order != "dmy" or "duration" in mapping.columns:
+            frame = _first_chunk(path)
+            people = _people(frame, mapping.person) if no_email else set()
+            if len(people) > 1:
+                notes.append(messages.several_people_no_email(sorted(people)[:3], len(people) > 3))
+            found = [
+                _date_note(frame, mapping, settings.date_order) if settings.date_order != "dmy" else None,
+                _duration_note(frame, mapping),
+            ]
+            notes += [note for note in found if note]
+        out.extend(f"{path}: {note}" for note in notes)
+    return out
+
+
+def _first_chunk(path: Path) -> Any:
+    """The first chunk of a file's rows (a note's evidence, not a rule): a ``DataFrame`` of text."""
+    for chunk in iter_chunks(path, display_name=str(path)):
+        return chunk.frame
+    raise AssertionError("iter_chunks yields a chunk or raises")  # pragma: no cover
+
+
+def _people(frame: Any, columns: tuple[str, ...]) -> set[str]:
+    """The distinct people the rows name."""
+    frame = frame[[c for c in columns if c in frame.columns]]
+    if not len(frame.columns):
+        return set()
+    names = frame.agg(" ".join, axis=1).str.strip()
+    return {n for n in names.unique() if n}
+
+
+def _date_note(frame: Any, mapping: Any, order: str) -> str | None:
+    """How the file's dates with slashes will be read (``mdy`` or ``auto``), with an example."""
+    columns = [mapping.columns[f] for f in DATE_FIELDS if mapping.columns.get(f) in frame.columns]
+    seen = [slash_evidence(frame[c].to_numpy(dtype=object)) for c in columns]
+    if not any(e[0] for e in seen):
+        return None
+    day, month = any(e[1] for e in seen), any(e[2] for e in seen)
+    if day and month:
+        return None  # both orders in one file: the rows that do not fit are refused, each said
+    day_first = day and order == "auto"
+    for column in columns:
+        for a, b, year in frame[column].str.extract(SLASHED).dropna().itertuples(index=False):
+            first, second = (int(b), int(a)) if day_first else (int(a), int(b))
+            example = f"{a}/{b}/{year}"
+            if day and not day_first:
+                if int(a) > 12:
+                    return messages.dates_look_day_first(example)
+                continue
+            try:
+                when = dt.date(int(year), first, second)
+            except ValueError:
+                continue
+            as_read = f"{when.day} {when:%B %Y}"
+            if day_first:
+                return messages.dates_day_first(example, as_read)
+            return messages.dates_month_first(example, as_read)
+    return None
+
+
+_TWO_DECIMALS = re.compile(r"(\d+)[.,](\d\d)")
+_OTHER_DECIMALS = re.compile(r"\d*[.,](\d|\d{3,})")
+
+
+def _duration_note(frame: Any, mapping: Mapping) -> str | None:
+    """Durations such as 1.30, 0.45, 2.15 -- two decimals, none of them 60 or more, not all
+    quarters -- are most likely hours and minutes, which decimal hours read otherwise."""
+    column = mapping.columns.get("duration")
+    if column not in frame.columns:
+        return None
+    values = frame[column].unique()
+    two = [m for v in values if (m := _TWO_DECIMALS.fullmatch(v))]
+    if not two or any(_OTHER_DECIMALS.fullmatch(v) for v in values):
+        return None
+    minutes = [int(m[2]) for m in two]
+    if max(minutes) >= 60 or all(n % 25 == 0 for n in minutes):
+        return None
+    example = next(m for m in two if int(m[2]) % 25)
+    seconds = round(float(f"{example[1]}.{example[2]}") * 3600)
+    as_read = f"{seconds // 3600} h {seconds % 3600 // 60} min"
+    return messages.duration_looks_like_h_mm(example[0], as_read, f"{example[1]}:{example[2]}")
