@@ -33,6 +33,9 @@ from typing import IO, ClassVar
 
 import numpy as np
 
+from . import messages
+from .errors import ConfigError
+
 RECORD = np.dtype([("hi", "<u8"), ("lo", "<u8"), ("value", "<i8")])
 """One stored key (its two 64-bit halves) and the value it was first given with."""
 
@@ -137,10 +140,15 @@ class FirstSeen:
             return
         merged = functools.reduce(_merged, self._memory)
         self._memory = []
-        self._files.append(_FileRun.write(self._new_file(), [merged], self._block))
-        while len(self._files) > 1 and self._files[-2].size <= self._files[-1].size:
-            newer, older = self._files.pop(), self._files.pop()
-            self._files.append(_FileRun.write(self._new_file(), _Pieces(older, newer), self._block))
+        try:
+            self._files.append(_FileRun.write(self._new_file(), [merged], self._block))
+            while len(self._files) > 1 and self._files[-2].size <= self._files[-1].size:
+                newer, older = self._files.pop(), self._files.pop()
+                self._files.append(_FileRun.write(self._new_file(), _Pieces(older, newer), self._block))
+        except ConfigError:
+            raise
+        except OSError as exc:  # a full disk while writing a run
+            raise self._no_room(exc) from exc
             for run in (older, newer):
                 run.file.close()  # and gone: the file has no name
                 self._open.remove(run.file)
@@ -150,9 +158,16 @@ class FirstSeen:
         however it ends); all of them are closed with this object."""
         if not self._open:
             weakref.finalize(self, _close_all, self._open)
-        file = tempfile.TemporaryFile(prefix="toggl-import-seen-", dir=self._parent)  # noqa: SIM115
+        try:
+            file = tempfile.TemporaryFile(prefix="toggl-import-seen-", dir=self._parent)  # noqa: SIM115
+        except OSError as exc:
+            raise self._no_room(exc) from exc
         self._open.append(file)
         return file
+
+    def _no_room(self, exc: OSError) -> ConfigError:
+        folder = self._parent or tempfile.gettempdir()
+        return ConfigError(messages.no_room_for_duplicates(folder, exc.strerror or str(exc)))
 
 
 def _close_all(files: list[IO[bytes]]) -> None:

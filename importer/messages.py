@@ -614,6 +614,15 @@ def duration_looks_like_h_mm(example: str, as_read: str, clock: str) -> str:
     )
 
 
+def no_room_for_duplicates(folder: object, reason: str) -> str:
+    """The temporary files that find duplicate rows in a long file cannot be written."""
+    return (
+        f"cannot write the temporary file that finds duplicate rows, in {folder} ({reason}): free "
+        "some space there or point TMPDIR at a folder with room; the ledger keeps what was done, "
+        "so running the same command again resumes"
+    )
+
+
 def new_ledger(path: object) -> str:
     """A note before a real run that starts a ledger: it cannot know an import made with another."""
     return (

@@ -31,7 +31,8 @@ from test_cli_run import Done, Server
 
 import importer.cli as cli
 from importer import messages
-from importer.errors import PermanentError, UnreadableFileError
+from importer.duplicates import FirstSeen
+from importer.errors import ConfigError, PermanentError, UnreadableFileError
 from importer.normalize import normalize
 from importer.payloads import Planner
 from importer.presets import detect
@@ -969,6 +970,26 @@ def test_durations_that_look_like_hours_and_minutes_are_noted(
         "hours and minutes, write them as 1:30"
     ]  # quarters, a 1.5 beside them, or a .80 say decimal hours
     spy.check("duration_looks_like_h_mm", notes[0])
+
+
+@uses("no_room_for_duplicates")
+def test_a_full_temporary_folder_says_what_to_free(
+    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def full(*args: Any, **kwargs: Any) -> Any:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("tempfile.TemporaryFile", full)
+    seen = FirstSeen(buffered=4, directory=tmp_path)
+    keys = [f"{i:032x}" for i in range(8)]
+    with pytest.raises(ConfigError) as refused:
+        seen.setdefault_many(keys, list(range(8)))  # more than the buffer: the set spills to disk
+    assert str(refused.value) == (
+        f"cannot write the temporary file that finds duplicate rows, in {tmp_path} (No space left "
+        "on device): free some space there or point TMPDIR at a folder with room; the ledger keeps "
+        "what was done, so running the same command again resumes"
+    )
+    spy.check("no_room_for_duplicates", str(refused.value))
 
 
 # -- a bug ---------------------------------------------------------------------------------------
