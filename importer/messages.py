@@ -53,6 +53,16 @@ def bad_date(text: str) -> str:
     return f"cannot read {quote(text)} as a date: use {DATE_FORMATS}{hint}"
 
 
+def ambiguous_date(text: str, day_only: str) -> str:
+    """Reason ``ambiguous_date``: read month first, but the file also holds a date that can only
+    be day first, so this one (05/11/2026) is not guessed."""
+    return (
+        f"{quote(text)} reads as a month-first or a day-first date, and this file has {day_only}, "
+        f"which can only be day first: pass --date-order dmy if its dates are day first, else "
+        f"correct {day_only}"
+    )
+
+
 def date_out_of_range(text: str) -> str:
     """Reason ``bad_date``: a real date, but not in a year of a timesheet (a typo like 0026)."""
     return f"the date {quote(text)} is outside the years {FIRST_YEAR}-{LAST_YEAR}: correct the year"
@@ -600,9 +610,9 @@ def dates_day_first(example: str, as_read: str) -> str:
 def dates_look_day_first(example: str) -> str:
     """A note: month first is the order in force, but a date of the file can only be day first."""
     return (
-        f"dates with slashes are read month first, but {example} can only be day first: if the "
-        "file's dates are day first, pass --date-order dmy (or auto), else its rows like that are "
-        "refused and the others read month first"
+        f"dates with slashes are read month first, but {example} can only be day first: rows "
+        "with a date that reads both ways (05/11/2026) are refused rather than guessed; if the "
+        "file's dates are day first, pass --date-order dmy (or auto)"
     )
 
 

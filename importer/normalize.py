@@ -57,6 +57,9 @@ class NormalizeState:
     """(person, local day) → seconds after that day's local midnight where the next row starts."""
     day_first: bool | None = None
     """How this file's dates with slashes read, once a chunk has shown it (``date_order`` auto)."""
+    day_first_seen: str | None = None
+    """A date of this file that can only be day first (25/11/2026), once one was seen: with
+    ``date_order`` mdy, the dates that read both ways are refused from then on."""
 
 
 @dataclass
@@ -113,9 +116,9 @@ def normalize(
     """
     rows = _Rows(chunk, mapping)
     refused = _Refusals(chunk.file, chunk.rows)
-    day_first = _day_first(rows, date_order, state)
-    start = _moment(rows, refused, "start", "start_date", "start_time", day_first)
-    end = _moment(rows, refused, "end", "end_date", "end_time", day_first)
+    day_first, evidence = _day_first(rows, date_order, state)
+    start = _moment(rows, refused, "start", "start_date", "start_time", day_first, evidence)
+    end = _moment(rows, refused, "end", "end_date", "end_time", day_first, evidence)
     no_day = start.day == NO_DAY
     date_column = rows.name("start_date", "start", "start_time")
     refused.add(no_day & (start.tod >= 0), "no_date", date_column, lambda _: messages.no_date())
@@ -261,19 +264,54 @@ def slash_evidence(values: np.ndarray) -> tuple[bool, bool, bool]:
     return True, bool(((a > 12) & (b <= 12)).any()), bool(((b > 12) & (a <= 12)).any())
 
 
-def _day_first(rows: _Rows, date_order: str, state: NormalizeState | None) -> bool:
-    if date_order != "auto":
-        return date_order == "dmy"
-    if state is not None and state.day_first is not None:
-        return state.day_first
+def _day_first(rows: _Rows, date_order: str, state: NormalizeState | None) -> tuple[bool, str | None]:
+    """``(day_first, evidence)``: how to read this chunk's dates with slashes, and -- month first
+    though the file has shown a date that can only be day first -- that date (then a date that
+    reads both ways is refused rather than guessed: 05/11/2026 would be 11 May)."""
+    if date_order == "dmy":
+        return True, None
+    if date_order == "auto" and state is not None and state.day_first is not None:
+        return state.day_first, None
     seen = [slash_evidence(v) for f in DATE_FIELDS if (v := rows.values(f)) is not None]
     day = any(e[1] for e in seen)
     month = any(e[2] for e in seen)
+    if date_order == "mdy":
+        if state is not None and state.day_first_seen is not None:
+            return False, state.day_first_seen
+        if not day or month:
+            return False, None
+        evidence = _day_only_example(rows)
+        if state is not None:
+            state.day_first_seen = evidence
+        return False, evidence
     if day == month:  # no evidence yet (or both: the rows that do not fit are refused)
-        return False
+        return False, None
     if state is not None:
         state.day_first = day
-    return day
+    return day, None
+
+
+def _day_only_example(rows: _Rows) -> str:
+    for fld in DATE_FIELDS:
+        values = rows.values(fld)
+        if values is None:
+            continue
+        found = pd.Series(values, dtype=object).str.extract(SLASHED).dropna()
+        a, b = found[0].astype(int), found[1].astype(int)
+        hit = found[(a > 12) & (b <= 12)]
+        if len(hit):
+            first = hit.iloc[0]
+            return f"{first[0]}/{first[1]}/{first[2]}"
+    return "?"  # pragma: no cover - only called when slash_evidence saw one
+
+
+def _both_ways(values: np.ndarray) -> np.ndarray:
+    """Dates with slashes that read as two different days (05/11/2026; not 05/05/2026)."""
+    found = pd.Series(values, dtype=object).str.extract(SLASHED)
+    a = pd.to_numeric(found[0], errors="coerce").to_numpy()
+    b = pd.to_numeric(found[1], errors="coerce").to_numpy()
+    with np.errstate(invalid="ignore"):
+        return np.asarray((a <= 12) & (b <= 12) & (a != b), dtype=bool)
 
 
 def _swap_day_month(values: np.ndarray) -> np.ndarray:
@@ -283,9 +321,16 @@ def _swap_day_month(values: np.ndarray) -> np.ndarray:
 
 
 def _moment(
-    rows: _Rows, refused: _Refusals, stamp: str, date: str, time: str, day_first: bool = False
+    rows: _Rows,
+    refused: _Refusals,
+    stamp: str,
+    date: str,
+    time: str,
+    day_first: bool = False,
+    evidence: str | None = None,
 ) -> _Moment:
-    """Day, time of day and offset of one side (start or end) from its columns."""
+    """Day, time of day and offset of one side (start or end) from its columns; with
+    ``evidence``, dates with slashes that read both ways are refused."""
     out = _Moment(
         np.full(rows.n, NO_DAY, dtype=np.int64),
         np.full(rows.n, -1, dtype=np.int64),
@@ -300,6 +345,10 @@ def _moment(
         far = (found.day != NO_DAY) & ((found.day < _DAYS[0]) | (found.day > _DAYS[1]))
         refused.add(far, "bad_date", rows.name(fld), _out_of_range(values))
         found.bad |= far
+        if evidence is not None and what != "time":
+            doubt = ~found.bad & _both_ways(values)
+            refused.add(doubt, "ambiguous_date", rows.name(fld), _ambiguous(values, evidence))
+            found.bad |= doubt
         use = ~found.empty & ~found.bad
         for mine, theirs, none in (
             (out.day, found.day, NO_DAY),
@@ -315,6 +364,10 @@ def _unreadable(values: np.ndarray, what: str) -> Callable[[int], str]:
     if what == "date":
         return lambda i: messages.bad_date(values[i])
     return lambda i: messages.bad_time(values[i], with_date=what == "stamp")
+
+
+def _ambiguous(values: np.ndarray, evidence: str) -> Callable[[int], str]:
+    return lambda i: messages.ambiguous_date(values[i], evidence)
 
 
 def _out_of_range(values: np.ndarray) -> Callable[[int], str]:

@@ -940,8 +940,8 @@ def test_how_dates_with_slashes_are_read_is_said_before_the_run(
     notes = [[ln for ln in done.out.splitlines() if ln.startswith("note:") and "slashes" in ln]
              for done in (month_first, auto)]
     look = ("note: uk.csv: dates with slashes are read month first, but 25/11/2026 can only be day "
-            "first: if the file's dates are day first, pass --date-order dmy (or auto), else its rows "
-            "like that are refused and the others read month first")  # fmt: skip
+            "first: rows with a date that reads both ways (05/11/2026) are refused rather than "
+            "guessed; if the file's dates are day first, pass --date-order dmy (or auto)")  # fmt: skip
     early = ("note: early.csv: dates with slashes are read month first (05/11/2026 is 11 May 2026): "
              "if they are day first, pass --date-order dmy")  # fmt: skip
     shown = ("note: uk.csv: dates with slashes are read day first, as the file shows (05/11/2026 is "
@@ -990,6 +990,24 @@ def test_a_full_temporary_folder_says_what_to_free(
         "what was done, so running the same command again resumes"
     )
     spy.check("no_room_for_duplicates", str(refused.value))
+
+
+@uses("ambiguous_date")
+def test_a_date_that_reads_both_ways_in_a_day_first_file_is_refused_not_guessed(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    (tmp_path / "uk.csv").write_text("Date,Start,End,Description\n25/11/2026,09:00,10:00,a\n"
+                                     "05/11/2026,09:00,10:00,b\n05/05/2026,09:00,10:00,c\n")  # fmt: skip
+    done = toggl("uk.csv", "--report", "r.csv")
+    report = report_rows(tmp_path / "r.csv")
+    message = ("'05/11/2026' reads as a month-first or a day-first date, and this file has 25/11/2026, "
+               "which can only be day first: pass --date-order dmy if its dates are day first, else "
+               "correct 25/11/2026")  # fmt: skip
+    assert report[("uk.csv", 3)]["message"] == "column 'Date': " + message
+    assert report[("uk.csv", 2)]["status"] == "refused"  # 25 is no month
+    assert report[("uk.csv", 4)]["status"] == "pending"  # 05/05 is the same day both ways
+    spy.check("ambiguous_date", message)
+    assert done.code == 1
 
 
 # -- a bug ---------------------------------------------------------------------------------------

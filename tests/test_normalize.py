@@ -600,7 +600,9 @@ def test_small_parsers() -> None:
         ("auto", [["05/11/2026", "11/25/2026"]], ["2026-05-11", "2026-11-25"]),  # 25 shows month first
         ("auto", [["05/11/2026"]], ["2026-05-11"]),  # nothing shows it: month first, as Clockify
         ("dmy", [["05/11/2026"]], ["2026-11-05"]),
-        ("mdy", [["05/11/2026", "25/11/2026"]], ["2026-05-11", None]),  # month first: 25 refused
+        # month first, but 25 shows day first: 05/11 reads both ways and is refused, not guessed
+        ("mdy", [["05/11/2026", "25/11/2026", "05/05/2026"]], [None, None, "2026-05-05"]),
+        ("mdy", [["25/11/2026"], ["05/11/2026"]], [None, None]),  # and in the chunks after it
         # a later chunk keeps what an earlier one showed, though it shows nothing itself
         ("auto", [["25/11/2026"], ["05/11/2026"]], ["2026-11-25", "2026-11-05"]),
         ("auto", [["05.11.2026", "2026-11-05"]], ["2026-11-05", "2026-11-05"]),  # dots, ISO: as ever
