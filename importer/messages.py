@@ -633,6 +633,14 @@ def no_room_for_duplicates(folder: object, reason: str) -> str:
     )
 
 
+def duration_looks_like_minutes(example: str) -> str:
+    """A note: whole-number durations of 10 and more, read as hours, look like minutes."""
+    return (
+        f"durations such as {example!r} are read as hours ({example} h): if they are minutes, "
+        f"write them as {example}m"
+    )
+
+
 def new_ledger(path: object) -> str:
     """A note before a real run that starts a ledger: it cannot know an import made with another."""
     return (

@@ -92,23 +92,29 @@ def _date_note(frame: Any, mapping: Any, order: str) -> str | None:
 
 
 _TWO_DECIMALS = re.compile(r"(\d+)[.,](\d\d)")
-_OTHER_DECIMALS = re.compile(r"\d*[.,](\d|\d{3,})")
+_MORE_DECIMALS = re.compile(r"\d*[.,]\d{3,}")
+_WHOLE = re.compile(r"\d+")
+MINUTES_FROM = 10
+"""Whole-number durations from here up look like minutes rather than hours (a 30-hour entry)."""
 
 
 def _duration_note(frame: Any, mapping: Mapping) -> str | None:
-    """Durations such as 1.30, 0.45, 2.15 -- two decimals, none of them 60 or more, not all
-    quarters -- are most likely hours and minutes, which decimal hours read otherwise."""
+    """Durations that decimal hours most likely misread: two decimals never .60 or more and not
+    all quarters (1.30, 0.45: hours and minutes), or whole numbers of 10 and more (30: minutes)."""
     column = mapping.columns.get("duration")
     if column not in frame.columns:
         return None
-    values = frame[column].unique()
+    values = [v for v in frame[column].unique() if v]
     two = [m for v in values if (m := _TWO_DECIMALS.fullmatch(v))]
-    if not two or any(_OTHER_DECIMALS.fullmatch(v) for v in values):
-        return None
     minutes = [int(m[2]) for m in two]
-    if max(minutes) >= 60 or all(n % 25 == 0 for n in minutes):
-        return None
-    example = next(m for m in two if int(m[2]) % 25)
-    seconds = round(float(f"{example[1]}.{example[2]}") * 3600)
-    as_read = f"{seconds // 3600} h {seconds % 3600 // 60} min"
-    return messages.duration_looks_like_h_mm(example[0], as_read, f"{example[1]}:{example[2]}")
+    three = any(_MORE_DECIMALS.fullmatch(v) for v in values)  # 1.333: decimal hours for sure
+    if two and not three and max(minutes) < 60 and any(n % 25 for n in minutes):
+        example = next(m for m in two if int(m[2]) % 25)
+        seconds = round(float(f"{example[1]}.{example[2]}") * 3600)
+        as_read = f"{seconds // 3600} h {seconds % 3600 // 60} min"
+        return messages.duration_looks_like_h_mm(example[0], as_read, f"{example[1]}:{example[2]}")
+    whole = [int(v) for v in values if _WHOLE.fullmatch(v)]
+    big = [n for n in whole if n >= MINUTES_FROM]
+    if big and len(big) * 2 >= len(whole):  # most whole numbers are big: not a stray long day
+        return messages.duration_looks_like_minutes(str(big[0]))
+    return None

@@ -953,23 +953,32 @@ def test_how_dates_with_slashes_are_read_is_said_before_the_run(
     spy.check("dates_day_first", shown)
 
 
-@uses("duration_looks_like_h_mm")
+@uses("duration_looks_like_h_mm", "duration_looks_like_minutes")
 def test_durations_that_look_like_hours_and_minutes_are_noted(
     toggl: Toggl, tmp_path: Path, spy: Spy
 ) -> None:
     header = "Date,Start,Duration,Description\n"
     (tmp_path / "hm.csv").write_text(header + "2026-11-02,09:00,1.30,a\n2026-11-02,11:00,0.45,b\n")
     (tmp_path / "quarters.csv").write_text(header + "2026-11-02,09:00,1.25,c\n2026-11-02,11:00,0.50,d\n")
-    (tmp_path / "mixed.csv").write_text(header + "2026-11-02,09:00,1.30,e\n2026-11-02,11:00,1.5,f\n")
+    (tmp_path / "mixed.csv").write_text(header + "2026-11-02,09:00,1.30,e\n2026-11-02,11:00,2.5,f\n")
     (tmp_path / "big.csv").write_text(header + "2026-11-02,09:00,1.30,g\n2026-11-02,11:00,0.75,h\n"
                                       "2026-11-03,09:00,2.80,i\n")  # fmt: skip
-    done = toggl("hm.csv", "quarters.csv", "mixed.csv", "big.csv")
-    notes = [line for line in done.out.splitlines() if "decimal hours" in line]
+    (tmp_path / "thirds.csv").write_text(header + "2026-11-02,09:00,1.30,j\n2026-11-02,11:00,1.333,k\n")
+    (tmp_path / "min.csv").write_text(header + "2026-11-02,09:00,30,l\n2026-11-02,11:00,45,m\n")
+    (tmp_path / "hours.csv").write_text(header + "2026-11-02,09:00,2,n\n2026-11-02,11:00,3,o\n"
+                                        "2026-11-03,09:00,12,p\n")  # fmt: skip
+    done = toggl("hm.csv", "quarters.csv", "mixed.csv", "big.csv", "thirds.csv", "min.csv", "hours.csv")
+    notes = [line for line in done.out.splitlines() if "durations such as" in line]
     assert notes == [
         "note: hm.csv: durations such as '1.30' are read as decimal hours (1 h 18 min): if they mean "
-        "hours and minutes, write them as 1:30"
-    ]  # quarters, a 1.5 beside them, or a .80 say decimal hours
+        "hours and minutes, write them as 1:30",
+        "note: mixed.csv: durations such as '1.30' are read as decimal hours (1 h 18 min): if they "
+        "mean hours and minutes, write them as 1:30",
+        "note: min.csv: durations such as '30' are read as hours (30 h): if they are minutes, write "
+        "them as 30m",
+    ]  # quarters, a .80 or a 1.333 say decimal hours; one long day among short ones is a day
     spy.check("duration_looks_like_h_mm", notes[0])
+    spy.check("duration_looks_like_minutes", notes[2])
 
 
 @uses("no_room_for_duplicates")
