@@ -641,8 +641,14 @@ def duration_looks_like_minutes(example: str) -> str:
     )
 
 
-def new_ledger(path: object) -> str:
-    """A note before a real run that starts a ledger: it cannot know an import made with another."""
+def new_ledger(path: object, *, dry_run: bool = False) -> str:
+    """A note before a run that starts a ledger (or a dry run with none): it cannot know an
+    import made with another."""
+    if dry_run:
+        return (
+            f"no ledger at {path} yet: the plan counts every row as new; if these files went in "
+            "before with another ledger, pass --ledger with that run's file"
+        )
     return (
         f"a new ledger, {path}: it knows no earlier import, so rows already imported with another "
         "ledger would be sent again; if these files went in before, stop now (Ctrl-C) and pass "

@@ -117,6 +117,8 @@ class Summary:
     report: str | None = None
     stopped: str | None = None
     created_names: list[str] = field(default_factory=list)
+    no_ledger: str | None = None
+    """A dry run found no ledger at this path: every row counts as new in its plan."""
 
     def add_example(self, reason: str, text: str, limit: int = 3) -> None:
         shown = self.examples.setdefault(reason, [])

@@ -333,6 +333,8 @@ class Importer:
             if self.settings.ledger.exists()
             else None
         )
+        if ledger is None:
+            s.no_ledger = str(self.settings.ledger)
         resolver = Resolver(
             self.reads, wid, create_missing=self.settings.create_missing, plan_only=True
         )

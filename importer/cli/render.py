@@ -119,6 +119,9 @@ def render_summary(console: Console, s: Summary) -> None:
     if s.created_names:
         label = "--create-missing" if s.dry_run else "created in Toggl"
         console.print(f"{label}: " + ", ".join(s.created_names), markup=False)
+    if s.no_ledger:
+        console.print(f"note: {messages.new_ledger(s.no_ledger, dry_run=True)}", markup=False,
+                      highlight=False)
     if s.stopped:
         credentials = s.stopped.startswith("credentials refused")
         console.print(messages.stopped_early(s.stopped, dry_run=s.dry_run, credentials=credentials),
