@@ -61,6 +61,7 @@ from .retry import RetryPolicy
 
 MAX_RECONCILE_ROUNDS = 5
 PROGRESS_EVERY = 0.2
+TICK_EVERY = 1.0
 
 
 CREATE_ATTEMPTS = 3
@@ -283,10 +284,15 @@ class Importer:
             self.client.on_request = self._on_request
             self.policy = RetryPolicy(limiter=self.limiter, reached=self._reached)
             self.reads = _Reads(self.client, self.policy)
-            if dry_run:
-                await self._stoppable(self._dry_run(files, mappings))
-            else:
-                await self._real_run(files, mappings)
+            ticker = asyncio.create_task(self._ticking()) if self._progress else None
+            try:
+                if dry_run:
+                    await self._stoppable(self._dry_run(files, mappings))
+                else:
+                    await self._real_run(files, mappings)
+            finally:
+                if ticker is not None:
+                    ticker.cancel()
         except CredentialsError as exc:
             s.stopped = f"credentials refused: {exc}"
         except Stopped:
@@ -742,6 +748,13 @@ class Importer:
                     await asyncio.gather(*posts)
                 finally:
                     self._tasks.difference_update(posts)
+
+    async def _ticking(self) -> None:
+        """Progress once a second even when nothing moves: a quota pause during name look-ups,
+        a long read-back -- the countdown shows and a log gets its line (no silent minute)."""
+        while True:
+            await asyncio.sleep(TICK_EVERY)
+            self._tick(force=True)
 
     def _tick(self, force: bool = False) -> None:
         if self._progress is None:

@@ -390,3 +390,18 @@ async def test_progress_says_posting_while_entries_are_created(sandbox: Sandbox,
     assert summary.created == 40
     assert any(phase == "posting" for phase, _ in seen)
     assert all(phase != "reading" for phase, created in seen if created > 0)
+
+
+async def test_a_quota_pause_during_name_look_ups_shows_its_countdown(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    sb = await sandbox_factory(quota=2, quota_window=2.5)  # the look-ups alone use the quota up
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(sheet, 6)  # clients, projects (and more) are looked up before the first post
+    seen: list[tuple[int, float]] = []
+    importer = Importer(settings(sb, tmp_path, rate=100.0), Credentials.from_token(sb.token),
+                        progress=lambda p: seen.append((p.created, p.quota_wait)))  # fmt: skip
+    summary = await importer.run([sheet])
+    assert summary.created == 6
+    waiting = [wait for created, wait in seen if created == 0 and wait > 0]
+    assert len(waiting) >= 2, seen  # the countdown moved while nothing was created yet
