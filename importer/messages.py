@@ -660,6 +660,14 @@ def no_ledger(path: object) -> str:
     return f"no ledger at {path}: pass --ledger PATH (the one your run used)"
 
 
+def cannot_listen(host: str, port: int, reason: str) -> str:
+    """The sandbox cannot listen where it was asked (a port in use)."""
+    return (
+        f"the sandbox cannot listen on {host}:{port} ({reason}): choose another --port, or 0 for "
+        "a free one"
+    )
+
+
 def sandbox_not_loopback(host: str) -> str:
     return f"the sandbox serves loopback only, not {host!r}: use --host 127.0.0.1 or --host ::1"
 

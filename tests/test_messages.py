@@ -17,6 +17,7 @@ import io
 import json
 import os
 import re
+import socket
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterator
@@ -741,6 +742,21 @@ def test_a_wrong_option_or_setting_says_the_fix_in_one_line(
     pattern = re.escape(f"toggl-import: {usage.expected}\n").replace(re.escape("(*)"), r"\(.+\)")
     assert re.fullmatch(pattern, done.err), done.err
     spy.check(usage.uses, done.err)
+
+
+@uses("cannot_listen")
+def test_a_sandbox_on_a_port_in_use_says_so(tmp_path: Path, spy: Spy) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = invoke(["sandbox", "--port", str(port)], tmp_path, {})
+    assert (done.code, done.out) == (2, "")
+    assert done.err == (
+        f"toggl-import: the sandbox cannot listen on 127.0.0.1:{port} (Address already in use): "
+        "choose another --port, or 0 for a free one\n"
+    )
+    spy.check("cannot_listen", done.err)
 
 
 @uses("no_ledger", "sandbox_not_loopback")

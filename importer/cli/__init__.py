@@ -423,6 +423,10 @@ def _sandbox(args: argparse.Namespace) -> int:
               "--workspace-id 1234567 --timezone Europe/Berlin", flush=True)
         print("stop with Ctrl-C", flush=True)
 
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(options, args.host, args.port, ready))
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(serve(options, args.host, args.port, ready))
+    except OSError as exc:  # the port is taken, or not ours to bind
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(messages.cannot_listen(args.host, args.port, reason)) from exc
     return EXIT_OK
