@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import textwrap
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -578,6 +579,8 @@ class Importer:
                   and not self.settings.retry_failed):
                 s.failed += 1
                 s.failed_by_reason[f"HTTP {rec.http_status}"] += 1
+                s.add_example(f"HTTP {rec.http_status}", f"{row.file} row {row.row}: {rec.message} "
+                              "(earlier run; --retry-failed to send it again)")
                 self._write_report(row.file, row.row, "failed", None, rec.http_status,
                                    f"{rec.message} (earlier run; --retry-failed to retry)")
             else:
@@ -666,7 +669,7 @@ class Importer:
         except PermanentError as exc:
             message = exc.text or str(exc)
             s.failed += 1
-            s.failed_by_reason[f"HTTP {exc.status}: {message[:60]}"] += 1
+            s.failed_by_reason[f"HTTP {exc.status}: {textwrap.shorten(message, 60, placeholder='…')}"] += 1
             s.add_example(f"HTTP {exc.status}", f"{row.file} row {row.row}: {message}")
             self.ledger.record([Outcome.failed(row.fingerprint, exc.status, message)])
             self._write_report(row.file, row.row, "failed", None, exc.status, message)

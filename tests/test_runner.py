@@ -303,6 +303,8 @@ async def test_failed_rows_are_skipped_unless_retry_failed(sandbox: Sandbox, tmp
     assert (second.exit_code, second.already_done, second.failed) == (1, 20, 3)
     failed = [r for r in report_rows(tmp_path) if r["status"] == "failed"]
     assert len(failed) == 3 and all("--retry-failed" in r["message"] for r in failed)
+    shown = second.examples["HTTP 400"]  # what the summary prints under the failed count
+    assert shown and shown[0].startswith(f"{legacy} row 2: ") and "--retry-failed" in shown[0]
 
     sandbox.state.projects[201000006]["active"] = True  # someone un-archived the project
     third = await run(sandbox, tmp_path, [good, legacy], retry_failed=True)
