@@ -25,6 +25,7 @@ pydantic).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from .errors import quote
@@ -48,9 +49,23 @@ def _did_you_mean(suggestions: Sequence[str]) -> str:
 # -- refused rows: dates, times, lengths (normalize.py, localtime.py) ---------------------------
 
 
-def bad_date(text: str) -> str:
-    hint = SLASH_HINT if "/" in text else ""
-    return f"cannot read {quote(text)} as a date: use {DATE_FORMATS}{hint}"
+def _slash_hint(text: str, day_first: bool) -> str:
+    """What a date with slashes needs: four-digit years, or to know which number is the day."""
+    if "/" not in text:
+        return ""
+    if _SHORT_YEAR.search(text):
+        return " (write the year with four digits)"
+    if day_first:
+        return " (dates with slashes are read day first here)"
+    return SLASH_HINT
+
+
+_SHORT_YEAR = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{2}(?!\d)")
+
+
+def bad_date(text: str, *, day_first: bool = False) -> str:
+    """``day_first``: how this file's dates with slashes are read (``--date-order``)."""
+    return f"cannot read {quote(text)} as a date: use {DATE_FORMATS}{_slash_hint(text, day_first)}"
 
 
 def ambiguous_date(text: str, day_only: str) -> str:
@@ -68,11 +83,10 @@ def date_out_of_range(text: str) -> str:
     return f"the date {quote(text)} is outside the years {FIRST_YEAR}-{LAST_YEAR}: correct the year"
 
 
-def bad_time(text: str, *, with_date: bool = False) -> str:
+def bad_time(text: str, *, with_date: bool = False, day_first: bool = False) -> str:
     """Reason ``bad_time``; ``with_date`` for a column that holds the date and the time."""
     formats = f"as a date and time: use {STAMP_FORMATS}" if with_date else f"as a time: use {TIME_FORMATS}"
-    hint = SLASH_HINT if "/" in text else ""
-    return f"cannot read {quote(text)} {formats}{hint}"
+    return f"cannot read {quote(text)} {formats}{_slash_hint(text, day_first)}"
 
 
 def no_date() -> str:

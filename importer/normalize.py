@@ -341,7 +341,7 @@ def _moment(
         if values is None:
             continue
         found = parse_moments(_swap_day_month(values) if day_first and what != "time" else values)
-        refused.add(found.bad, _WHAT[what], rows.name(fld), _unreadable(values, what))
+        refused.add(found.bad, _WHAT[what], rows.name(fld), _unreadable(values, what, day_first))
         far = (found.day != NO_DAY) & ((found.day < _DAYS[0]) | (found.day > _DAYS[1]))
         refused.add(far, "bad_date", rows.name(fld), _out_of_range(values))
         found.bad |= far
@@ -360,10 +360,10 @@ def _moment(
     return out
 
 
-def _unreadable(values: np.ndarray, what: str) -> Callable[[int], str]:
+def _unreadable(values: np.ndarray, what: str, day_first: bool) -> Callable[[int], str]:
     if what == "date":
-        return lambda i: messages.bad_date(values[i])
-    return lambda i: messages.bad_time(values[i], with_date=what == "stamp")
+        return lambda i: messages.bad_date(values[i], day_first=day_first)
+    return lambda i: messages.bad_time(values[i], with_date=what == "stamp", day_first=day_first)
 
 
 def _ambiguous(values: np.ndarray, evidence: str) -> Callable[[int], str]:

@@ -622,3 +622,20 @@ def test_dates_with_slashes_read_month_or_day_first(
         starts = dict(zip(out.rows.tolist(), out.start_text().tolist(), strict=True))
         got += [starts[r][:10] if r in starts else None for r in chunk.rows.tolist()]
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("order", "text", "hint"),
+    [
+        ("dmy", "2/11/26", "(write the year with four digits)"),
+        ("mdy", "11/2/26", "(write the year with four digits)"),
+        ("dmy", "31/02/2026", "(dates with slashes are read day first here)"),
+        ("mdy", "13/13/2026", "(with slashes the month comes first; for day-first dates pass --date-order dmy)"),  # noqa: E501
+    ],
+)
+def test_a_refused_date_with_slashes_gets_the_hint_for_its_order(order: str, text: str, hint: str) -> None:
+    frame = pd.DataFrame({"Date": [text], "Start": ["09:00"], "End": ["10:00"]})
+    chunk = RawChunk("d.csv", frame, np.array([2], dtype=np.int64))
+    out = normalize(chunk, detect(list(frame.columns)), timezone="UTC", date_order=order)
+    assert [e.reason for e in out.errors] == ["bad_date"]
+    assert out.errors[0].message.endswith(hint), out.errors[0].message
