@@ -120,6 +120,22 @@ async def test_ctrl_c_stops_with_exit_3_and_the_resume_completes(
     assert sb.state.requests[POSTS] >= 300
 
 
+async def test_sigterm_stops_cleanly_and_says_so(sandbox_factory: Any, tmp_path: Path) -> None:
+    sb = await sandbox_factory()
+    sheet = tmp_path / "sheet.csv"
+    keys = write(sheet, 100)
+    args = run_args(sb, [sheet], tmp_path / "ledger.sqlite", "--rate", "40", "--json")
+    proc = await spawn(args, sb.token, tmp_path)
+    assert await wait_for_posts(sb, proc, 5)
+    send_signal(proc, signal.SIGTERM)  # what a service manager or `kill` sends
+    stopped = await finish(proc, within=30)
+    assert stopped.returncode == 3, stopped.output
+    assert summary_of(stopped)["stopped"] == "stopped by a signal (SIGTERM)"
+    resumed = await run_cli(args, sb.token, tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert_exactly_once(sb, keys)
+
+
 async def test_one_interruption_delivered_twice_still_stops_cleanly_and_a_second_press_cancels(
     sandbox_factory: Any, tmp_path: Path
 ) -> None:

@@ -338,20 +338,20 @@ def _run_until_done(coro: Any, request_stop: Any) -> Any:
         task = asyncio.current_task()
         first: float | None = None
 
-        def on_sigint() -> None:
+        def on_signal(reason: str) -> None:
             nonlocal first
             now = loop.time()
             if first is None:
                 first = now
-                request_stop("interrupted (Ctrl-C)")
+                request_stop(reason)
             elif now - first >= SECOND_PRESS and task is not None:
                 task.cancel()
             # else: the same interruption delivered twice (to the process and to its group, as
             # `timeout` and some shells do) -- not a second press
 
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGINT, on_sigint)
-            loop.add_signal_handler(signal.SIGTERM, on_sigint)
+            loop.add_signal_handler(signal.SIGINT, on_signal, "interrupted (Ctrl-C)")
+            loop.add_signal_handler(signal.SIGTERM, on_signal, "stopped by a signal (SIGTERM)")
         return await coro
 
     try:
