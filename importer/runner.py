@@ -42,6 +42,8 @@ from . import messages
 from .client import TogglClient
 from .config import Credentials, Settings
 from .errors import (
+    ConfigError,
+    ConnectError,
     CredentialsError,
     MaybeAppliedError,
     NotAppliedError,
@@ -231,6 +233,11 @@ class Importer:
                 self._stop_cancelled.add(task)
                 task.cancel()
 
+    def _answered_ok(self) -> bool:
+        """Has any request of this run succeeded?"""
+        client = getattr(self, "client", None)
+        return client is not None and any(200 <= status < 300 for status in client.statuses)
+
     def _reached(self) -> bool:
         """Has Toggl (or whatever ``--api-url`` names) answered anything in this run?"""
         return bool(self.client.statuses)
@@ -298,6 +305,11 @@ class Importer:
             s.stopped = f"credentials refused: {exc}"
         except Stopped:
             s.stopped = self._stop_reason or "interrupted"
+        except (ConnectError, PermanentError) as exc:
+            if self._answered_ok():
+                raise
+            # nothing at --api-url ever answered like Toggl: a wrong setting, not a run to resume
+            raise ConfigError(str(exc)) from exc
         finally:
             if own_session:
                 await session.close()

@@ -31,7 +31,7 @@ from timesheets import (
 )
 
 from importer.config import Credentials, Settings
-from importer.errors import ConnectError, PermanentError
+from importer.errors import ConfigError
 from importer.ledger import Ledger, PendingRow, fingerprint
 from importer.models import RowStatus
 from importer.report import Summary
@@ -367,7 +367,7 @@ async def test_a_url_where_nothing_listens_fails_in_seconds_naming_the_option(tm
     settings = Settings(api_url=f"http://127.0.0.1:{port}/api/v9", workspace_id=WID, timezone="UTC",
                         ledger=tmp_path / "ledger.sqlite")  # fmt: skip
     started = time.monotonic()
-    with pytest.raises(ConnectError, match=r"could not connect to 127\.0\.0\.1: .* check --api-url"):
+    with pytest.raises(ConfigError, match=r"could not connect to 127\.0\.0\.1: .* check --api-url"):
         await Importer(settings, Credentials.from_token("t" * 32)).run([sheet])
     assert time.monotonic() - started < 10  # three attempts, not a minute of back-off
 
@@ -376,7 +376,7 @@ async def test_an_api_url_without_the_api_path_says_so(sandbox: Sandbox, tmp_pat
     sheet = tmp_path / "sheet.csv"
     write_sheet(sheet, 3)
     root = sandbox.base_url.removesuffix("/api/v9")
-    with pytest.raises(PermanentError, match=r"\(404\).*is --api-url right\? Toggl's is https://"):
+    with pytest.raises(ConfigError, match=r"\(404\).*is --api-url right\? Toggl's is https://"):
         await Importer(settings(sandbox, tmp_path, api_url=root), Credentials.from_token(sandbox.token)).run(
             [sheet]
         )
