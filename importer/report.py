@@ -161,7 +161,10 @@ def estimate_seconds(
         return 0.0
     by_rate = requests / rate
     if not quota_total or quota_total <= 0:
-        return by_rate
+        if quota_remaining is None or resets_in is None or requests <= max(quota_remaining, 0):
+            return by_rate
+        # the window's size is unknown: at least the wait for it, then the rest at the rate
+        return max(by_rate, resets_in + (requests - max(quota_remaining, 0)) / rate)
     left = max(quota_remaining if quota_remaining is not None else quota_total, 0)
     if requests <= left:
         return by_rate

@@ -431,9 +431,7 @@ class Importer:
             ledger.flush()
             ledger.finish_run(run_id, s.exit_code)
             s.remaining_seconds = estimate_seconds(
-                s.pending + s.in_doubt,
-                self.settings.rate,
-                quota_remaining=self.limiter.quota_left(),
+                s.pending + s.in_doubt, self.settings.rate, **self.limiter.quota_estimate()
             )
         finally:
             ledger.close()
