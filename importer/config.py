@@ -72,6 +72,7 @@ class Settings:
     default_start_time: time = DEFAULT_START_TIME
     date_order: str = DEFAULT_DATE_ORDER
     create_missing: bool = False
+    check_existing: bool = False
     retry_failed: bool = False
 
     def __post_init__(self) -> None:
@@ -142,6 +143,7 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "default_start_time"): "default_start_time",
     ("import", "date_order"): "date_order",
     ("import", "create_missing"): "create_missing",
+    ("import", "check_existing"): "check_existing",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
 }

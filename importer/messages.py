@@ -661,12 +661,13 @@ def new_ledger(path: object, *, dry_run: bool = False) -> str:
     if dry_run:
         return (
             f"no ledger at {path} yet: the plan counts every row as new; if these files went in "
-            "before with another ledger, pass --ledger with that run's file"
+            "before with another ledger, pass --ledger with that run's file (or --check-existing "
+            "to look each row up in Toggl first)"
         )
     return (
         f"a new ledger, {path}: it knows no earlier import, so rows already imported with another "
         "ledger would be sent again; if these files went in before, stop now (Ctrl-C) and pass "
-        "--ledger with that run's file"
+        "--ledger with that run's file, or --check-existing to look each row up in Toggl first"
     )
 
 

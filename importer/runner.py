@@ -446,7 +446,7 @@ class Importer:
         workers = [
             asyncio.create_task(self._worker(queue, wid)) for _ in range(self.settings.concurrency)
         ]
-        feeder = asyncio.create_task(self._feed(files, mappings, planner, queue, len(workers)))
+        feeder = asyncio.create_task(self._feed(files, mappings, planner, queue, len(workers), wid))
         tasks = [feeder, *workers]
         self._tasks.update(tasks)
         try:
@@ -550,6 +550,7 @@ class Importer:
         planner: Planner,
         queue: asyncio.Queue[PlannedRow | None],
         workers: int,
+        wid: int,
     ) -> None:
         """Plan every row into the queue, then tell the workers there is no more.
 
@@ -561,7 +562,10 @@ class Importer:
             planned = self._planned(files, mappings, planner, ledger.created_sources)
             async with contextlib.aclosing(planned) as chunks:
                 async for chunk in chunks:
-                    await self._enqueue(self._to_post(chunk), queue)
+                    todo = self._to_post(chunk)
+                    if self.settings.check_existing and todo:
+                        todo = await self._not_in_toggl(todo, wid)
+                    await self._enqueue(todo, queue)
                     if self._stop.is_set():
                         return
             for _ in range(workers):
@@ -598,6 +602,26 @@ class Importer:
         self.ledger.add_pending(todo, self._run_id)
         s.to_post += len(todo)
         return todo
+
+    async def _not_in_toggl(self, todo: list[PlannedRow], wid: int) -> list[PlannedRow]:
+        """``--check-existing``: read the rows' windows back from Toggl; a row found there is
+        recorded as created (with that entry's id) and not posted."""
+        rows = [Doubtful(r.fingerprint, r.body) for r in todo]
+        found = await read_back(self.reads, wid, rows, known_entry_ids=self.ledger.created_entry_ids())
+        if not found:
+            return todo
+        s = self.summary
+        self.ledger.record([Outcome.created(fp, entry_id) for fp, entry_id in found.items()])
+        rest = []
+        for row in todo:
+            entry_id = found.get(row.fingerprint)
+            if entry_id is None:
+                rest.append(row)
+                continue
+            s.to_post -= 1
+            s.already_done += 1
+            self._write_report(row.file, row.row, "created", entry_id)
+        return rest
 
     async def _enqueue(self, todo: list[PlannedRow], queue: asyncio.Queue[PlannedRow | None]) -> None:
         """Commit rows as ``sending`` a batch at a time, then queue them for the workers.

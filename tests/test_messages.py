@@ -803,7 +803,7 @@ def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
     assert notes == [
         "note: a new ledger, l.sqlite: it knows no earlier import, so rows already imported with "
         "another ledger would be sent again; if these files went in before, stop now (Ctrl-C) and "
-        "pass --ledger with that run's file"
+        "pass --ledger with that run's file, or --check-existing to look each row up in Toggl first"
     ]
     spy.check("new_ledger", notes[0])
     again = invoke(argv, tmp_path, token)
@@ -814,7 +814,8 @@ def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
     dry = [line for line in planned.out.splitlines() if line.startswith("note: ")]
     assert dry == [
         "note: no ledger at l.sqlite yet: the plan counts every row as new; if these files went in "
-        "before with another ledger, pass --ledger with that run's file"
+        "before with another ledger, pass --ledger with that run's file (or --check-existing to look "
+        "each row up in Toggl first)"
     ]
     spy.check("new_ledger", dry[0])
 

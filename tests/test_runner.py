@@ -407,3 +407,25 @@ async def test_a_quota_pause_during_name_look_ups_shows_its_countdown(
     assert summary.created == 6
     waiting = [wait for created, wait in seen if created == 0 and wait > 0]
     assert len(waiting) >= 2, seen  # the countdown moved while nothing was created yet
+
+
+# -- a lost ledger ------------------------------------------------------------------------------------
+
+
+async def test_check_existing_skips_rows_already_in_toggl_with_a_new_ledger(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    sheet, more = tmp_path / "sheet.csv", tmp_path / "more.csv"
+    keys = write_sheet(sheet, 30)
+    first = await run(sandbox, tmp_path, [sheet])
+    assert first.created == 30
+    more_keys = write_sheet(more, 10, prefix="more", start=first_day(20))
+
+    lost = tmp_path / "elsewhere"
+    lost.mkdir()  # the ledger of the first run is not here: a new one
+    before = posts(sandbox)
+    second = await run(sandbox, lost, [sheet, more], check_existing=True)
+    assert (second.exit_code, second.already_done, second.created) == (0, 30, 10)
+    assert posts(sandbox) == before + 10  # only the rows Toggl did not have
+    assert_exactly_once(sandbox, keys + more_keys)
+    assert ledger_counts(lost)["created"] == 40  # and the new ledger now knows them all

@@ -67,6 +67,9 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                    help="requests per second at most (default 1)")
     p.add_argument("--create-missing", action="store_true", default=None,
                    help="create projects, clients and tasks that do not exist")
+    p.add_argument("--check-existing", action="store_true", default=None,
+                   help="before posting, look each row up in Toggl and skip the ones already there "
+                        "(for a lost or new ledger; costs read requests)")
     p.add_argument("--retry-failed", action="store_true", default=None,
                    help="also send again rows Toggl refused in an earlier run (HTTP 400 and the "
                         "like); without it they are skipped and reported as failed")
@@ -165,6 +168,7 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         "rate": args.rate,
         "concurrency": args.concurrency,
         "create_missing": args.create_missing,
+        "check_existing": args.check_existing,
         "retry_failed": args.retry_failed,
     }
     settings = load_settings(from_env, flags, config_path=config_path)
