@@ -223,6 +223,14 @@ def create_refused(kind: str, name: str, toggl_says: str) -> str:
     )
 
 
+def archived_project(name: str) -> str:
+    """Reason ``archived_project``: Toggl takes no entries on an archived project."""
+    return (
+        f"project {name!r} is archived, and Toggl takes no entries on it: restore it in Toggl "
+        "(Projects, show archived), or correct the cell to an active project"
+    )
+
+
 def typo_not_created(kind: str, name: str, close: str) -> str:
     """Reason ``unknown_<kind>``: with --create-missing, a name one letter from an existing one."""
     return (

@@ -217,6 +217,10 @@ class Resolver:
                 return made
             found = made
         if len(found) == 1:
+            if not found[0].active:  # Toggl refuses entries on it: no request to learn that
+                return Unresolved(
+                    "project", messages.archived_project(found[0].name), "archived_project"
+                )
             return found[0].id
         if len(found) > 1:
             clients = await self._client_names()

@@ -476,7 +476,7 @@ def test_report_has_one_line_per_row_with_reasons(toggl: Run, server: Server, tm
     sheet = write(tmp_path / "week.csv", (
         "Date,Start,End,Project,Client,Description\n"
         "2026-11-16,09:00,10:00,Internal,,created\n"
-        "2026-11-16,10:00,11:00,Legacy Migration,Globex,archived: Toggl refuses it\n"
+        f"2026-11-16,10:00,11:00,Internal,,{'too long for Toggl ' * 200}\n"
         "2026-11-16,11:00,10:00,Internal,,end before start\n"
         "2026-11-16,12:00,13:00,Suport,Acme Corp,typo\n"
         "2026-11-16,09:00,10:00,Internal,,created\n"
@@ -490,7 +490,7 @@ def test_report_has_one_line_per_row_with_reasons(toggl: Run, server: Server, tm
     assert rows[2]["status"] == "created" and rows[2]["message"] == ""
     assert int(rows[2]["entry_id"]) == server.sandbox.state.entries[0]["id"]
     assert rows[3]["status"] == "failed" and rows[3]["http_status"] == "400"
-    assert "archived project" in rows[3]["message"]
+    assert "Maximum length for description" in rows[3]["message"]
     assert rows[4]["status"] == "refused"
     assert rows[4]["message"].startswith("column 'End': the end (10:00) is before the start")
     assert rows[5]["status"] == "refused"

@@ -233,6 +233,10 @@ ROWS = [
     Row("unknown_project", "unknown_project", "Project",
         {**HOUR, "Project": "Suport", "Client": "Acme Corp"},
         "project 'Suport' not found for client 'Acme Corp'; did you mean 'Support'?"),
+    Row("archived_project", "archived_project", "Project",
+        {**HOUR, "Project": "Legacy Migration", "Client": "Globex"},
+        "project 'Legacy Migration' is archived, and Toggl takes no entries on it: restore it in "
+        "Toggl (Projects, show archived), or correct the cell to an active project"),
     Row("unknown_project", "unknown_project", "Project", {**HOUR, "Project": "Nowhere"},
         "project 'Nowhere' not found: check the name, or use --create-missing to create it"),
     Row("unknown_task", "unknown_task", "Task",
@@ -328,8 +332,8 @@ def test_the_summary_counts_the_refusals_by_reason_code(row_run: RowRun) -> None
         "bad_date": 2 + 1, "bad_time": 1, "no_date": 1, "no_start": 1, "no_start_time": 1,
         "end_before_start": 2, "too_long": 2, "bad_duration": 2, "no_duration": 1,
         "bad_billable": 1, "nonexistent_time": 1, "ambiguous_time": 1, "unknown_client": 2,
-        "ambiguous_project": 1, "unknown_project": 2, "unknown_task": 2, "task_without_project": 1,
-        "unknown_user": 2, "too_many_cells": 2,
+        "ambiguous_project": 1, "archived_project": 1, "unknown_project": 2, "unknown_task": 2,
+        "task_without_project": 1, "unknown_user": 2, "too_many_cells": 2,
     }  # fmt: skip
 
 

@@ -171,18 +171,22 @@ async def test_unknown_client_refuses_the_row(resolver: Resolver, client: str, h
     assert hint in refused.message
 
 
-async def test_inactive_project_is_found_by_name(resolver: Resolver) -> None:
-    """An archived project still resolves (Toggl itself then refuses the entry, naming it)."""
-    assert await resolver.project_id("Legacy Migration") == LEGACY
-    assert await resolver.project_id("legacy migration", "Globex") == LEGACY
+async def test_an_archived_project_is_refused_before_any_post(resolver: Resolver) -> None:
+    """Toggl refuses entries on an archived project: the row is refused here, saving a request
+    (and the dry run says so), rather than sent to fail."""
+    for refused in (await resolver.project_id("Legacy Migration"),
+                    await resolver.project_id("legacy migration", "Globex")):  # fmt: skip
+        assert unresolved(refused).reason == "archived_project"
+        assert "'Legacy Migration' is archived" in unresolved(refused).message
 
 
 async def test_an_active_project_wins_over_an_archived_namesake(
     sandbox: Sandbox, resolver: Resolver
 ) -> None:
-    old = sandbox.state.add_project(WID, {"name": "Support", "client_id": INITECH, "active": False})
+    sandbox.state.add_project(WID, {"name": "Support", "client_id": INITECH, "active": False})
     assert await resolver.project_id("Support") == SUPPORT
-    assert await resolver.project_id("Support", "Initech") == old["id"]
+    # the client's only 'Support' is the archived one: refused, not sent to fail
+    assert unresolved(await resolver.project_id("Support", "Initech")).reason == "archived_project"
 
 
 # -- tasks ---------------------------------------------------------------------------------------
@@ -378,7 +382,7 @@ SEED_EXPECTED: dict[tuple[str | None, str | None, str | None], tuple[int | None,
     (None, "Support", "Triage"): (SUPPORT, TRIAGE),
     (None, "Internal", None): (INTERNAL, None),
     ("Initech", "Mobile App", "Backend"): (MOBILE, BACKEND),
-    (None, "Legacy Migration", None): (LEGACY, None),
+    (None, "Legacy Migration", None): "archived_project",
     (None, "Website", None): "ambiguous_project",
     (None, "Suport", None): "unknown_project",
     (None, None, None): (None, None),

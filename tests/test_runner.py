@@ -36,9 +36,9 @@ from importer.ledger import Ledger, PendingRow, fingerprint
 from importer.models import RowStatus
 from importer.report import Summary
 from importer.runner import Importer
-from importer.sandbox import Sandbox
+from importer.sandbox import Sandbox, entries
 
-LEGACY = ("Legacy Migration", "Globex")  # an archived project: the sandbox answers 400
+TOO_LONG = "x" * 3001  # a description over Toggl's 3,000 characters: the sandbox answers 400
 
 
 @pytest.fixture(autouse=True)
@@ -215,7 +215,7 @@ async def test_the_token_never_appears_in_any_output(sandbox_factory: Any, tmp_p
     sheet.parent.mkdir()
     write_sheet(sheet, 40)
     with sheet.open("a", encoding="utf-8") as fh:  # a failed row (400) and a refused one
-        fh.write(f"{first_day().date()},23:00:00,23:30:00,legacy,{LEGACY[0]},{LEGACY[1]},\n")
+        fh.write(f"{first_day().date()},23:00:00,23:30:00,{TOO_LONG},Internal,,\n")  # a look-up
         fh.write(f"{first_day().date()},23:40:00,23:30:00,backwards,,,\n")
     out = tmp_path / "out"
     out.mkdir()
@@ -286,16 +286,18 @@ async def test_rows_left_in_doubt_are_read_back_in_windows_and_only_absent_ones_
 # -- 9. --retry-failed -----------------------------------------------------------------------------
 
 
-async def test_failed_rows_are_skipped_unless_retry_failed(sandbox: Sandbox, tmp_path: Path) -> None:
+async def test_failed_rows_are_skipped_unless_retry_failed(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     good, legacy = tmp_path / "good.csv", tmp_path / "legacy.csv"
     keys = write_sheet(good, 20)
-    legacy_keys = write_sheet(legacy, 3, prefix="legacy", start=first_day(20), project=LEGACY)
+    legacy_keys = write_sheet(legacy, 3, prefix=TOO_LONG, start=first_day(20))
 
     first = await run(sandbox, tmp_path, [good, legacy])
     assert (first.exit_code, first.created, first.failed) == (1, 20, 3)
     failed = [r for r in report_rows(tmp_path) if r["status"] == "failed"]
     assert [r["http_status"] for r in failed] == ["400"] * 3
-    assert "archived project" in failed[0]["message"]
+    assert "Maximum length for description" in failed[0]["message"]
 
     before = posts(sandbox)
     second = await run(sandbox, tmp_path, [good, legacy])
@@ -306,7 +308,7 @@ async def test_failed_rows_are_skipped_unless_retry_failed(sandbox: Sandbox, tmp
     shown = second.examples["HTTP 400"]  # what the summary prints under the failed count
     assert shown and shown[0].startswith(f"{legacy} row 2: ") and "--retry-failed" in shown[0]
 
-    sandbox.state.projects[201000006]["active"] = True  # someone un-archived the project
+    monkeypatch.setattr(entries, "MAX_DESCRIPTION", 10_000)  # Toggl takes longer ones now
     third = await run(sandbox, tmp_path, [good, legacy], retry_failed=True)
     assert posts(sandbox) == before + 3
     assert (third.exit_code, third.created, third.already_done) == (0, 3, 20)
