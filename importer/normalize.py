@@ -25,7 +25,7 @@ Rules (the contract's "Reading and normalising rows"):
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -254,14 +254,39 @@ DATE_FIELDS = ("start_date", "start", "end_date", "end")
 SLASHED = r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})"
 
 
-def slash_evidence(values: np.ndarray) -> tuple[bool, bool, bool]:
-    """``(any, day_first, month_first)``: are there dates with slashes among ``values``, and does
-    one of them read only day first (25/11/2026) or only month first (11/25/2026)?"""
+@dataclass(frozen=True)
+class SlashDates:
+    """What the dates with slashes among some cells show: whether there are any, and the first
+    that can only be day first (25/11/2026) or only month first (11/25/2026)."""
+
+    any: bool = False
+    day_only: str | None = None
+    month_only: str | None = None
+
+
+def slash_evidence(values: np.ndarray) -> SlashDates:
+    """The dates with slashes among ``values`` (distinct values, in order of appearance)."""
     found = pd.Series(pd.unique(values), dtype=object).str.extract(SLASHED).dropna()
     if found.empty:
-        return False, False, False
+        return SlashDates()
     a, b = found[0].astype(int), found[1].astype(int)
-    return True, bool(((a > 12) & (b <= 12)).any()), bool(((b > 12) & (a <= 12)).any())
+    day, month = found[(a > 12) & (b <= 12)], found[(b > 12) & (a <= 12)]
+    return SlashDates(True, _date_text(day), _date_text(month))
+
+
+def _date_text(found: pd.DataFrame) -> str | None:
+    """The first extracted date with slashes, as ``D/M/YYYY`` text as written."""
+    return "/".join(found.iloc[0]) if len(found) else None
+
+
+def first_of(seen: Iterable[SlashDates]) -> SlashDates:
+    """The evidence of several columns as one (the first example of each kind)."""
+    seen = list(seen)
+    return SlashDates(
+        any(e.any for e in seen),
+        next((e.day_only for e in seen if e.day_only), None),
+        next((e.month_only for e in seen if e.month_only), None),
+    )
 
 
 def _day_first(rows: _Rows, date_order: str, state: NormalizeState | None) -> tuple[bool, str | None]:
@@ -272,37 +297,21 @@ def _day_first(rows: _Rows, date_order: str, state: NormalizeState | None) -> tu
         return True, None
     if date_order == "auto" and state is not None and state.day_first is not None:
         return state.day_first, None
-    seen = [slash_evidence(v) for f in DATE_FIELDS if (v := rows.values(f)) is not None]
-    day = any(e[1] for e in seen)
-    month = any(e[2] for e in seen)
+    if date_order == "mdy" and state is not None and state.day_first_seen is not None:
+        return False, state.day_first_seen
+    seen = first_of(slash_evidence(v) for f in DATE_FIELDS if (v := rows.values(f)) is not None)
     if date_order == "mdy":
-        if state is not None and state.day_first_seen is not None:
-            return False, state.day_first_seen
-        if not day or month:
+        if seen.day_only is None or seen.month_only is not None:
             return False, None
-        evidence = _day_only_example(rows)
         if state is not None:
-            state.day_first_seen = evidence
-        return False, evidence
-    if day == month:  # no evidence yet (or both: the rows that do not fit are refused)
+            state.day_first_seen = seen.day_only
+        return False, seen.day_only
+    day = seen.day_only is not None
+    if day == (seen.month_only is not None):  # no evidence yet (or both: misfits are refused)
         return False, None
     if state is not None:
         state.day_first = day
     return day, None
-
-
-def _day_only_example(rows: _Rows) -> str:
-    for fld in DATE_FIELDS:
-        values = rows.values(fld)
-        if values is None:
-            continue
-        found = pd.Series(values, dtype=object).str.extract(SLASHED).dropna()
-        a, b = found[0].astype(int), found[1].astype(int)
-        hit = found[(a > 12) & (b <= 12)]
-        if len(hit):
-            first = hit.iloc[0]
-            return f"{first[0]}/{first[1]}/{first[2]}"
-    return "?"  # pragma: no cover - only called when slash_evidence saw one
 
 
 def _both_ways(values: np.ndarray) -> np.ndarray:

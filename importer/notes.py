@@ -16,7 +16,7 @@ from typing import Any
 
 from . import messages
 from .config import Settings
-from .normalize import DATE_FIELDS, SLASHED, slash_evidence
+from .normalize import DATE_FIELDS, SLASHED, first_of, slash_evidence
 from .presets import Mapping, detect
 from .reader import iter_chunks, read_header
 
@@ -65,26 +65,20 @@ def _people(frame: Any, columns: tuple[str, ...]) -> set[str]:
 def _date_note(frame: Any, mapping: Any, order: str) -> str | None:
     """How the file's dates with slashes will be read (``mdy`` or ``auto``), with an example."""
     columns = [mapping.columns[f] for f in DATE_FIELDS if mapping.columns.get(f) in frame.columns]
-    seen = [slash_evidence(frame[c].to_numpy(dtype=object)) for c in columns]
-    if not any(e[0] for e in seen):
-        return None
-    day, month = any(e[1] for e in seen), any(e[2] for e in seen)
-    if day and month:
-        return None  # both orders in one file: the rows that do not fit are refused, each said
-    day_first = day and order == "auto"
-    for column in columns:
+    seen = first_of(slash_evidence(frame[c].to_numpy(dtype=object)) for c in columns)
+    if not seen.any or (seen.day_only and seen.month_only):
+        return None  # none, or both orders in one file: the rows that do not fit are refused
+    if seen.day_only and order != "auto":
+        return messages.dates_look_day_first(seen.day_only)
+    day_first = seen.day_only is not None
+    for column in columns:  # the first date with slashes that reads as a date in that order
         for a, b, year in frame[column].str.extract(SLASHED).dropna().itertuples(index=False):
-            first, second = (int(b), int(a)) if day_first else (int(a), int(b))
-            example = f"{a}/{b}/{year}"
-            if day and not day_first:
-                if int(a) > 12:
-                    return messages.dates_look_day_first(example)
-                continue
+            month, day = (int(b), int(a)) if day_first else (int(a), int(b))
             try:
-                when = dt.date(int(year), first, second)
+                when = dt.date(int(year), month, day)
             except ValueError:
                 continue
-            as_read = f"{when.day} {when:%B %Y}"
+            example, as_read = f"{a}/{b}/{year}", f"{when.day} {when:%B %Y}"
             if day_first:
                 return messages.dates_day_first(example, as_read)
             return messages.dates_month_first(example, as_read)
