@@ -109,7 +109,7 @@ class _Reads:
     async def create_project(
         self, workspace_id: int, name: str, client_id: int | None = None
     ) -> dict[str, Any]:
-        return await self._create_once(
+        return await self._create_or_find(
             lambda: self._client.create_project(workspace_id, name, client_id),
             f"/workspaces/{workspace_id}/projects",
             {"active": "both"},
@@ -118,7 +118,7 @@ class _Reads:
         )
 
     async def create_client(self, workspace_id: int, name: str) -> dict[str, Any]:
-        return await self._create_once(
+        return await self._create_or_find(
             lambda: self._client.create_client(workspace_id, name),
             f"/workspaces/{workspace_id}/clients",
             None,
@@ -127,7 +127,7 @@ class _Reads:
         )
 
     async def create_task(self, workspace_id: int, project_id: int, name: str) -> dict[str, Any]:
-        return await self._create_once(
+        return await self._create_or_find(
             lambda: self._client.create_task(workspace_id, project_id, name),
             f"/workspaces/{workspace_id}/tasks",
             {"active": "both"},
@@ -135,7 +135,7 @@ class _Reads:
             ("project_id", project_id),
         )
 
-    async def _create_once(
+    async def _create_or_find(
         self,
         make: Callable[[], Awaitable[dict[str, Any]]],
         listing: str,
@@ -591,12 +591,11 @@ class Importer:
                 self._write_report(row.file, row.row, "created", rec.entry_id, message="")
             elif (rec is not None and rec.state == RowStatus.FAILED
                   and not self.settings.retry_failed):
+                message = f"{rec.message} (earlier run; --retry-failed to retry)"
                 s.failed += 1
                 s.failed_by_reason[f"HTTP {rec.http_status}"] += 1
-                s.add_example(f"HTTP {rec.http_status}", f"{row.file} row {row.row}: {rec.message} "
-                              "(earlier run; --retry-failed to send it again)")
-                self._write_report(row.file, row.row, "failed", None, rec.http_status,
-                                   f"{rec.message} (earlier run; --retry-failed to retry)")
+                s.add_example(f"HTTP {rec.http_status}", f"{row.file} row {row.row}: {message}")
+                self._write_report(row.file, row.row, "failed", None, rec.http_status, message)
             else:
                 todo.append(row)
         self.ledger.add_pending(todo, self._run_id)
