@@ -34,10 +34,11 @@ def shorten(text: str, limit: int = MAX_MESSAGE) -> str:
     return f"{text[:limit]}… ({len(text):,} characters in all)"
 
 
-def _create(path: Path, option: str, newline: str | None = None) -> IO[str]:
-    """Open an output file for writing; a path that cannot be written is the user's to fix."""
+def open_output(path: Path, option: str, *, mode: str = "w", newline: str | None = None) -> IO[str]:
+    """Open the output file of ``option`` (``--report``, ``--emit-payloads``, ``--log-file``) for
+    writing; a path that cannot be written is the user's to fix."""
     try:
-        return path.open("w", newline=newline, encoding="utf-8")
+        return path.open(mode, newline=newline, encoding="utf-8")
     except OSError as exc:
         raise ConfigError(messages.cannot_write(option, path, exc.strerror or str(exc))) from exc
 
@@ -46,7 +47,7 @@ class ReportWriter:
     """``--report``: one CSV line per input row, written as outcomes arrive."""
 
     def __init__(self, path: Path) -> None:
-        self._fh: IO[str] = _create(path, "--report", newline="")
+        self._fh: IO[str] = open_output(path, "--report", newline="")
         self._csv = csv.writer(self._fh)
         self._csv.writerow(REPORT_HEADER)
 
@@ -78,7 +79,7 @@ class PayloadWriter:
     """``--emit-payloads``: one JSON line per row that is (or would be) posted, in input order."""
 
     def __init__(self, path: Path) -> None:
-        self._fh: IO[str] = _create(path, "--emit-payloads")
+        self._fh: IO[str] = open_output(path, "--emit-payloads")
 
     def write(self, file: str, row: int, body: dict[str, Any]) -> None:
         self._fh.write(

@@ -313,10 +313,9 @@ class RequestLog:
     the credentials travel in a header, never in the path."""
 
     def __init__(self, path: Path) -> None:
-        try:
-            self._fh = path.open("a", encoding="utf-8")
-        except OSError as exc:
-            raise ConfigError(messages.cannot_write("--log-file", path, exc.strerror or str(exc))) from exc
+        from ..report import open_output
+
+        self._fh = open_output(path, "--log-file", mode="a")
 
     def __call__(self, method: str, path: str, status: int | None, seconds: float) -> None:
         from datetime import UTC, datetime
