@@ -236,14 +236,13 @@ class Resolver:
         self, cat: _Catalogue, kind: str, name: str, parent: int | None, scoped: bool
     ) -> Unresolved | None:
         """Why a missing name is not created: it looks like a typo, or this is a dry run."""
-        column = "task" if kind == "task" else kind
         close = cat.one_edit_away(name, parent, scoped)
         if close:
-            return Unresolved(column, messages.typo_not_created(kind, name, close), f"unknown_{kind}")
+            return Unresolved(kind, messages.typo_not_created(kind, name, close), f"unknown_{kind}")
         if self._plan_only:
             if (kind, name.strip()) not in self.would_create:
                 self.would_create.append((kind, name.strip()))
-            return Unresolved(column, messages.would_create(kind, name.strip()), "would_create")
+            return Unresolved(kind, messages.would_create(kind, name.strip()), "would_create")
         return None
 
     async def _create_once(
@@ -269,9 +268,8 @@ class Resolver:
             try:
                 created = await make()
             except PermanentError as exc:
-                column = "task" if cat.kind == "task" else cat.kind
                 text = messages.create_refused(cat.kind, name.strip(), exc.text or str(exc))
-                self._refused[key] = Unresolved(column, text, "create_refused")
+                self._refused[key] = Unresolved(cat.kind, text, "create_refused")
                 return self._refused[key]
             item = _Named(int(created["id"]), created["name"], True, parent)
             cat.add(item)
