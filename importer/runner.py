@@ -67,8 +67,14 @@ PROGRESS_EVERY = 0.2
 TICK_EVERY = 1.0
 
 
+CREDENTIALS_REFUSED = "credentials refused"
+"""How ``Summary.stopped`` begins when Toggl refused the credentials (a stop no re-run mends)."""
 CREATE_ATTEMPTS = 3
 """Sends of one project, client or task whose answer was lost (each followed by a look)."""
+
+
+def _credentials_refused(exc: CredentialsError) -> str:
+    return f"{CREDENTIALS_REFUSED}: {exc}"
 
 
 class _Reads:
@@ -302,7 +308,7 @@ class Importer:
                 if ticker is not None:
                     ticker.cancel()
         except CredentialsError as exc:
-            s.stopped = f"credentials refused: {exc}"
+            s.stopped = _credentials_refused(exc)
         except Stopped:
             s.stopped = self._stop_reason or "interrupted"
         except (ConnectError, PermanentError) as exc:
@@ -576,7 +582,7 @@ class Importer:
         except Stopped:
             pass
         except CredentialsError as exc:
-            self.request_stop(f"credentials refused: {exc}")
+            self.request_stop(_credentials_refused(exc))
 
     def _to_post(self, chunk: list[PlannedRow]) -> list[PlannedRow]:
         """The chunk's rows that need a POST (added to the ledger as ``pending``); rows created
@@ -697,7 +703,7 @@ class Importer:
             return
         except CredentialsError as exc:
             self._release([row])
-            self.request_stop(f"credentials refused: {exc}")
+            self.request_stop(_credentials_refused(exc))
             return
         except PermanentError as exc:
             message = exc.text or str(exc)

@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .. import messages
 from ..report import Summary, format_duration
+from ..runner import CREDENTIALS_REFUSED
 from ..runner import Progress as RunProgress
 
 PLAIN_EVERY = 10.0
@@ -123,7 +124,7 @@ def render_summary(console: Console, s: Summary) -> None:
         console.print(f"note: {messages.new_ledger(s.no_ledger, dry_run=True)}", markup=False,
                       highlight=False)
     if s.stopped:
-        credentials = s.stopped.startswith("credentials refused")
+        credentials = s.stopped.startswith(CREDENTIALS_REFUSED)
         console.print(messages.stopped_early(s.stopped, dry_run=s.dry_run, credentials=credentials),
                       markup=False, highlight=False)
     if s.ledger:
