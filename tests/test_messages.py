@@ -157,6 +157,11 @@ def write_csv(path: Path, header: list[str], rows: list[dict[str, str]]) -> Path
     return path
 
 
+def notes_in(done: Done, containing: str = "") -> list[str]:
+    """The ``note: ...`` lines a run printed (those holding ``containing``)."""
+    return [line for line in done.out.splitlines() if line.startswith("note: ") and containing in line]
+
+
 def report_rows(path: Path) -> dict[tuple[str, int], dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as fh:
         return {(r["file"], int(r["row"])): r for r in csv.DictReader(fh)}
@@ -783,7 +788,7 @@ def test_notes_before_a_run_say_what_is_not_read(toggl: Toggl, tmp_path: Path, s
     (tmp_path / "h.csv").write_text("Date,Hours,Notes,Colour,Mood\n2026-11-02,1.5,x,red,ok\n")
     done = toggl("h.csv")
     assert done.code == 0, done
-    notes = [line for line in done.out.splitlines() if line.startswith("note: ") and NO_LEDGER not in line]
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
     assert notes == [
         "note: h.csv: columns not used: 'Colour', 'Mood'; if one holds the description, project, client, "
         'task, tags, billable or email, say so with --map FIELD="COLUMN"',
@@ -803,7 +808,7 @@ def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
     token = {"TOGGL_API_TOKEN": server.sandbox.token}
     first = invoke(argv, tmp_path, token)
     assert first.code == 0, first
-    notes = [line for line in first.out.splitlines() if line.startswith("note: ")]
+    notes = notes_in(first)
     assert notes == [
         "note: a new ledger, l.sqlite: it knows no earlier import, so rows already imported with "
         "another ledger would be sent again; if these files went in before, stop now (Ctrl-C) and "
@@ -815,7 +820,7 @@ def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "t.csv").write_text((tmp_path / "t.csv").read_text())
     planned = invoke([*argv, "--dry-run"], tmp_path / "elsewhere", token)
-    dry = [line for line in planned.out.splitlines() if line.startswith("note: ")]
+    dry = notes_in(planned)
     assert dry == [
         "note: no ledger at l.sqlite yet: the plan counts every row as new; if these files went in "
         "before with another ledger, pass --ledger with that run's file (or --check-existing to look "
@@ -858,7 +863,7 @@ def test_title_rows_and_a_later_sheet_are_noted_and_the_timesheet_is_read(
     workbook(tmp_path / "second.xlsx", ("Summary", summary), ("Hours", hours_sheet("b")))
     done = toggl("titled.xlsx", "second.xlsx", "--emit-payloads", "p.jsonl")
     assert done.code == 0, done
-    notes = [line for line in done.out.splitlines() if line.startswith("note: ") and NO_LEDGER not in line]
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
     assert notes == [
         "note: titled.xlsx: the header is on row 4: rows 1-3 above it (starting 'Timesheet November "
         "2026') are not read",
@@ -949,7 +954,7 @@ def test_a_file_of_several_people_without_emails_is_noted_before_the_run(
     (tmp_path / "h.csv").write_text(header + "\n".join(rows) + "\n")
     (tmp_path / "one.csv").write_text(header + rows[0] + "\n" + rows[2] + "\n")
     done = toggl("h.csv", "one.csv")
-    notes = [line for line in done.out.splitlines() if "several people" in line]
+    notes = notes_in(done, "several people")
     assert notes == [
         "note: h.csv: entries of several people ('Ada Lovelace', 'Bruno Keller') and no email column: "
         "each would be created as an entry of the token's own user; to create each person's entries "
@@ -969,8 +974,7 @@ def test_how_dates_with_slashes_are_read_is_said_before_the_run(
     month_first = toggl("uk.csv", "early.csv", "iso.csv")  # the default: --date-order mdy
     auto = toggl("uk.csv", "early.csv", "iso.csv", "--date-order", "auto")
     said = toggl("uk.csv", "early.csv", "--date-order", "dmy")
-    notes = [[ln for ln in done.out.splitlines() if ln.startswith("note:") and "slashes" in ln]
-             for done in (month_first, auto)]
+    notes = [notes_in(done, "slashes") for done in (month_first, auto)]
     look = ("note: uk.csv: dates with slashes are read month first, but 25/11/2026 can only be day "
             "first: rows with a date that reads both ways (05/11/2026) are refused rather than "
             "guessed; if the file's dates are day first, pass --date-order dmy (or auto)")  # fmt: skip
@@ -1000,7 +1004,7 @@ def test_durations_that_look_like_hours_and_minutes_are_noted(
     (tmp_path / "hours.csv").write_text(header + "2026-11-02,09:00,2,n\n2026-11-02,11:00,3,o\n"
                                         "2026-11-03,09:00,12,p\n")  # fmt: skip
     done = toggl("hm.csv", "quarters.csv", "mixed.csv", "big.csv", "thirds.csv", "min.csv", "hours.csv")
-    notes = [line for line in done.out.splitlines() if "durations such as" in line]
+    notes = notes_in(done, "durations such as")
     assert notes == [
         "note: hm.csv: durations such as '1.30' are read as decimal hours (1 h 18 min): if they mean "
         "hours and minutes, write them as 1:30",
