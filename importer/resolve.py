@@ -178,17 +178,11 @@ class Resolver:
     # -- one name ------------------------------------------------------------------------------
     async def client_id(self, name: str) -> Resolution:
         cat = await self._catalogue("client")
-        found = cat.match(name)
-        if not found and self._create:
-            refusal = self._not_creatable(cat, "client", name, None, False)
-            if refusal:
-                return refusal
-            made = await self._create_once(
-                cat, name, None, False, lambda: self._client.create_client(self._wid, name.strip())
-            )
-            if isinstance(made, Unresolved):
-                return made
-            found = made
+        found = await self._match_or_create(
+            cat, name, None, False, lambda: self._client.create_client(self._wid, name.strip())
+        )
+        if isinstance(found, Unresolved):
+            return found
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
@@ -204,18 +198,12 @@ class Resolver:
             client_id = got
         cat = await self._catalogue("project")
         scoped = client_id is not None
-        found = cat.match(name, client_id, scoped)
-        if not found and self._create:
-            refusal = self._not_creatable(cat, "project", name, client_id, scoped)
-            if refusal:
-                return refusal
-            made = await self._create_once(
-                cat, name, client_id, scoped,
-                lambda: self._client.create_project(self._wid, name.strip(), client_id),
-            )
-            if isinstance(made, Unresolved):
-                return made
-            found = made
+        found = await self._match_or_create(
+            cat, name, client_id, scoped,
+            lambda: self._client.create_project(self._wid, name.strip(), client_id),
+        )  # fmt: skip
+        if isinstance(found, Unresolved):
+            return found
         if len(found) == 1:
             if not found[0].active:  # Toggl refuses entries on it: no request to learn that
                 return Unresolved(
@@ -232,10 +220,29 @@ class Resolver:
         message = messages.unknown_project(name, client or None, suggestions)
         return Unresolved("project", message, "unknown_project")
 
+    async def _match_or_create(
+        self,
+        cat: _Catalogue,
+        name: str,
+        parent: int | None,
+        scoped: bool,
+        make: Callable[[], Awaitable[dict[str, Any]]],
+    ) -> list[_Named] | Unresolved:
+        """The entities ``name`` matches; none, and ``create_missing``: the one created for it
+        (or why it is not: a likely typo, a dry run, Toggl's refusal)."""
+        found = cat.match(name, parent, scoped)
+        if found or not self._create:
+            return found
+        refusal = self._not_creatable(cat, name, parent, scoped)
+        if refusal:
+            return refusal
+        return await self._create_once(cat, name, parent, scoped, make)
+
     def _not_creatable(
-        self, cat: _Catalogue, kind: str, name: str, parent: int | None, scoped: bool
+        self, cat: _Catalogue, name: str, parent: int | None, scoped: bool
     ) -> Unresolved | None:
         """Why a missing name is not created: it looks like a typo, or this is a dry run."""
+        kind = cat.kind
         close = cat.one_edit_away(name, parent, scoped)
         if close:
             return Unresolved(kind, messages.typo_not_created(kind, name, close), f"unknown_{kind}")
@@ -282,18 +289,12 @@ class Resolver:
 
     async def task_id(self, name: str, project_id: int) -> Resolution:
         cat = await self._catalogue("task")
-        found = cat.match(name, project_id, scoped=True)
-        if not found and self._create:
-            refusal = self._not_creatable(cat, "task", name, project_id, True)
-            if refusal:
-                return refusal
-            made = await self._create_once(
-                cat, name, project_id, True,
-                lambda: self._client.create_task(self._wid, project_id, name.strip()),
-            )
-            if isinstance(made, Unresolved):
-                return made
-            found = made
+        found = await self._match_or_create(
+            cat, name, project_id, True,
+            lambda: self._client.create_task(self._wid, project_id, name.strip()),
+        )  # fmt: skip
+        if isinstance(found, Unresolved):
+            return found
         if len(found) == 1:
             return found[0].id
         if len(found) > 1:
