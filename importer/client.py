@@ -200,8 +200,8 @@ class TogglClient:
         self.requests_made = 0
         """Requests sent, answered or not (each counts against Toggl's limits)."""
         self.requests_by_kind: Counter[str] = Counter()
-        """The same by kind: ``create`` (time entries), ``write`` (projects, clients, tasks),
-        ``read`` (GETs and the Reports search)."""
+        """The same by kind: ``create``, ``update`` and ``delete`` (of time entries), ``write``
+        (projects, clients, tasks), ``read`` (GETs and the Reports search)."""
         self.statuses: Counter[int] = Counter()
         """Answers by HTTP status (429s and 402s for the summary); no answer, no count."""
 
@@ -275,8 +275,7 @@ class TogglClient:
         path: str,
     ) -> tuple[int, CIMultiDictProxy[str], bytes]:
         self.requests_made += 1
-        kind = "read" if safe else "create" if path.endswith("/time_entries") else "write"
-        self.requests_by_kind[kind] += 1
+        self.requests_by_kind[_kind(method, path, safe)] += 1
         if self.on_request is None:
             return await self._exchange(method, url, body, params, safe, path)
         started = time.perf_counter()
@@ -481,6 +480,11 @@ class TogglClient:
         """``GET /me/quota``: ``[{organization_id, remaining, resets_in_secs, total}]``."""
         return list(await self.get_json("/me/quota") or [])
 
+    async def my_changes_since(self, since: float) -> list[dict[str, Any]]:
+        """``GET /me/time_entries?since=UNIX``: every entry of the caller's (in any workspace)
+        created, changed or deleted since that moment -- deleted ones with ``server_deleted_at``."""
+        return list(await self.get_json("/me/time_entries", {"since": int(since)}) or [])
+
     async def my_time_entries(self, start_date: date, end_date: date) -> list[dict[str, Any]]:
         """The caller's own entries starting in ``[start_date, end_date]`` (about 3 months back).
 
@@ -534,6 +538,16 @@ class TogglClient:
         path = f"/workspaces/{workspace_id}/time_entries"
         return (await self.request("POST", path, json=body)).data
 
+    async def update_time_entry(self, workspace_id: int, entry_id: int, body: dict[str, Any]) -> Any:
+        """``PUT /workspaces/{wid}/time_entries/{id}``: the updated TimeEntry. Idempotent: a lost
+        answer is simply asked again (the retry policy does). 404: the entry is gone."""
+        path = f"/workspaces/{workspace_id}/time_entries/{int(entry_id)}"
+        return (await self.request("PUT", path, json=body)).data
+
+    async def delete_time_entry(self, workspace_id: int, entry_id: int) -> None:
+        """``DELETE /workspaces/{wid}/time_entries/{id}``. Idempotent; 404: it was gone already."""
+        await self.request("DELETE", f"/workspaces/{workspace_id}/time_entries/{int(entry_id)}")
+
     async def create_project(self, wid: int, name: str, client_id: int | None = None) -> dict[str, Any]:
         body: dict[str, Any] = {"name": name, "active": True}
         if client_id is not None:
@@ -554,6 +568,17 @@ class TogglClient:
             )
         ).data
         return data
+
+
+def _kind(method: str, path: str, safe: bool) -> str:
+    """What a request does, for ``requests_by_kind``."""
+    if method == "PUT" or method == "PATCH":
+        return "update"
+    if method == "DELETE":
+        return "delete"
+    if safe:
+        return "read"
+    return "create" if path.endswith("/time_entries") else "write"
 
 
 def _int(text: str | None) -> int | None:
@@ -591,6 +616,7 @@ def _flatten(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
                     "start": te.get("start"),
                     "stop": te.get("stop"),
                     "duration": te.get("seconds", te.get("duration")),
+                    "at": te.get("at"),
                 }
             )
     return out

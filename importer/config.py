@@ -34,6 +34,7 @@ DEFAULT_PRESET = "auto"
 DEFAULT_START_TIME = time(9, 0)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CREATED_WITH_NAME = DEFAULT_CREATED_WITH
+DEFAULT_MAX_DELETES = 25
 PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
 
 
@@ -74,6 +75,14 @@ class Settings:
     create_missing: bool = False
     check_existing: bool = False
     retry_failed: bool = False
+    source: str | None = None
+    """The stream the files belong to (``--source``); ``None``: each file's base name."""
+    key_column: str | None = None
+    """The column holding each row's id at its source (``--key``)."""
+    mirror: bool = False
+    max_deletes: int = DEFAULT_MAX_DELETES
+    overwrite: bool = False
+    all_or_nothing: bool = False
 
     def __post_init__(self) -> None:
         check_api_url(self.api_url)
@@ -93,6 +102,23 @@ class Settings:
             raise ConfigError(messages.empty_created_with())
         if self.date_order not in DATE_ORDERS:
             raise ConfigError(messages.unknown_date_order(self.date_order, DATE_ORDERS))
+        if self.max_deletes < 0:
+            raise ConfigError(messages.bad_setting("max_deletes", self.max_deletes))
+        if self.source is not None and not self.source.strip():
+            raise ConfigError(messages.bad_setting("source", self.source))
+        if self.key_column is not None and not self.key_column.strip():
+            raise ConfigError(messages.bad_setting("key_column", self.key_column))
+
+    @property
+    def keyed(self) -> bool:
+        """Rows carry their id at the source: ``--key`` (or ``--map key=COLUMN``)."""
+        return bool(self.key_column or self.column_map.get("key"))
+
+    @property
+    def planned_first(self) -> bool:
+        """The whole plan is made before anything is sent: a key may refuse an earlier row, a
+        mirror counts its deletes, all-or-nothing needs every row good."""
+        return self.keyed or self.mirror or self.all_or_nothing
 
     @property
     def reports_base(self) -> str:
@@ -144,6 +170,12 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "date_order"): "date_order",
     ("import", "create_missing"): "create_missing",
     ("import", "check_existing"): "check_existing",
+    ("import", "source"): "source",
+    ("import", "key_column"): "key_column",
+    ("import", "mirror"): "mirror",
+    ("import", "max_deletes"): "max_deletes",
+    ("import", "overwrite"): "overwrite",
+    ("import", "all_or_nothing"): "all_or_nothing",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
 }
@@ -183,7 +215,7 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(value)
         if name == "default_start_time":
             return value if isinstance(value, time) else time.fromisoformat(str(value))
-        if name in ("workspace_id", "concurrency"):
+        if name in ("workspace_id", "concurrency", "max_deletes"):
             if isinstance(value, bool):
                 raise ValueError
             return int(value)

@@ -1,57 +1,66 @@
-"""The SQLite result ledger: every input row's outcome, so that a run resumes exactly once.
+"""The SQLite result ledger: every input row's outcome, and the map of the entries this tool made.
 
 One row of ``rows`` per input row, keyed by a content ``fingerprint`` (integer primary key, the hash
 in a UNIQUE column: a hash as primary key gets slow at 1M rows). States::
 
-    pending ──mark_sending──▶ sending ──record──▶ created(entry_id)   final, never changes again
+    pending ──mark_sending──▶ sending ──record──▶ created(entry_id, at)
        ▲                         │                failed(status, message)
        └───── pending ◀──────────┤                in_doubt(message)   read back before any re-send
           (certainly not sent)   └───────────────▶ (kill -9: stays sending = in doubt)
+
+    created ──mark_updating──▶ updating ──▶ created(new content, at)  | created as before (refused)
+    created ──mark_deleting──▶ deleting ──▶ deleted                   | created as before (refused)
+    deleted ──add_pending──▶ pending   (the same row in a later run: created anew)
     refused, duplicate           facts of the latest run about one input position (file, row)
+
+A created row is the map of an entry we own: its ``source`` (the stream, ``--source``), ``key``
+(``--key``), ``entry_id``, the ``payload`` last written and Toggl's ``at`` after that write. Only
+rows of this ledger are ever updated or deleted.
 
 Why a killed run (``kill -9`` included) loses nothing and never duplicates
 -------------------------------------------------------------------------
 * WAL journal with ``synchronous=NORMAL``: a commit is in the WAL file (the OS page cache) when
   ``COMMIT`` returns, so it survives the process being killed; only a power cut or OS crash may
   lose the last commits. ``Ledger.open(..., synchronous="FULL")`` fsyncs every commit for that case.
-* ``mark_sending()`` commits before it returns, and the runner posts a row only after that.
-  So a row whose POST may have reached Toggl is ``sending`` (or final) on disk.
+* ``mark_sending()`` / ``mark_updating()`` / ``mark_deleting()`` commit before they return (with
+  ``sent_at``), and the engine sends a request only after that. So a row whose request may have
+  reached Toggl is ``sending``/``updating``/``deleting`` (or final) on disk. An update or a delete
+  asked twice does no harm; a create is read back (``unresolved()``), never sent blindly again.
 * Outcomes are buffered (``record()``) and written in one transaction when ``flush_rows`` are
-  waiting or ``flush_seconds`` have passed, at the next ``mark_sending()`` (same transaction), on
-  any read, ``flush()``, ``finish_run()`` and ``close()``. An outcome lost with the process
-  leaves its row ``sending``: the next run reads it back from Toggl (``unresolved()``) and records
-  ``created`` if found, else posts it again. Losing a buffered outcome costs a read, never a
-  duplicate. A write that fails drops the outcomes it carried, for the same reason.
-* ``created`` is final: updates skip created rows, ``mark_sending()`` refuses them, and a trigger
-  aborts any change of a created row's state.
+  waiting or ``flush_seconds`` have passed, at the next mark (same transaction), on any read,
+  ``flush()``, ``finish_run()`` and ``close()``. An outcome lost with the process leaves its row
+  in its marked state: the next run reads it back (or asks again). Losing a buffered outcome
+  costs a read, never a duplicate. A write that fails drops the outcomes it carried.
+* A created row leaves ``created`` only for ``updating`` or ``deleting`` (a trigger aborts
+  anything else); ``record()`` of a create's outcome never touches a created row.
 * Per-run facts (``refused``, ``duplicate``) are keyed by input position ``(file, row)``, not by
   content (a refused row has no complete payload); a later run overwrites them, and
   ``start_run(files=...)`` drops the previous ones of the files it is about to read.
+* Every write transaction also stamps the run's ``heartbeat``: after a kill, the next run knows
+  when the dead one last worked (a request it sent may still be applied: read back after it).
 
 Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on
 ``<ledger>.lock`` (left in place, empty but for the pid), and a second writer gets ``LedgerError``.
 Readers (``readonly=True``, for ``status``) take no lock: WAL lets them read while a run writes.
 The file is recognised by ``PRAGMA application_id``; its schema version is ``PRAGMA user_version``
-and migrations run in one transaction. A foreign, damaged or newer file is never reset: it raises
-``LedgerError`` naming the file and the fix.
+and migrations run in one transaction (``ledger_file``). A foreign, damaged or newer file is never
+reset: it raises ``LedgerError`` naming the file and the fix.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Concatenate, Literal, NamedTuple, ParamSpec, Protocol, TypeVar, overload
+from typing import IO, Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from .errors import LedgerError
-from .keys import _JSON, fingerprint, position_fingerprint, redact
+from .keys import fingerprint, position_fingerprint, redact
 from .ledger_file import (
     APPLICATION_ID,
+    RUN_COUNTS,
     SCHEMA_VERSION,
     SQLITE_MAGIC,
     _acquire_lock,
@@ -60,10 +69,23 @@ from .ledger_file import (
     _prepare,
     _Transaction,
 )
+from .ledger_reads import COUNT_KEYS, MAX_PARAMS, LedgerReads
+from .ledger_records import (
+    Op,
+    Outcome,
+    PendingLike,
+    PendingRow,
+    RecordBuffer,
+    RowRecord,
+    RunRecord,
+    now_text,
+    to_json,
+)
 from .models import RowStatus
 
 __all__ = [
     "APPLICATION_ID",
+    "COUNT_KEYS",
     "SCHEMA_VERSION",
     "SQLITE_MAGIC",
     "Ledger",
@@ -71,201 +93,64 @@ __all__ = [
     "PendingRow",
     "RecordBuffer",
     "RowRecord",
+    "RunRecord",
     "fingerprint",
     "position_fingerprint",
     "redact",
 ]
 
-MAX_PARAMS = 900  # bound parameters per statement (SQLite builds before 3.32 allow 999)
 DEFAULT_FLUSH_ROWS = 256
 DEFAULT_FLUSH_SECONDS = 0.25
 MEMORY = ":memory:"
-COUNT_KEYS = ("created", "failed", "in_doubt", "duplicate", "pending", "refused", "total")
-"""``counts()`` keys. ``in_doubt`` includes ``sending``: both may be in Toggl and are read back."""
-
-_PER_RUN = frozenset({RowStatus.REFUSED, RowStatus.DUPLICATE})
-_COLUMNS = (
-    "fingerprint, file, row, state, entry_id, http_status, message, payload, run_id, updated_at, attempts"
-)
-_UPDATE = """UPDATE rows SET state = ?, entry_id = ?, http_status = ?, message = ?,
-    run_id = coalesce(?, run_id), updated_at = ? WHERE fingerprint = ? AND state != 'created'"""
-_UPSERT = """INSERT INTO rows (fingerprint, file, row, state, http_status, message, payload, run_id,
+_NOT_OWNED = "('created', 'updating', 'deleting', 'deleted')"
+"""States a create's outcome never overwrites."""
+_SETTLE = f"""UPDATE rows SET state = ?, entry_id = ?, http_status = ?, message = ?, at = ?,
+    run_id = coalesce(?, run_id), updated_at = ? WHERE fingerprint = ? AND state NOT IN {_NOT_OWNED}"""
+_UPDATED = """UPDATE rows SET state = 'created', fingerprint = coalesce(?, fingerprint),
+    payload = coalesce(next_payload, payload), next_payload = NULL,
+    source_key = coalesce(?, source_key), at = ?, http_status = ?, message = NULL,
+    start_epoch = coalesce(CAST(strftime('%s', json_extract(next_payload, '$.start')) AS INTEGER),
+                           start_epoch),
+    run_id = coalesce(?, run_id), updated_at = ? WHERE fingerprint = ? AND state = 'updating'"""
+_RESTORE = """UPDATE rows SET state = 'created', next_payload = NULL, message = ?, http_status = ?,
+    run_id = coalesce(?, run_id), updated_at = ?
+    WHERE fingerprint = ? AND state IN ('updating', 'deleting')"""
+_DELETED = """UPDATE rows SET state = 'deleted', message = ?, http_status = ?,
+    run_id = coalesce(?, run_id), updated_at = ?
+    WHERE fingerprint = ? AND state IN ('deleting', 'created')"""
+_UPSERT = f"""INSERT INTO rows (fingerprint, file, row, state, http_status, message, payload, run_id,
     updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (fingerprint) DO UPDATE SET
     file = excluded.file, row = excluded.row, state = excluded.state,
     http_status = excluded.http_status, message = excluded.message, payload = excluded.payload,
-    run_id = excluded.run_id, updated_at = excluded.updated_at WHERE rows.state != 'created'"""
-_SENDING = """UPDATE rows SET state = 'sending', attempts = attempts + 1,
-    run_id = coalesce(?, run_id), updated_at = ? WHERE fingerprint = ? AND state != 'created'"""
+    run_id = excluded.run_id, updated_at = excluded.updated_at
+    WHERE rows.state NOT IN {_NOT_OWNED}"""
+_SENDING = f"""UPDATE rows SET state = 'sending', attempts = attempts + 1, sent_at = ?,
+    run_id = coalesce(?, run_id), updated_at = ? WHERE fingerprint = ? AND state NOT IN {_NOT_OWNED}"""
+_UPDATING = """UPDATE rows SET state = 'updating', next_payload = ?, attempts = attempts + 1,
+    sent_at = ?, run_id = coalesce(?, run_id), updated_at = ?
+    WHERE fingerprint = ? AND state IN ('created', 'updating')"""
+_DELETING = """UPDATE rows SET state = 'deleting', attempts = attempts + 1, sent_at = ?,
+    run_id = coalesce(?, run_id), updated_at = ?
+    WHERE fingerprint = ? AND state IN ('created', 'deleting')"""
+_ADD = """INSERT INTO rows (fingerprint, file, row, state, payload, run_id, updated_at, source_key,
+    source, key, workspace_id, start_epoch)
+    VALUES (?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, CAST(strftime('%s', ?) AS INTEGER))
+    ON CONFLICT (fingerprint) DO UPDATE SET state = 'pending', file = excluded.file,
+    row = excluded.row, payload = excluded.payload, run_id = excluded.run_id,
+    updated_at = excluded.updated_at, source_key = excluded.source_key, source = excluded.source,
+    key = excluded.key, entry_id = NULL, at = NULL, message = NULL, http_status = NULL
+    WHERE rows.state = 'deleted'"""
+"""New rows as ``pending``; a row whose entry was deleted comes back as ``pending`` too (created
+anew); any other known row keeps its state."""
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return now_text()
 
 
-# -- values ----------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class RowRecord:
-    """One ledger row as read back."""
-
-    fingerprint: str
-    file: str
-    row: int
-    state: RowStatus
-    entry_id: int | None
-    http_status: int | None
-    message: str | None
-    payload_json: str | None
-    run_id: int | None
-    updated_at: str
-    attempts: int
-
-    @property
-    def payload(self) -> dict[str, Any] | None:
-        """The JSON body that was (or will be) posted, parsed on each access."""
-        return None if self.payload_json is None else json.loads(self.payload_json)
-
-    body = payload
-
-
-def _record(r: Sequence[Any]) -> RowRecord:
-    return RowRecord(r[0], r[1], r[2], RowStatus(r[3]), *r[4:])
-
-
-class Outcome(NamedTuple):
-    """What happened to one row; build with the class methods (a tuple: cheap to make per row)."""
-
-    fingerprint: str
-    state: RowStatus
-    entry_id: int | None = None
-    http_status: int | None = None
-    message: str | None = None
-    file: str | None = None  # refused / duplicate only: they are inserted, not updated
-    row: int | None = None
-    payload: str | None = None
-    run_id: int | None = None
-
-    @classmethod
-    def created(cls, fingerprint: str, entry_id: int, *, http_status: int | None = None) -> Outcome:
-        return cls(fingerprint, RowStatus.CREATED, entry_id=int(entry_id), http_status=http_status)
-
-    @classmethod
-    def failed(cls, fingerprint: str, http_status: int | None, message: str) -> Outcome:
-        return cls(fingerprint, RowStatus.FAILED, http_status=http_status, message=message)
-
-    @classmethod
-    def in_doubt(cls, fingerprint: str, message: str, *, http_status: int | None = None) -> Outcome:
-        return cls(fingerprint, RowStatus.IN_DOUBT, http_status=http_status, message=message)
-
-    @classmethod
-    def pending(cls, fingerprint: str, message: str | None = None) -> Outcome:
-        """Certainly not applied (never sent, or read back and absent): may be posted again."""
-        return cls(fingerprint, RowStatus.PENDING, message=message)
-
-    @classmethod
-    def refused(
-        cls,
-        file: str,
-        row: int,
-        message: str,
-        *,
-        payload: Mapping[str, Any] | None = None,
-        run_id: int | None = None,
-    ) -> Outcome:
-        return cls._per_run(RowStatus.REFUSED, file, row, message, payload, run_id)
-
-    @classmethod
-    def duplicate(
-        cls,
-        file: str,
-        row: int,
-        message: str = "same entry as an earlier row of this run",
-        *,
-        payload: Mapping[str, Any] | None = None,
-        run_id: int | None = None,
-    ) -> Outcome:
-        return cls._per_run(RowStatus.DUPLICATE, file, row, message, payload, run_id)
-
-    @classmethod
-    def _per_run(
-        cls,
-        state: RowStatus,
-        file: str,
-        row: int,
-        message: str,
-        payload: Mapping[str, Any] | None,
-        run_id: int | None,
-    ) -> Outcome:
-        """A fact of this run about one input position (keyed by position, not content)."""
-        return cls(
-            position_fingerprint(file, row),
-            state,
-            message=message,
-            file=file,
-            row=row,
-            payload=_json(payload),
-            run_id=run_id,
-        )
-
-
-def _json(payload: Mapping[str, Any] | str | None) -> str | None:
-    if payload is None or isinstance(payload, str):
-        return payload
-    return _JSON.encode(payload)
-
-
-class PendingRow(NamedTuple):
-    """A row about to be posted, for ``add_pending`` (the runner's ``PlannedRow`` fits as well)."""
-
-    fingerprint: str
-    file: str
-    row: int
-    body: Mapping[str, Any] | str | None
-
-
-class PendingLike(Protocol):
-    @property
-    def fingerprint(self) -> str: ...
-    @property
-    def file(self) -> str: ...
-    @property
-    def row(self) -> int: ...
-    @property
-    def body(self) -> Mapping[str, Any] | str | None: ...
-
-
-class RecordBuffer:
-    """Outcomes waiting for one transaction; due after ``max_rows`` or ``max_seconds``."""
-
-    def __init__(
-        self, *, max_rows: int, max_seconds: float, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.max_rows, self.max_seconds, self._clock = max_rows, max_seconds, clock
-        self._items: list[Outcome] = []
-        self._since = 0.0
-
-    def add(self, outcomes: Iterable[Outcome]) -> None:
-        if not self._items:
-            self._since = self._clock()
-        self._items.extend(outcomes)
-
-    @property
-    def due(self) -> bool:
-        return bool(self._items) and (
-            len(self._items) >= self.max_rows or self._clock() - self._since >= self.max_seconds
-        )
-
-    def take(self) -> list[Outcome]:
-        items, self._items = self._items, []
-        return items
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-
-# -- the ledger ------------------------------------------------------------------------------------
 def _translated(method: Callable[Concatenate[Ledger, P], R]) -> Callable[Concatenate[Ledger, P], R]:
     @functools.wraps(method)
     def wrapper(self: Ledger, *args: P.args, **kwargs: P.kwargs) -> R:
@@ -277,7 +162,21 @@ def _translated(method: Callable[Concatenate[Ledger, P], R]) -> Callable[Concate
     return wrapper
 
 
-class Ledger:
+def _start_text(body: Mapping[str, Any] | str | None) -> str | None:
+    if isinstance(body, Mapping):
+        start = body.get("start")
+        return start if isinstance(start, str) else None
+    return None
+
+
+def _workspace(body: Mapping[str, Any] | str | None) -> int | None:
+    if isinstance(body, Mapping):
+        wid = body.get("workspace_id")
+        return wid if isinstance(wid, int) else None
+    return None
+
+
+class Ledger(LedgerReads):
     """The result ledger of one file (or ``":memory:"``). Open with ``Ledger.open``."""
 
     def __init__(
@@ -365,26 +264,29 @@ class Ledger:
         self.close()
 
     @property
-    def conn(self) -> sqlite3.Connection:
-        if self._conn is None:
-            raise LedgerError(f"ledger {self.name} is closed")
-        return self._conn
-
-    @property
     def buffered(self) -> int:
         """Outcomes recorded but not yet written."""
         return len(self._buffer)
 
     # -- runs --------------------------------------------------------------------------------------
     @_translated
-    def start_run(self, summary: str, workspace_id: int | None, *, files: Iterable[str] | None = None) -> int:
+    def start_run(
+        self,
+        summary: str,
+        workspace_id: int | None,
+        *,
+        files: Iterable[str] | None = None,
+        command: str = "run",
+        source: str | None = None,
+    ) -> int:
         """Record a new run and make it current; with ``files``, forget their earlier per-run
         facts (refused, duplicate), which this run will find again where they still hold."""
         self._writable()
         with self._transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (started_at, summary, workspace_id) VALUES (?, ?, ?)",
-                (_now(), redact(summary, self._secrets), workspace_id),
+                "INSERT INTO runs (started_at, summary, workspace_id, command, source, heartbeat) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (_now(), redact(summary, self._secrets), workspace_id, command, source, time.time()),
             )
             conn.executemany(
                 "DELETE FROM rows WHERE state IN ('refused', 'duplicate') AND file = ?",
@@ -395,29 +297,41 @@ class Ledger:
         return self.run_id
 
     @_translated
-    def finish_run(self, run_id: int, exit_code: int) -> None:
-        """Write what is buffered and close the run's record, in one transaction."""
+    def finish_run(self, run_id: int, exit_code: int, counts: Mapping[str, int] | None = None) -> None:
+        """Write what is buffered and close the run's record (with its counts), in one transaction."""
         self._writable()
-        finish = "UPDATE runs SET finished_at = ?, exit_code = ? WHERE id = ?"
-        self._write(self._buffer.take(), (), run_sql=(finish, (_now(), exit_code, run_id)))
+        counts = counts or {}
+        sets = ", ".join(f"{name} = ?" for name in RUN_COUNTS)
+        finish = f"UPDATE runs SET finished_at = ?, exit_code = ?, {sets} WHERE id = ?"
+        values = (_now(), exit_code, *(int(counts.get(n, 0)) for n in RUN_COUNTS), run_id)
+        self._write(self._buffer.take(), (), run_sql=(finish, values))
 
     # -- writes ------------------------------------------------------------------------------------
     @_translated
-    def add_pending(self, rows: Iterable[PendingLike], run_id: int | None = None) -> int:
+    def add_pending(
+        self,
+        rows: Iterable[PendingLike],
+        run_id: int | None = None,
+        *,
+        source: str | None = None,
+        keys: Sequence[str | None] | None = None,
+    ) -> int:
         """Insert as ``pending`` the rows the ledger does not know yet (known rows keep their
-        state), in one transaction; returns how many were new."""
+        state; a row whose entry was deleted becomes ``pending`` again), in one transaction;
+        returns how many were added. ``source`` is the rows' stream (default: each file's base
+        name), ``keys`` their ``--key`` values, aligned with ``rows``."""
         self._writable()
         run, now = run_id if run_id is not None else self.run_id, _now()
-        values = [
-            (r.fingerprint, r.file, r.row, _json(r.body), run, now, getattr(r, "source", None))
-            for r in rows
-        ]
+        values = []
+        for i, r in enumerate(rows):
+            body = r.body
+            values.append((
+                r.fingerprint, r.file, r.row, to_json(body), run, now, getattr(r, "source", None),
+                source if source is not None else Path(r.file).name,
+                None if keys is None else keys[i], _workspace(body), _start_text(body),
+            ))  # fmt: skip
         with self._transaction() as conn:
-            return conn.executemany(
-                "INSERT OR IGNORE INTO rows (fingerprint, file, row, state, payload, run_id, "
-                "updated_at, source) VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)",
-                values,
-            ).rowcount
+            return conn.executemany(_ADD, values).rowcount
 
     @_translated
     def mark_sending(self, fingerprints: Sequence[str]) -> None:
@@ -428,6 +342,47 @@ class Ledger:
         """
         self._writable()
         self._write(self._buffer.take(), list(dict.fromkeys(fingerprints)))
+
+    @_translated
+    def mark_updating(self, updates: Sequence[tuple[str, Mapping[str, Any] | str]]) -> None:
+        """Commit ``(fingerprint, body)`` rows as ``updating`` with the body about to be PUT.
+
+        Send the PUT only after this returns. Raises ``ValueError`` (marking nothing) for a row
+        that is not ``created`` (or already ``updating``).
+        """
+        self._writable()
+        now, at = _now(), time.time()
+        values = [(to_json(body), at, self.run_id, now, fp) for fp, body in updates]
+        self._write(self._buffer.take(), (), marks=(_UPDATING, values, "updating"))
+
+    @_translated
+    def mark_deleting(self, fingerprints: Sequence[str]) -> None:
+        """Commit these created rows as ``deleting``; send each DELETE only after this returns."""
+        self._writable()
+        now, at = _now(), time.time()
+        values = [(at, self.run_id, now, fp) for fp in dict.fromkeys(fingerprints)]
+        self._write(self._buffer.take(), (), marks=(_DELETING, values, "deleting"))
+
+    @_translated
+    def set_keys(self, rows: Sequence[tuple[str, str, str]]) -> None:
+        """``(fingerprint, source, key)``: give created rows of that source without a key their
+        key (a file first imported without ``--key``, now synced with it)."""
+        self._writable()
+        with self._transaction() as conn:
+            conn.executemany(
+                "UPDATE rows SET key = ? WHERE fingerprint = ? AND source = ? AND key IS NULL",
+                [(key, fp, source) for fp, source, key in rows],
+            )
+
+    @_translated
+    def forget_pending(self, fingerprints: Sequence[str]) -> None:
+        """Remove rows that are only ``pending`` (planned, never sent): a plan taken back."""
+        self._writable()
+        with self._transaction() as conn:
+            conn.executemany(
+                "DELETE FROM rows WHERE fingerprint = ? AND state = 'pending'",
+                [(fp,) for fp in fingerprints],
+            )
 
     def record(self, outcomes: Iterable[Outcome]) -> None:
         """Buffer outcomes; they are written together when due (see the module docstring)."""
@@ -461,83 +416,6 @@ class Ledger:
         if items:
             self._write(items, ())
 
-    # -- reads (each first writes what is buffered) ------------------------------------------------
-    @_translated
-    def known(self, fingerprints: Sequence[str]) -> dict[str, RowRecord]:
-        """The ledger's rows among ``fingerprints`` (any number; looked up in chunks)."""
-        self.flush()
-        found: dict[str, RowRecord] = {}
-        keys = list(fingerprints)
-        for lo in range(0, len(keys), MAX_PARAMS):
-            chunk = keys[lo : lo + MAX_PARAMS]
-            marks = ",".join("?" * len(chunk))
-            sql = f"SELECT {_COLUMNS} FROM rows WHERE fingerprint IN ({marks})"
-            for r in self.conn.execute(sql, chunk):
-                found[r[0]] = _record(r)
-        return found
-
-    @_translated
-    def created_sources(self, sources: Sequence[str]) -> dict[str, RowRecord]:
-        """Created rows among the *source keys* (a row's content before names became ids).
-
-        A re-run checks these first: rows created earlier are skipped before any name is
-        resolved, so a second run over an imported file makes no request at all.
-        """
-        self.flush()
-        found: dict[str, RowRecord] = {}
-        keys = list(sources)
-        for lo in range(0, len(keys), MAX_PARAMS):
-            chunk = keys[lo : lo + MAX_PARAMS]
-            marks = ",".join("?" * len(chunk))
-            sql = (
-                f"SELECT source, {_COLUMNS} FROM rows WHERE state = 'created' "
-                f"AND source IN ({marks})"
-            )
-            for r in self.conn.execute(sql, chunk):
-                found[r[0]] = _record(r[1:])
-        return found
-
-    def unresolved(self) -> Iterator[RowRecord]:
-        """Rows ``sending`` or ``in_doubt``: their POST may have been applied; read them back."""
-        return self._pages("state IN ('sending', 'in_doubt')", ())
-
-    def rows_for_report(self, run_id: int | None = None) -> Iterator[RowRecord]:
-        """Every row (or those last written by ``run_id``), in the order they were first added."""
-        if run_id is None:
-            return self._pages("1", ())
-        return self._pages("run_id = ?", (run_id,))
-
-    @_translated
-    def created_entry_ids(self) -> set[int]:
-        """Entry ids already owned by a created row (reconciliation must not claim them again)."""
-        self.flush()
-        sql = "SELECT entry_id FROM rows WHERE state = 'created' AND entry_id IS NOT NULL"
-        return {r[0] for r in self.conn.execute(sql)}
-
-    @overload
-    def counts(self, by_file: Literal[False] = False) -> dict[str, int]: ...
-    @overload
-    def counts(self, by_file: Literal[True]) -> dict[str, dict[str, int]]: ...
-
-    def counts(self, by_file: bool = False) -> dict[str, int] | dict[str, dict[str, int]]:
-        """Rows per state (``COUNT_KEYS``; ``sending`` counted as ``in_doubt``), or per file."""
-        table = self._count(by_file)
-        return table if by_file else table.get("", dict.fromkeys(COUNT_KEYS, 0))
-
-    @_translated
-    def _count(self, by_file: bool) -> dict[str, dict[str, int]]:
-        self.flush()
-        if not by_file:
-            sql = "SELECT '', state, count(*) FROM rows GROUP BY state"
-        else:
-            sql = "SELECT file, state, count(*) FROM rows GROUP BY file, state ORDER BY file"
-        table: dict[str, dict[str, int]] = {}
-        for file, state, n in self.conn.execute(sql):
-            tally = table.setdefault(file, dict.fromkeys(COUNT_KEYS, 0))
-            tally["in_doubt" if state == RowStatus.SENDING else state] += n
-            tally["total"] += n
-        return table
-
     # -- internals ---------------------------------------------------------------------------------
     def _writable(self) -> None:
         if self.readonly:
@@ -546,59 +424,63 @@ class Ledger:
     def _transaction(self) -> _Transaction:
         return _Transaction(self.conn)
 
-    def _pages(self, where: str, params: tuple[Any, ...], size: int = 500) -> Iterator[RowRecord]:
-        """Rows by id, fetched a page at a time (the caller may write between pages)."""
-        sql = f"SELECT id, {_COLUMNS} FROM rows WHERE ({where}) AND id > ? ORDER BY id LIMIT ?"
-        last = 0
-        while True:
-            try:
-                self.flush()
-                page = self.conn.execute(sql, (*params, last, size)).fetchall()
-            except sqlite3.Error as exc:
-                raise _ledger_error(self.name, exc) from exc
-            for r in page:
-                yield _record(r[1:])
-            if len(page) < size:
-                return
-            last = page[-1][0]
-
     def _write(
         self,
         outcomes: Sequence[Outcome],
         sending: Sequence[str],
         run_sql: tuple[str, tuple[Any, ...]] | None = None,
+        marks: tuple[str, list[tuple[Any, ...]], str] | None = None,
     ) -> None:
         now = _now()
         with self._transaction() as conn:
             if outcomes:
                 self._apply(conn, outcomes, now)
             if sending:
-                values = [(self.run_id, now, fp) for fp in sending]
+                at = time.time()
+                values = [(at, self.run_id, now, fp) for fp in sending]
                 if conn.executemany(_SENDING, values).rowcount != len(sending):
                     raise ValueError(_not_sendable(conn, sending))
+            if marks is not None:
+                sql, values, state = marks
+                if conn.executemany(sql, values).rowcount != len(values):
+                    raise ValueError(f"cannot mark rows as {state}: not all of them are created rows")
             if run_sql is not None:
                 conn.execute(*run_sql)
+            if self.run_id is not None:
+                conn.execute("UPDATE runs SET heartbeat = ? WHERE id = ?", (time.time(), self.run_id))
 
     def _apply(self, conn: sqlite3.Connection, outcomes: Sequence[Outcome], now: str) -> None:
-        updates: list[tuple[Any, ...]] = []
+        settles: list[tuple[Any, ...]] = []
         upserts: list[tuple[Any, ...]] = []
+        others: dict[str, list[tuple[Any, ...]]] = {}
         for o in outcomes:
             run = o.run_id if o.run_id is not None else self.run_id
             text = redact(o.message, self._secrets) if o.message and self._secrets else o.message
-            if o.state in _PER_RUN:
+            if o.op is Op.SETTLE:
+                if o.state == RowStatus.SENDING:
+                    raise ValueError("use mark_sending(), not record(), for the sending state")
+                settles.append((o.state.value, o.entry_id, o.http_status, text, o.at, run, now,
+                                o.fingerprint))  # fmt: skip
+            elif o.op is Op.PER_RUN:
                 upserts.append(
                     (o.fingerprint, o.file, o.row, o.state.value, o.http_status, text, o.payload, run, now)
                 )
-            elif o.state == RowStatus.SENDING:
-                raise ValueError("use mark_sending(), not record(), for the sending state")
+            elif o.op is Op.UPDATED:
+                others.setdefault(_UPDATED, []).append(
+                    (o.new_fingerprint, o.source_key, o.at, o.http_status, run, now, o.fingerprint)
+                )
+            elif o.op is Op.RESTORE:
+                others.setdefault(_RESTORE, []).append((text, o.http_status, run, now, o.fingerprint))
             else:
-                updates.append((o.state.value, o.entry_id, o.http_status, text, run, now, o.fingerprint))
-        if updates and conn.executemany(_UPDATE, updates).rowcount < len(updates):
-            missing = _unknown(conn, [u[-1] for u in updates])
+                others.setdefault(_DELETED, []).append((text, o.http_status, run, now, o.fingerprint))
+        if settles and conn.executemany(_SETTLE, settles).rowcount < len(settles):
+            missing = _unknown(conn, [u[-1] for u in settles])
             if missing:
                 raise ValueError(f"outcome for rows never added (add_pending first): {missing[:3]}")
         if upserts:
             conn.executemany(_UPSERT, upserts)
+        for sql, values in others.items():
+            conn.executemany(sql, values)
 
 
 def _unknown(conn: sqlite3.Connection, fingerprints: Sequence[str]) -> list[str]:
@@ -617,11 +499,11 @@ def _not_sendable(conn: sqlite3.Connection, fingerprints: Sequence[str]) -> str:
         fp
         for fp in fingerprints
         if fp not in missing
-        and conn.execute("SELECT 1 FROM rows WHERE fingerprint = ? AND state = 'created'", (fp,)).fetchone()
+        and conn.execute(
+            f"SELECT 1 FROM rows WHERE fingerprint = ? AND state IN {_NOT_OWNED}", (fp,)
+        ).fetchone()
     ]
     return (
         f"cannot mark rows as sending: {len(missing)} unknown (add_pending first) {missing[:3]}, "
         f"{len(created)} already created (never post them again) {created[:3]}"
     )
-
-

@@ -10,18 +10,82 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from pathlib import Path
+from collections.abc import Callable
+from pathlib import Path, PurePath
 from typing import IO
 
 from .errors import LedgerError
 from .models import RowStatus
 
 APPLICATION_ID = 0x54474C49  # "TGLI": marks a SQLite file as a toggl-import ledger
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 SQLITE_MAGIC = b"SQLite format 3\x00"
 
+_STATES_1 = "'pending', 'sending', 'created', 'failed', 'refused', 'duplicate', 'in_doubt'"
 _STATES = ", ".join(f"'{s.value}'" for s in RowStatus)
-_MIGRATIONS: tuple[tuple[str, ...], ...] = (
+_ROWS_2 = f"""CREATE TABLE rows (
+    id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE,
+    file TEXT NOT NULL, row INTEGER NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ({_STATES})),
+    entry_id INTEGER, http_status INTEGER, message TEXT, payload TEXT,
+    run_id INTEGER REFERENCES runs(id), updated_at TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    source_key TEXT, source TEXT, key TEXT, workspace_id INTEGER, start_epoch INTEGER,
+    at TEXT, sent_at REAL, next_payload TEXT)"""
+"""Schema 2's rows. ``source_key``: the row's content before names became ids (a re-run skips
+created rows by it before resolving anything); ``source``: the stream the row belongs to
+(``--source``, default the file's base name); ``key``: its id in the system it came from
+(``--key``); ``workspace_id``/``start_epoch``: where and when the entry is, for a ``--mirror``
+window; ``at``: Toggl's ``at`` after our last write; ``sent_at``: when its last request was
+committed to leave (epoch seconds); ``next_payload``: the body of an update in flight."""
+_TRIGGER_2 = """CREATE TRIGGER rows_created_is_final BEFORE UPDATE OF state ON rows
+    WHEN (OLD.state = 'created' AND NEW.state NOT IN ('created', 'updating', 'deleting'))
+      OR (OLD.state = 'updating' AND NEW.state NOT IN ('created', 'updating'))
+      OR (OLD.state = 'deleting' AND NEW.state NOT IN ('created', 'deleting', 'deleted'))
+    BEGIN SELECT RAISE(ABORT, 'a created row changes only by an update or a delete'); END"""
+_INDEXES_2 = (
+    "CREATE INDEX rows_state ON rows(state)",
+    "CREATE INDEX rows_source_key ON rows(source_key)",
+    "CREATE INDEX rows_source ON rows(source, key)",
+    "CREATE INDEX rows_owned ON rows(source, workspace_id, start_epoch) WHERE state = 'created'",
+    "CREATE INDEX rows_run ON rows(run_id)",
+)
+
+
+def _basename(name: str | None) -> str | None:
+    return None if name is None else PurePath(name).name
+
+
+def _to_schema_2(conn: sqlite3.Connection) -> None:
+    """Schema 1 → 2: rows learn their source, key, place in time and Toggl's ``at``; runs their
+    command, source and counts. The rows table is rebuilt (its state CHECK lists new states)."""
+    conn.create_function("basename", 1, _basename, deterministic=True)
+    for column in ("command TEXT NOT NULL DEFAULT 'run'", "source TEXT", "heartbeat REAL",
+                   *(f"{n} INTEGER NOT NULL DEFAULT 0" for n in RUN_COUNTS)):  # fmt: skip
+        conn.execute(f"ALTER TABLE runs ADD COLUMN {column}")
+    conn.execute("DROP TRIGGER rows_created_is_final")
+    conn.execute("ALTER TABLE rows RENAME TO rows_1")
+    conn.execute(_ROWS_2)
+    conn.execute(
+        """INSERT INTO rows (id, fingerprint, file, row, state, entry_id, http_status, message,
+            payload, run_id, updated_at, attempts, source_key, source, workspace_id, start_epoch)
+        SELECT id, fingerprint, file, row, state, entry_id, http_status, message, payload, run_id,
+            updated_at, attempts, source,
+            CASE WHEN state IN ('refused', 'duplicate') THEN NULL ELSE basename(file) END,
+            json_extract(payload, '$.workspace_id'),
+            CAST(strftime('%s', json_extract(payload, '$.start')) AS INTEGER)
+        FROM rows_1"""
+    )
+    conn.execute("DROP TABLE rows_1")
+    for statement in (_TRIGGER_2, *_INDEXES_2):
+        conn.execute(statement)
+
+
+RUN_COUNTS = ("created", "updated", "deleted", "failed", "conflicts")
+"""Counts kept per run (``status --runs``)."""
+
+Step = str | Callable[[sqlite3.Connection], None]
+_MIGRATIONS: tuple[tuple[Step, ...], ...] = (
     (  # 0 → 1
         """CREATE TABLE runs (
             id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT,
@@ -29,7 +93,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
         f"""CREATE TABLE rows (
             id INTEGER PRIMARY KEY, fingerprint TEXT NOT NULL UNIQUE,
             file TEXT NOT NULL, row INTEGER NOT NULL,
-            state TEXT NOT NULL CHECK (state IN ({_STATES})),
+            state TEXT NOT NULL CHECK (state IN ({_STATES_1})),
             entry_id INTEGER, http_status INTEGER, message TEXT, payload TEXT,
             run_id INTEGER REFERENCES runs(id), updated_at TEXT NOT NULL,
             attempts INTEGER NOT NULL DEFAULT 0, source TEXT)""",
@@ -39,6 +103,7 @@ _MIGRATIONS: tuple[tuple[str, ...], ...] = (
             WHEN OLD.state = 'created' AND NEW.state != 'created'
             BEGIN SELECT RAISE(ABORT, 'a created row never changes state'); END""",
     ),
+    (_to_schema_2,),  # 1 → 2
 )
 
 
@@ -145,7 +210,10 @@ def _prepare(conn: sqlite3.Connection, name: str, readonly: bool, synchronous: s
         with _Transaction(conn):
             for step in _MIGRATIONS[version:SCHEMA_VERSION]:
                 for statement in step:
-                    conn.execute(statement)
+                    if callable(statement):
+                        statement(conn)
+                    else:
+                        conn.execute(statement)
             conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 

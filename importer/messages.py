@@ -695,6 +695,84 @@ def sandbox_not_loopback(host: str) -> str:
     return f"the sandbox serves loopback only, not {host!r}: use --host 127.0.0.1 or --host ::1"
 
 
+# -- owning what it created: sync and undo (plan/, engine/) ----------------------------------------
+
+
+def no_key(column: str) -> str:
+    """Reason ``no_key``: with --key, a row without an id in that column."""
+    return (
+        f"no id in the key column {quote(column)}: with --key every row needs its id at the "
+        "source; fill it in, or leave --key out to key rows by their content"
+    )
+
+
+def duplicate_key(key: str, first_file: str | None, first_row: int | None) -> str:
+    """Reason ``duplicate_key``: one key on two rows of a run with different content; both are
+    refused and nothing is sent for the key."""
+    where = f" (also on {first_file} row {first_row})" if first_file and first_row else ""
+    return (
+        f"the key {quote(key)} is on two rows with different content{where}: nothing is sent for "
+        "it; keep one of the rows"
+    )
+
+
+def too_many_deletes(count: int, limit: int, sources: Sequence[str]) -> str:
+    """A --mirror run that would delete more than --max-deletes: stopped before sending anything."""
+    names = ", ".join(repr(s) for s in sources[:3]) + (" ..." if len(sources) > 3 else "")
+    return (
+        f"this run would delete {count} entries of {names} (their rows are no longer in the "
+        f"files), more than --max-deletes {limit}: nothing was sent. Check that the files are "
+        f"the whole source for their dates; if they are, pass --max-deletes {count}"
+    )
+
+
+def conflict_edited(entry_id: int | None, fields: Sequence[str]) -> str:
+    """Status ``conflict``: the entry was changed in Toggl since toggl-import last wrote it."""
+    what = ", ".join(fields)
+    return (
+        f"entry {entry_id} was changed in Toggl ({what}) since toggl-import wrote it: left as it "
+        "is; pass --overwrite to replace it anyway"
+    )
+
+
+def conflict_gone(entry_id: int | None) -> str:
+    """Status ``conflict``: the entry was deleted in Toggl; an update does not bring it back."""
+    return (
+        f"entry {entry_id} was deleted in Toggl: not created again; pass --overwrite to create it "
+        "anew"
+    )
+
+
+def all_or_nothing_held(refused: int) -> str:
+    """--all-or-nothing: a row that would be sent, held back because others are refused."""
+    rows = "row is" if refused == 1 else "rows are"
+    return (
+        f"not sent: --all-or-nothing, and {refused} {rows} refused; mend them (see the refused "
+        "rows) and run again"
+    )
+
+
+def undo_needs_yes(count: int) -> str:
+    """``undo`` off a terminal without --yes: nothing is deleted."""
+    return (
+        f"undo would delete {count} entries, and there is no terminal to ask: nothing was "
+        "deleted; pass --yes to delete them (--dry-run lists them)"
+    )
+
+
+def undo_what(count: int, what: str) -> str:
+    """``undo`` says how many it is about to delete, and of what."""
+    return f"undo deletes {count} entries that toggl-import created ({what})"
+
+
+def undo_nothing(what: str) -> str:
+    return f"nothing to undo: this ledger holds no entry created ({what})"
+
+
+def undo_declined() -> str:
+    return "nothing was deleted"
+
+
 # -- a bug (cli) -----------------------------------------------------------------------------------
 
 

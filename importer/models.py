@@ -195,6 +195,14 @@ class RowStatus(enum.StrEnum):
     REFUSED = "refused"
     DUPLICATE = "duplicate"
     IN_DOUBT = "in_doubt"
+    UPDATING = "updating"
+    """An update (PUT) of a created entry may be on the wire: asked again, it is harmless."""
+    DELETING = "deleting"
+    """A delete of a created entry may be on the wire: asked again, it is harmless."""
+    DELETED = "deleted"
+    """The entry this row created was deleted (``--mirror`` or ``undo``); a later run creates it anew."""
+    EXPORTED = "exported"
+    """Written to a Toggl CSV import file: read back before it is ever posted."""
 
 
 class RowError(BaseModel):

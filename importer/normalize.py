@@ -85,6 +85,12 @@ class NormalizedChunk:
     """``bool`` array, or ``None`` when the file has no billable column."""
     errors: list[RowError] = field(default_factory=list)
     """One per refused row, in row order, including the rows the reader refused."""
+    key: np.ndarray | None = None
+    """Object array of ``str`` (``""`` where empty): each row's id at its source (``--key``),
+    or ``None`` when the file has no key column."""
+    refused_keys: list[str] = field(default_factory=list)
+    """The keys of the refused rows (a ``--mirror`` never deletes the entry of a row that is
+    still in the file, even when the row is refused now)."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -156,6 +162,7 @@ def normalize(
         )
     billable = _billable(rows, refused)
     keep = ~refused.mask
+    keys = rows.values("key")
     return NormalizedChunk(
         file=chunk.file,
         rows=chunk.rows[keep],
@@ -165,6 +172,8 @@ def normalize(
         tags=_tags(rows.values("tags"), len(chunk))[keep],
         billable=None if billable is None else billable[keep],
         errors=sorted([*chunk.errors, *refused.errors()], key=lambda e: e.row),
+        key=None if keys is None else keys[keep],
+        refused_keys=[] if keys is None else [k for k in keys[~keep].tolist() if k],
     )
 
 

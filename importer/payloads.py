@@ -145,6 +145,10 @@ class DoneRow:
     file: str
     row: int
     entry_id: int | None
+    fingerprint: str = ""
+    """The ledger row's key (its content fingerprint)."""
+    key: str | None = None
+    """The ledger row's ``--key`` value, if it has one."""
 
 
 @dataclass
@@ -279,7 +283,8 @@ class Planner:
         for i, first in zip(hits, firsts, strict=True):
             record = known[keys[i]]
             if first == base + rows[i]:
-                finished.append(DoneRow(file, rows[i], record.entry_id))
+                finished.append(DoneRow(file, rows[i], record.entry_id, record.fingerprint,
+                                        getattr(record, "key", None)))  # fmt: skip
             else:
                 repeated.append(
                     PlannedRow(file, rows[i], {}, record.fingerprint, keys[i], *self._where(first))

@@ -9,7 +9,8 @@ reader hands ``detect`` a ``Header`` that knows where it was found, for the note
 Fields: ``start`` / ``end`` (a full date-time in one cell), ``start_date`` / ``start_time`` and
 ``end_date`` / ``end_time`` (split over two cells), ``duration``, ``description``, ``project``,
 ``client``, ``task``, ``tags``, ``billable``, ``email``, and ``user`` (a person's name: only used to
-stack Harvest rows per person when there is no email). A cell of ``start_time`` or ``end_time`` that
+stack Harvest rows per person when there is no email), and ``key`` (the row's id at its source, for
+``--key``: it feeds no payload field). A cell of ``start_time`` or ``end_time`` that
 holds a whole date-time is read as one, so ``generic`` copes with a ``Start`` column of timestamps.
 """
 
@@ -24,7 +25,7 @@ from .errors import ConfigError
 
 FIELDS = (
     "start", "start_date", "start_time", "end", "end_date", "end_time", "duration",
-    "description", "project", "client", "task", "tags", "billable", "email", "user",
+    "description", "project", "client", "task", "tags", "billable", "email", "user", "key",
 )  # fmt: skip
 PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
 HEADER_SEARCH_ROWS = 10

@@ -14,6 +14,12 @@ from . import messages
 from .errors import ConfigError
 
 REPORT_HEADER = ("file", "row", "status", "entry_id", "http_status", "message")
+STATUSES = ("created", "updated", "deleted", "conflict", "refused", "failed", "duplicate",
+            "skipped", "in_doubt", "pending")  # fmt: skip
+"""A real run's report statuses."""
+PLAN_STATUSES = ("create", "update", "delete", "unchanged", "conflict", "refused", "duplicate",
+                 "skipped", "failed")  # fmt: skip
+"""A dry run's: what the real run would do (``failed``: refused by Toggl in an earlier run)."""
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_MESSAGE = 1000
 """Characters of a message kept in the report (a spreadsheet cell holds 32,767 at most)."""
@@ -104,6 +110,14 @@ class Summary:
     duplicate: int = 0
     in_doubt: int = 0
     pending: int = 0
+    updated: int = 0
+    deleted: int = 0
+    conflict: int = 0
+    skipped: int = 0
+    repaired: int = 0
+    """Entries deleted because a request applied late made them a second copy of one row."""
+    to_update: int = 0
+    to_delete: int = 0
     failed_by_reason: Counter[str] = field(default_factory=Counter)
     refused_by_reason: Counter[str] = field(default_factory=Counter)
     examples: dict[str, list[str]] = field(default_factory=dict)
@@ -131,8 +145,9 @@ class Summary:
         if self.stopped:
             return 3
         if self.dry_run:
-            return 1 if (self.refused or self.duplicate) else 0
-        if self.failed or self.refused or self.duplicate or self.in_doubt or self.pending:
+            return 1 if (self.refused or self.duplicate or self.conflict or self.failed) else 0
+        if (self.failed or self.refused or self.duplicate or self.in_doubt or self.pending
+                or self.conflict):  # fmt: skip
             return 1
         return 0
 

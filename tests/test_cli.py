@@ -293,5 +293,5 @@ async def test_dry_run_with_create_missing_lists_what_it_would_create(
     assert "looks like a typo" in out
     assert code == 1  # the typo row is refused
     text = report.read_text()
-    assert "pending" in text and "would be posted after: client 'Hooli' would be created" in text
+    assert ",create," in text and "would be posted after: client 'Hooli' would be created" in text
     assert not [k for k in sandbox.state.requests if k[0] == "POST"]

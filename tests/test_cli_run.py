@@ -28,7 +28,7 @@ from aiohttp import web
 
 import importer
 import importer.cli as cli
-from importer.report import REPORT_HEADER
+from importer.report import REPORT_HEADER, STATUSES
 from importer.sandbox import Sandbox
 
 SAMPLES = Path(importer.__file__).resolve().parent / "samples"
@@ -402,7 +402,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(toggl: Run, server: Server, 
     assert all(method == "GET" for method, _ in server.requests)
     assert server.sandbox.state.entries == []
     assert not (tmp_path / "l.sqlite").exists()  # a dry run does not create the ledger
-    assert [r["status"] for r in report_rows(report)].count("pending") == 10
+    assert [r["status"] for r in report_rows(report)].count("create") == 10
 
 
 def test_dry_run_estimates_the_time_under_the_rate_and_the_quota(
@@ -437,7 +437,7 @@ def test_dry_run_after_an_import_counts_the_rows_already_created(
     assert summary_line(done.out, "rows that would be posted") == "0"
     assert summary_line(done.out, "already created (ledger)") == str(created) == "8"
     assert server.writes == []
-    assert {r["status"] for r in report_rows(report)} == {"created"}
+    assert {r["status"] for r in report_rows(report)} == {"unchanged"}
     assert all(r["entry_id"] for r in report_rows(report))
 
 
@@ -499,7 +499,7 @@ def test_report_has_one_line_per_row_with_reasons(toggl: Run, server: Server, tm
     )
     assert rows[6]["status"] == "duplicate" and rows[6]["message"] == "same entry as row 2 of this run"
     for row in rows.values():
-        assert row["status"] in {"created", "refused", "failed", "duplicate", "in_doubt", "pending"}
+        assert row["status"] in set(STATUSES)
         assert (row["message"] == "") == (row["status"] == "created")
 
 
@@ -692,7 +692,7 @@ def test_a_row_with_more_cells_than_the_header_at_the_end_is_refused(toggl: Run,
     done = toggl(sheet, "--dry-run", "--report", report)
     assert done.code == 1
     rows = {int(r["row"]): r for r in report_rows(report)}
-    assert rows[2]["status"] == "pending"
+    assert rows[2]["status"] == "create"
     assert rows[3]["status"] == "refused"
     assert rows[3]["message"].startswith("the header has 5 columns but the row has 7 cells")
 

@@ -511,6 +511,7 @@ async def test_search_time_entries_pages_by_headers_and_flattens(mocked: Any, to
             "start": "2026-01-05T09:00:00+00:00",
             "stop": "2026-01-05T10:00:00+00:00",
             "duration": 3600,
+            "at": "x",
         },
         {
             "id": 101,
@@ -523,6 +524,7 @@ async def test_search_time_entries_pages_by_headers_and_flattens(mocked: Any, to
             "start": "2026-01-06T09:00:00+00:00",
             "stop": "2026-01-06T09:30:00+00:00",
             "duration": 1800,
+            "at": None,
         },
         {
             "id": 102,
@@ -536,6 +538,7 @@ async def test_search_time_entries_pages_by_headers_and_flattens(mocked: Any, to
             "start": "s",
             "stop": "t",
             "duration": 60,
+            "at": None,
         },
     ]
     bodies = [json.loads(kw["data"]) for kw in sent(mocked, "POST", url)]

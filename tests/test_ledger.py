@@ -203,7 +203,7 @@ def test_created_is_never_overwritten(mem: Ledger) -> None:
     with pytest.raises(ValueError, match="1 already created"):
         mem.mark_sending([b.fingerprint, a.fingerprint])
     assert state(mem, b.fingerprint) == RowStatus.PENDING  # all or nothing
-    with pytest.raises(sqlite3.IntegrityError, match="never changes"):
+    with pytest.raises(sqlite3.IntegrityError, match="changes only by an update or a delete"):
         mem.conn.execute("UPDATE rows SET state = 'failed' WHERE fingerprint = ?", [a.fingerprint])
 
 

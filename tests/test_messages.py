@@ -344,7 +344,7 @@ def test_the_summary_counts_the_refusals_by_reason_code(row_run: RowRun) -> None
 
 @uses("duplicate_row")
 def test_the_same_entry_twice_is_a_duplicate_naming_the_first_row(row_run: RowRun) -> None:
-    assert row_run.report[("rows.csv", FINE_ROW)]["status"] == "pending"
+    assert row_run.report[("rows.csv", FINE_ROW)]["status"] == "create"
     in_file = row_run.report[("rows.csv", FINE_ROW + 1)]
     other_file = row_run.report[("book.xlsx", 4)]
     assert (in_file["status"], in_file["message"]) == (
@@ -387,7 +387,7 @@ def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path
     )
     planned = "project 'Brand New' would be created (--create-missing)"
     assert (report[("names.csv", 3)]["status"], report[("names.csv", 3)]["message"]) == (
-        "pending", f"would be posted after: {planned}"
+        "create", f"would be posted after: {planned}"
     )
     spy.check("typo_not_created", typo)
     spy.check("would_create", planned)
@@ -630,7 +630,7 @@ def test_text_the_csv_parser_gives_up_on(
 HEADER_TIMES = "Date,Start,End\n2026-11-02,09:00,10:00\n"
 PRESET_LIST = "auto, toggl, toggl-import, clockify, harvest, generic"
 FIELD_LIST = ("start, start_date, start_time, end, end_date, end_time, duration, description, project, "
-              "client, task, tags, billable, email, user")  # fmt: skip
+              "client, task, tags, billable, email, user, key")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -1050,7 +1050,7 @@ def test_a_date_that_reads_both_ways_in_a_day_first_file_is_refused_not_guessed(
                "correct 25/11/2026")  # fmt: skip
     assert report[("uk.csv", 3)]["message"] == "column 'Date': " + message
     assert report[("uk.csv", 2)]["status"] == "refused"  # 25 is no month
-    assert report[("uk.csv", 4)]["status"] == "pending"  # 05/05 is the same day both ways
+    assert report[("uk.csv", 4)]["status"] == "create"  # 05/05 is the same day both ways
     spy.check("ambiguous_date", message)
     assert done.code == 1
 

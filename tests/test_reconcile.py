@@ -11,7 +11,7 @@ import pytest
 
 from importer.client import TogglClient
 from importer.config import Credentials
-from importer.reconcile import ME_REACH_DAYS, Doubtful, read_back
+from importer.engine.reconcile import ME_REACH_DAYS, Doubtful, read_back
 from importer.sandbox import Sandbox
 
 WID = 1234567

@@ -55,6 +55,7 @@ def settings(sb: Sandbox, tmp_path: Path, **changes: Any) -> Settings:
         "ledger": tmp_path / "ledger.sqlite",
         "rate": 2000.0,
         "concurrency": 8,
+        "timeout": 3.0,
         **changes,
     }
     return Settings(**values)

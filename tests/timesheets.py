@@ -110,7 +110,7 @@ def run_args(sandbox: Sandbox, files: list[Path], ledger: Path, *extra: str) -> 
     return [
         sys.executable, "-m", "importer", "run", *map(str, files),
         "--api-url", sandbox.base_url, "--workspace-id", str(WID), "--ledger", str(ledger),
-        "--timezone", "UTC", *extra,
+        "--timezone", "UTC", "--timeout", "5", *extra,
     ]
 
 

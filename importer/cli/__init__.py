@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__, messages
-from ..config import DATE_ORDERS, DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
+from ..config import DEFAULT_CONFIG_PATH, Credentials, Settings, load_settings
 from ..errors import ConfigError, ImporterError, InputError, LedgerError
+from .parser import build_parser
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
@@ -30,107 +31,15 @@ ENV_SETTINGS = {
 }
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse exits 2 on bad usage, which is also our code for bad usage: keep that."""
-
-
-def _add_run_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("files", nargs="+", metavar="FILE", type=Path,
-                   help="CSV, TSV, XLSX, XLS or ODS timesheets")
-    p.add_argument("--config", type=Path, metavar="PATH",
-                   help=f"TOML config (default ./{DEFAULT_CONFIG_PATH} if it exists)")
-    p.add_argument("--api-url", metavar="URL", help="API base URL (env TOGGL_API_URL)")
-    p.add_argument("--workspace-id", type=int, metavar="N",
-                   help="target workspace (default: your default workspace)")
-    p.add_argument("--preset", choices=PRESETS, help="column preset (default auto: detect)")
-    p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
-                   help="use COLUMN for FIELD (repeatable); fields: start_date, start_time, start, "
-                        "end_date, end_time, end, duration, description, project, client, task, "
-                        "tags, billable, email, user")
-    p.add_argument("--timezone", metavar="ZONE",
-                   help="IANA zone for times without an offset, e.g. Europe/Berlin (required when "
-                        "the file's times have no offset, as exports from Toggl, Clockify and "
-                        "Harvest do)")
-    p.add_argument("--date-order", choices=DATE_ORDERS, metavar="ORDER",
-                   help="how dates with slashes are read: mdy (default: month first, as Clockify "
-                        "writes), dmy (day first, 25/11/2026), or auto (per file: day first when "
-                        "the file shows it)")
-    p.add_argument("--ledger", type=Path, metavar="PATH",
-                   help="SQLite result ledger (default ./toggl-import.ledger.sqlite)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="read, validate and resolve names; print the plan; never write to Toggl")
-    p.add_argument("--emit-payloads", type=Path, metavar="PATH",
-                   help="write one JSON line per valid row with the exact body posted")
-    p.add_argument("--concurrency", type=int, metavar="N",
-                   help="requests in flight at most (default 4)")
-    p.add_argument("--rate", type=float, metavar="R",
-                   help="requests per second at most (default 1)")
-    p.add_argument("--create-missing", action="store_true", default=None,
-                   help="create projects, clients and tasks that do not exist")
-    p.add_argument("--check-existing", action="store_true", default=None,
-                   help="before posting, look each row up in Toggl and skip the ones already there "
-                        "(for a lost or new ledger; costs read requests)")
-    p.add_argument("--retry-failed", action="store_true", default=None,
-                   help="also send again rows Toggl refused in an earlier run (HTTP 400 and the "
-                        "like); without it they are skipped and reported as failed")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.add_argument("--report", type=Path, metavar="PATH",
-                   help="write a CSV with one line per input row")
-    p.add_argument("--log-file", type=Path, metavar="PATH",
-                   help="write one line per request (method, path, status, latency)")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="toggl-import",
-        description="Import CSV, TSV and Excel timesheets into Toggl Track, exactly once.",
-        epilog="Credentials: TOGGL_API_TOKEN, or TOGGL_EMAIL and TOGGL_PASSWORD.",
-    )
-    parser.add_argument("--version", action="version", version=f"toggl-import {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    run = sub.add_parser("run", help="import timesheets into Toggl Track",
-                         description="Import timesheets; re-running resumes where it stopped.")
-    _add_run_options(run)
-
-    status = sub.add_parser("status", help="what the ledger holds, per state and file")
-    status.add_argument("--ledger", type=Path, metavar="PATH", help="the SQLite result ledger")
-    status.add_argument("--json", action="store_true", help="print one JSON object")
-
-    sandbox = sub.add_parser(
-        "sandbox", help="serve a local Toggl-compatible API for trying things",
-        description="Serve a local stand-in for the Toggl Track API (the endpoints toggl-import "
-                    "uses) with a seeded workspace 1234567, on loopback only. Switches simulate "
-                    "Toggl's limits and network faults.",
-    )
-    sandbox.add_argument("--host", default="127.0.0.1", help="loopback address (default 127.0.0.1)")
-    sandbox.add_argument("--port", type=int, default=0, help="port (default: a free one)")
-    sandbox.add_argument("--seed", type=Path, metavar="PATH",
-                         help="JSON seed data: workspaces, users, clients, projects, tasks, tags "
-                              "(default: the bundled importer/data/seed.json; copy and edit it)")
-    sandbox.add_argument("--token", help="API token to accept (default sandbox-token)")
-    sandbox.add_argument("--rate-limit", type=float, metavar="R",
-                         help="answer 429 above R requests/s per token")
-    sandbox.add_argument("--quota", type=int, metavar="N", help="answer 402 above N requests per window")
-    sandbox.add_argument("--quota-window", type=float, metavar="SECONDS",
-                         help="length of the quota window (default 3600)")
-    sandbox.add_argument("--latency", type=float, metavar="SECONDS", help="added to each answer")
-    sandbox.add_argument("--fail-500", type=float, metavar="P",
-                         help="share of creates answered 500 without applying")
-    sandbox.add_argument("--fail-reset", type=float, metavar="P",
-                         help="share of creates whose connection is reset before applying")
-    sandbox.add_argument("--fail-drop", type=float, metavar="P",
-                         help="share of creates applied, then the connection dropped unanswered")
-    sandbox.add_argument("--random-seed", type=int, metavar="N", help="seed for repeatable faults")
-    sandbox.add_argument("--rate-burst", type=int, metavar="N",
-                         help="requests allowed back to back before --rate-limit applies")
-    sandbox.add_argument("--me-quota", type=int, metavar="N",
-                         help="separate quota of /me requests per window (Toggl: 30/hour)")
-    sandbox.add_argument("--page-size-cap", type=int, metavar="N",
-                         help="serve at most N items per page (to exercise paging)")
-
-    sub.add_parser("demo", help="import the bundled samples into a local sandbox, twice")
-    return parser
+FLAGS = {
+    "api_url": "api_url", "workspace_id": "workspace_id", "preset": "preset",
+    "timezone": "timezone", "date_order": "date_order", "ledger": "ledger", "rate": "rate",
+    "concurrency": "concurrency", "create_missing": "create_missing",
+    "check_existing": "check_existing", "retry_failed": "retry_failed", "timeout": "timeout",
+    "source": "source", "key_column": "key", "mirror": "mirror", "max_deletes": "max_deletes",
+    "overwrite": "overwrite", "all_or_nothing": "all_or_nothing",
+}  # fmt: skip
+"""``Settings`` field → the command-line flag (``argparse`` name) that sets it."""
 
 
 def credentials_from_env(env: dict[str, str]) -> Credentials:
@@ -158,21 +67,9 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
     if config_path is None and DEFAULT_CONFIG_PATH.exists():
         config_path = DEFAULT_CONFIG_PATH
     from_env = {name: env[var] for var, name in ENV_SETTINGS.items() if env.get(var)}
-    flags: dict[str, Any] = {
-        "api_url": args.api_url,
-        "workspace_id": args.workspace_id,
-        "preset": args.preset,
-        "timezone": args.timezone,
-        "date_order": args.date_order,
-        "ledger": args.ledger,
-        "rate": args.rate,
-        "concurrency": args.concurrency,
-        "create_missing": args.create_missing,
-        "check_existing": args.check_existing,
-        "retry_failed": args.retry_failed,
-    }
+    flags: dict[str, Any] = {name: getattr(args, flag, None) for name, flag in FLAGS.items()}
     settings = load_settings(from_env, flags, config_path=config_path)
-    maps = parse_maps(args.map)
+    maps = parse_maps(getattr(args, "map", []))
     if maps:
         settings = load_settings({"column_map": {**settings.column_map, **maps}}, base=settings)
     return settings
@@ -190,6 +87,10 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(args)
         if args.command == "status":
             return _status(args, env)
+        if args.command == "undo":
+            from .undo import undo
+
+            return undo(args, env)
         if args.command == "demo":
             from .demo import run_demo
 
@@ -374,6 +275,10 @@ def _status(args: argparse.Namespace, env: dict[str, str]) -> int:
     if not path.exists():
         raise ConfigError(messages.no_ledger(path))
     with Ledger.open(path, readonly=True) as ledger:
+        if args.runs:
+            from .render import render_runs
+
+            return render_runs(ledger.runs(), json_out=args.json)
         totals = ledger.counts()
         per_file = ledger.counts(by_file=True)
     if args.json:

@@ -63,8 +63,9 @@ class ProgressDisplay:
         eta = format_duration(remaining / p.rate) if p.rate > 0 and remaining else "-"
         note = f"waiting for quota reset {_clock(p.quota_wait)}" if p.quota_wait > 0 else p.phase
         if self._bar is not None and self._task is not None:
-            self._bar.update(self._task, completed=p.done, total=p.total or None,
-                             rate=p.rate, eta=eta, note=note)
+            self._bar.update(
+                self._task, completed=p.done, total=p.total or None, rate=p.rate, eta=eta, note=note
+            )
             return
         if self._quiet:
             return
@@ -74,7 +75,8 @@ class ProgressDisplay:
             self.console.print(
                 f"progress: {p.done}/{p.total} rows, {p.created} created, {p.requests} requests, "
                 f"{p.rate:.1f}/s, ETA {eta}, {note}",
-                markup=False, highlight=False,
+                markup=False,
+                highlight=False,
             )
 
 
@@ -83,24 +85,36 @@ def _clock(seconds: float) -> str:
     return f"{minutes}:{sec:02d}"
 
 
-def render_summary(console: Console, s: Summary) -> None:
-    title = "Dry run: nothing was sent" if s.dry_run else "Import summary"
+def render_summary(console: Console, s: Summary, *, title: str | None = None) -> None:
+    title = title or ("Dry run: nothing was sent" if s.dry_run else "Import summary")
     table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
     table.add_column(justify="left", style="bold")
     table.add_column(justify="right")
     rows: list[tuple[str, Any]] = []
     if s.dry_run:
         rows.append(("rows that would be posted", s.to_post))
+        if s.to_update or s.to_delete:
+            rows.append(("entries that would be updated", s.to_update))
+            rows.append(("entries that would be deleted", s.to_delete))
         rows.append(("already created (ledger)", s.already_done))
     else:
         rows.append(("created", s.created))
+        if s.updated or s.deleted:
+            rows.append(("updated", s.updated))
+            rows.append(("deleted", s.deleted))
         rows.append(("already done (earlier run)", s.already_done))
         rows.append(("failed (refused by Toggl)", s.failed))
     rows.append(("refused (not sent)", s.refused))
     rows.append(("duplicates in the files", s.duplicate))
+    if s.skipped:
+        rows.append(("skipped (outside --since/--until/--only-email)", s.skipped))
+    if s.conflict:
+        rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
     if not s.dry_run:
         rows.append(("in doubt", s.in_doubt))
         rows.append(("pending", s.pending))
+        if s.repaired:
+            rows.append(("late copies deleted (repaired duplicates)", s.repaired))
     rows.append(("requests made", s.requests))
     if s.http_429 or s.http_402:
         rows.append(("429 / 402 answers", f"{s.http_429} / {s.http_402}"))
@@ -117,20 +131,50 @@ def render_summary(console: Console, s: Summary) -> None:
             key = reason.split(":")[0]
             for example in s.examples.get(reason, s.examples.get(key, [])):
                 console.print(f"    {example}", markup=False, highlight=False)
+    for reason in ("conflict", "repaired"):
+        for example in s.examples.get(reason, []):
+            console.print(f"  {reason}: {example}", markup=False, highlight=False)
     if s.created_names:
         label = "--create-missing" if s.dry_run else "created in Toggl"
         console.print(f"{label}: " + ", ".join(s.created_names), markup=False)
     if s.no_ledger:
-        console.print(f"note: {messages.new_ledger(s.no_ledger, dry_run=True)}", markup=False,
-                      highlight=False)
+        console.print(
+            f"note: {messages.new_ledger(s.no_ledger, dry_run=True)}", markup=False, highlight=False
+        )
     if s.stopped:
         credentials = s.stopped.startswith(CREDENTIALS_REFUSED)
-        console.print(messages.stopped_early(s.stopped, dry_run=s.dry_run, credentials=credentials),
-                      markup=False, highlight=False)
+        console.print(
+            messages.stopped_early(s.stopped, dry_run=s.dry_run, credentials=credentials),
+            markup=False,
+            highlight=False,
+        )
     if s.ledger:
         console.print(f"ledger: {s.ledger}", markup=False, highlight=False)
     if s.report:
         console.print(f"report: {s.report}", markup=False, highlight=False)
+
+
+def render_runs(runs: list[Any], *, json_out: bool) -> int:
+    """``status --runs``: one line per run."""
+    import dataclasses
+    import sys
+
+    if json_out:
+        sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in runs], sort_keys=True) + "\n")
+        return 0
+    console = Console(highlight=False)
+    table = Table(title="Runs", title_justify="left")
+    for name in ("id", "started", "finished", "files or source", "created", "updated", "deleted",
+                 "failed", "exit"):  # fmt: skip
+        table.add_column(name, overflow="fold", justify="left" if name in ("started", "finished",
+                         "files or source") else "right")  # fmt: skip
+    for r in runs:
+        what = f"{r.command}: {r.source}" if r.source else f"{r.command}: {r.summary}"
+        table.add_row(str(r.id), r.started_at, r.finished_at or "(did not finish)", what, str(r.created),
+                      str(r.updated), str(r.deleted), str(r.failed),
+                      "" if r.exit_code is None else str(r.exit_code))  # fmt: skip
+    console.print(table)
+    return 0
 
 
 def print_json(out: TextIO, data: dict[str, Any]) -> None:

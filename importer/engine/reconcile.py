@@ -11,6 +11,10 @@ ids, not names, so tags are not compared), and only within the row's workspace a
 sees every user's, so a colleague's identical entry (a team meeting) is never taken for the row.
 Every Toggl entry is claimed by at most one row, and entries the ledger already knows as created
 by another row are never claimed again.
+
+``extra_copies`` is the last look at rows that were in doubt and sent again: a first request that
+the server applied late (after the client gave up) shows up as a second entry of the same row,
+made after the row was first sent; the engine deletes it and reports a repaired duplicate.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from .keys import body_seconds, utc_text
+from ..keys import body_seconds, utc_text
 
 ME_REACH_DAYS = 85
 """``/me/time_entries`` reaches about three months back; stay safely inside it."""
@@ -46,10 +50,13 @@ class ReadBackClient(Protocol):
 
 @dataclass(frozen=True)
 class Doubtful:
-    """A row to check: its ledger key and the body that was (maybe) posted."""
+    """A row to check: its ledger key and the body that was (maybe) posted; for ``extra_copies``
+    also the entry recorded for it and when (epoch seconds) its first request left."""
 
     fingerprint: str
     body: dict[str, Any]
+    entry_id: int | None = None
+    since: float | None = None
 
 
 def key_of_body(body: dict[str, Any]) -> MatchKey:
@@ -94,6 +101,61 @@ async def read_back(
     ``/me/time_entries`` are searched as that user's. Unknown, it is asked (``GET /me``) once,
     and only if there are such rows.
     """
+    taken = set(known_entry_ids)
+    found: dict[str, int] = {}
+    async for group, entries, user in _read_windows(client, workspace_id, rows, now, me_user_id):
+        found.update(_claim(group, entries, taken, workspace_id, user))
+    return found
+
+
+async def extra_copies(
+    client: ReadBackClient,
+    workspace_id: int,
+    rows: Sequence[Doubtful],
+    *,
+    known_entry_ids: Iterable[int] = (),
+    now: datetime | None = None,
+    skew: float = 5.0,
+) -> dict[str, list[int]]:
+    """Per row: the entries of its content other than the one recorded for it (``entry_id``),
+    not owned by another ledger row, and touched no earlier than ``since - skew`` -- a first
+    request applied late. An identical entry a person made before the row was sent is never
+    among them."""
+    taken = set(known_entry_ids)
+    out: dict[str, list[int]] = {}
+    async for group, entries, user in _read_windows(client, workspace_id, rows, now, None):
+        pool = _pool(entries, taken - {r.entry_id for r in group if r.entry_id}, workspace_id, user)
+        for row in group:
+            copies = [
+                entry for entry in pool.get(key_of_body(row.body), [])
+                if entry["id"] != row.entry_id and _touched_since(entry, row.since, skew)
+            ]  # fmt: skip
+            if copies:
+                out[row.fingerprint] = [int(e["id"]) for e in copies]
+    return out
+
+
+def _touched_since(entry: dict[str, Any], since: float | None, skew: float) -> bool:
+    if since is None:
+        return False
+    at = entry.get("at")
+    if not at:
+        return False
+    try:
+        moment = datetime.fromisoformat(str(at).replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return moment.timestamp() >= since - skew
+
+
+async def _read_windows(
+    client: ReadBackClient,
+    workspace_id: int,
+    rows: Sequence[Doubtful],
+    now: datetime | None,
+    me_user_id: int | None,
+) -> Any:
+    """``(rows, entries read for them, user id or None for /me)`` per window of rows."""
     now = now or datetime.now(UTC)
     reach = now - timedelta(days=ME_REACH_DAYS)
     mine: list[Doubtful] = []
@@ -103,12 +165,9 @@ async def read_back(
             mine.append(row)
         else:
             others[row.body.get("user_id")].append(row)
-    taken = set(known_entry_ids)
-    found: dict[str, int] = {}
     for group in _clusters(mine):
         lo, hi = _window(group)
-        entries = await client.my_time_entries(lo, hi)
-        found.update(_claim(group, entries, taken, workspace_id, None))
+        yield group, await client.my_time_entries(lo, hi), None
     for user_id, rows_of_user in others.items():
         if user_id is None and me_user_id is None:
             me_user_id = int((await client.me())["id"])
@@ -116,9 +175,7 @@ async def read_back(
         assert user is not None
         for group in _clusters(rows_of_user):
             lo, hi = _window(group)
-            entries = await client.search_time_entries(workspace_id, lo, hi, [user])
-            found.update(_claim(group, entries, taken, workspace_id, user))
-    return found
+            yield group, await client.search_time_entries(workspace_id, lo, hi, [user]), user
 
 
 def _clusters(rows: Sequence[Doubtful], span_days: int = WINDOW_DAYS) -> list[list[Doubtful]]:
@@ -146,14 +203,11 @@ def _window(rows: Sequence[Doubtful]) -> tuple[date, date]:
     return (min(starts) - timedelta(days=1)).date(), (max(starts) + timedelta(days=2)).date()
 
 
-def _claim(
-    rows: Sequence[Doubtful],
-    entries: list[dict[str, Any]],
-    taken: set[int],
-    workspace_id: int,
-    user_id: int | None,
-) -> dict[str, int]:
-    pool: dict[MatchKey, list[int]] = defaultdict(list)
+def _pool(
+    entries: list[dict[str, Any]], taken: set[int], workspace_id: int, user_id: int | None
+) -> dict[MatchKey, list[dict[str, Any]]]:
+    """The live entries of the workspace (and user) not owned by another row, by content."""
+    pool: dict[MatchKey, list[dict[str, Any]]] = defaultdict(list)
     for entry in entries:
         if entry.get("server_deleted_at") or entry["id"] in taken:
             continue
@@ -161,12 +215,25 @@ def _claim(
             continue  # /me/time_entries: the caller's entries of another workspace
         if user_id is not None and entry.get("user_id", user_id) != user_id:
             continue  # the Reports search sees colleagues' entries too
-        pool[key_of_entry(entry)].append(int(entry["id"]))
+        pool[key_of_entry(entry)].append(entry)
+    return pool
+
+
+def _claim(
+    rows: Sequence[Doubtful],
+    entries: list[dict[str, Any]],
+    taken: set[int],
+    workspace_id: int,
+    user_id: int | None,
+) -> dict[str, int]:
+    pool = _pool(entries, taken, workspace_id, user_id)
     found: dict[str, int] = {}
     for row in rows:
-        ids = pool.get(key_of_body(row.body))
-        if ids:
-            entry_id = ids.pop(0)
-            taken.add(entry_id)
-            found[row.fingerprint] = entry_id
+        candidates = pool.get(key_of_body(row.body))
+        while candidates:
+            entry_id = int(candidates.pop(0)["id"])
+            if entry_id not in taken:
+                taken.add(entry_id)
+                found[row.fingerprint] = entry_id
+                break
     return found

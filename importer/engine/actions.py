@@ -1,0 +1,143 @@
+"""What the engine does to Toggl: one action per entry -- create, update or delete.
+
+Each kind has its safety, which the executor follows and nothing else needs to know:
+
+=========  ==============  ======================================  ==============================
+kind       request         committed before it leaves              a lost answer means
+=========  ==============  ======================================  ==============================
+create     POST            ``sending``                             *in doubt*: read back (no sooner
+                                                                   than the request timeout after
+                                                                   it left) before any re-send
+update     PUT  /{id}      ``updating`` (with the new body)        asked again (idempotent); a 404
+                                                                   means the entry is gone: a
+                                                                   conflict
+delete     DELETE /{id}    ``deleting``                            asked again (idempotent); a 404
+                                                                   means it is gone: done
+=========  ==============  ======================================  ==============================
+
+An ``Action`` carries where its row came from (for the report), its ledger key, the body (for a
+create, made when first read: see ``payloads.PlannedRow``), the entry id it acts on and the lane
+(whose credentials send it).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from typing import Any, Protocol
+
+from ..models import RowStatus
+
+
+class Kind(enum.StrEnum):
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+MARKED = {Kind.CREATE: RowStatus.SENDING, Kind.UPDATE: RowStatus.UPDATING, Kind.DELETE: RowStatus.DELETING}
+"""The state the ledger commits (durably) before an action's request leaves."""
+
+REPEATABLE = frozenset({Kind.UPDATE, Kind.DELETE})
+"""Kinds whose request may simply be sent again when its answer was lost."""
+
+
+class Planned(Protocol):
+    """A planned row (``payloads.PlannedRow`` fits): where it came from, its keys and its body."""
+
+    @property
+    def file(self) -> str: ...
+    @property
+    def row(self) -> int: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def body(self) -> dict[str, Any]: ...
+
+
+class Action:
+    """One request to make, exactly once. Build with ``create``, ``update`` or ``delete``."""
+
+    __slots__ = ("_body", "_planned", "entry_id", "file", "fingerprint", "kind", "lane",
+                 "new_fingerprint", "row", "source_key", "workspace_id")  # fmt: skip
+
+    def __init__(
+        self,
+        kind: Kind,
+        fingerprint: str,
+        file: str,
+        row: int,
+        workspace_id: int,
+        *,
+        planned: Planned | None = None,
+        body: Mapping[str, Any] | None = None,
+        entry_id: int | None = None,
+        lane: str = "",
+    ) -> None:
+        self.kind = kind
+        self.fingerprint = fingerprint
+        """The ledger row's key (for an update: its key *before* the update)."""
+        self.file = file
+        self.row = row
+        self.workspace_id = workspace_id
+        self._planned = planned
+        self._body = dict(body) if body is not None else None
+        self.entry_id = entry_id
+        self.lane = lane
+        """Whose credentials send it: ``""`` the run's own, else a person's email."""
+        self.new_fingerprint = planned.fingerprint if planned is not None and kind is Kind.UPDATE else None
+        """An update's content key after it is applied."""
+        self.source_key = planned.source if planned is not None else None
+
+    @classmethod
+    def create(cls, planned: Planned, workspace_id: int, *, lane: str = "") -> Action:
+        return cls(Kind.CREATE, planned.fingerprint, planned.file, planned.row, workspace_id,
+                   planned=planned, lane=lane)  # fmt: skip
+
+    @classmethod
+    def update(
+        cls, fingerprint: str, entry_id: int, planned: Planned, workspace_id: int, *, lane: str = ""
+    ) -> Action:
+        """Change the entry of ledger row ``fingerprint`` to ``planned``'s body."""
+        return cls(Kind.UPDATE, fingerprint, planned.file, planned.row, workspace_id,
+                   planned=planned, entry_id=entry_id, lane=lane)  # fmt: skip
+
+    @classmethod
+    def again(
+        cls,
+        kind: Kind,
+        fingerprint: str,
+        entry_id: int,
+        file: str,
+        row: int,
+        workspace_id: int,
+        body: Mapping[str, Any] | None = None,
+        new_fingerprint: str | None = None,
+    ) -> Action:
+        """An update or delete an earlier run left marked (asked again: harmless)."""
+        action = cls(kind, fingerprint, file, row, workspace_id, body=body, entry_id=entry_id)
+        action.new_fingerprint = new_fingerprint
+        return action
+
+    @classmethod
+    def delete(
+        cls, fingerprint: str, entry_id: int, file: str, row: int, workspace_id: int, *, lane: str = ""
+    ) -> Action:
+        return cls(Kind.DELETE, fingerprint, file, row, workspace_id, entry_id=entry_id, lane=lane)
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The body sent (a create's or an update's); ``{}`` for a delete."""
+        if self._body is None:
+            self._body = self._planned.body if self._planned is not None else {}
+        return self._body
+
+    @property
+    def marked(self) -> RowStatus:
+        return MARKED[self.kind]
+
+    def __repr__(self) -> str:
+        return (f"Action({self.kind.value}, {self.file!r} row {self.row}, "
+                f"fingerprint={self.fingerprint[:12]!r}, entry_id={self.entry_id})")  # fmt: skip

@@ -1,0 +1,150 @@
+"""The import plan: files → create actions, a chunk at a time.
+
+Each file is read in chunks (``reader``), normalised (``normalize``) and planned (``payloads``:
+names resolved once per distinct value, bodies validated, fingerprints); what needs no request --
+refused, skipped and duplicate rows, rows created by an earlier run -- goes straight to the
+recorder. ``chunks()`` yields the planned chunks; ``creates()`` turns them into create actions
+for the rows the ledger does not hold as created (adding them to it as ``pending`` first), which
+is what a plain import sends, streamed: memory stays flat however long the files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..engine.actions import Action
+from ..engine.reads import Reads
+from ..engine.reconcile import Doubtful, read_back
+from ..engine.record import Recorder
+from ..engine.stop import Stopper
+from ..ledger import Ledger, Outcome
+from ..models import RowStatus
+from ..normalize import NormalizeState, normalize
+from ..payloads import PlanChunk, PlannedRow, Planner
+from ..presets import Mapping
+from ..reader import iter_chunks
+
+
+class ImportPlan:
+    """Files → planned chunks → create actions, for one workspace."""
+
+    def __init__(
+        self,
+        files: Sequence[Path],
+        mappings: dict[Path, Mapping],
+        settings: Settings,
+        planner: Planner,
+        recorder: Recorder,
+        stopper: Stopper,
+        *,
+        ledger: Ledger | None,
+        workspace_id: int,
+        reads: Reads | None = None,
+    ) -> None:
+        self.files = files
+        self.mappings = mappings
+        self.settings = settings
+        self.planner = planner
+        self.recorder = recorder
+        self.stopper = stopper
+        self.ledger = ledger
+        """Read for what earlier runs did (``None``: a dry run without a ledger yet)."""
+        self.workspace_id = workspace_id
+        self.reads = reads
+        """For ``--check-existing``."""
+        self.rows = 0
+        """Input rows seen so far (for the progress display)."""
+
+    async def chunks(self) -> AsyncGenerator[tuple[Path, Any, PlanChunk], None]:
+        """``(file, normalised chunk, plan)`` per chunk, after recording the rows that need no
+        request: refused, skipped, in-file duplicates and rows an earlier run created."""
+        done = self.ledger.created_sources if self.ledger is not None else None
+        rec = self.recorder
+        for path in self.files:
+            state = NormalizeState()
+            chunks = iter_chunks(path, display_name=str(path))
+            while not self.stopper.stopping:
+                raw = await asyncio.to_thread(next, chunks, None)
+                if raw is None:
+                    break
+                norm = normalize(
+                    raw,
+                    self.mappings[path],
+                    timezone=self.settings.timezone,
+                    default_start_time=self.settings.default_start_time,
+                    state=state,
+                    date_order=self.settings.date_order,
+                )
+                plan = await self.planner.plan(norm, done=done, columns=self.mappings[path].columns)
+                skipped = getattr(norm, "skipped", ())
+                self.rows += len(plan.rows) + len(plan.errors) + len(plan.done) + len(skipped)
+                for err in plan.errors:
+                    rec.refused(err)
+                for err in skipped:
+                    rec.skipped(err)
+                for finished in plan.done:
+                    rec.done(finished.file, finished.row, finished.entry_id)
+                for row in plan.rows:
+                    if row.duplicate_of is not None:
+                        rec.duplicate(row.file, row.row, row.duplicate_of, row.duplicate_in, row.fingerprint)
+                    else:
+                        rec.emit(row.file, row.row, row)
+                yield path, norm, plan
+
+    async def creates(self) -> AsyncIterator[list[Action]]:
+        """Create actions of the rows to post, chunk by chunk (added to the ledger as pending)."""
+        planned = self.chunks()
+        async with contextlib.aclosing(planned) as chunks:
+            async for _path, _norm, plan in chunks:
+                fresh = [row for row in plan.rows if row.duplicate_of is None]
+                todo = self.to_post(fresh)
+                if self.settings.check_existing and todo:
+                    todo = await self._not_in_toggl(todo)
+                yield [Action.create(row, self.workspace_id) for row in todo]
+
+    def to_post(self, rows: list[PlannedRow], *, add: bool = True) -> list[PlannedRow]:
+        """The rows that need a POST; rows created or failed in an earlier run are reported
+        instead. In a real run (and with ``add``) the rows to post are added to the ledger as
+        ``pending``."""
+        rec = self.recorder
+        known = self.ledger.known([r.fingerprint for r in rows]) if self.ledger is not None else {}
+        todo: list[PlannedRow] = []
+        for row in rows:
+            found = known.get(row.fingerprint)
+            if found is not None and found.state == RowStatus.CREATED:
+                rec.done(row.file, row.row, found.entry_id)
+            elif (found is not None and found.state == RowStatus.FAILED
+                  and not self.settings.retry_failed):  # fmt: skip
+                rec.failed_before(row.file, row.row, found)
+            else:
+                todo.append(row)
+        if add and rec.ledger is not None:
+            rec.ledger.add_pending(todo, source=self.settings.source)
+        return todo
+
+    async def _not_in_toggl(self, todo: list[PlannedRow]) -> list[PlannedRow]:
+        """``--check-existing``: read the rows' windows back from Toggl; a row found there is
+        recorded as created (with that entry's id) and not posted."""
+        ledger = self.recorder.ledger
+        assert ledger is not None
+        rows = [Doubtful(r.fingerprint, r.body) for r in todo]
+        assert self.reads is not None
+        found = await read_back(
+            self.reads, self.workspace_id, rows, known_entry_ids=ledger.created_entry_ids()
+        )
+        if not found:
+            return todo
+        ledger.record([Outcome.created(fp, entry_id) for fp, entry_id in found.items()])
+        rest = []
+        for row in todo:
+            entry_id = found.get(row.fingerprint)
+            if entry_id is None:
+                rest.append(row)
+            else:
+                self.recorder.done(row.file, row.row, entry_id)
+        return rest

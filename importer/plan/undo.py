@@ -1,0 +1,67 @@
+"""The undo plan: ledger → deletes of the entries this ledger created.
+
+Of run N (the entries it created or last updated), of a source, or of rows read from the given
+files (the names as they were given when imported). Rows left ``deleting`` by an interrupted undo
+are taken again (a DELETE asked twice does no harm; a 404 is done). Before anything is deleted,
+``changes.changed_in_toggl`` asks what was edited in Toggl since we wrote: an entry someone
+changed is a conflict and stays (``--overwrite`` deletes it anyway); one deleted already is done.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..engine.actions import Action
+from ..engine.changes import changed_in_toggl
+from ..engine.reads import Reads
+from ..engine.record import Recorder
+from ..ledger import Ledger, RowRecord
+
+
+class UndoPlan:
+    """What ``toggl-import undo`` deletes, checked against Toggl before anything is sent."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        *,
+        run: int | None = None,
+        source: str | None = None,
+        files: Sequence[str] = (),
+    ) -> None:
+        self.records: list[RowRecord] = [
+            r for r in ledger.created_by(run=run, source=source, files=files) if r.entry_id is not None
+        ]
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    async def check_changes(self, reads: Reads, recorder: Recorder, *, overwrite: bool) -> None:
+        """Drop the entries edited in Toggl (conflicts) and record those deleted there already."""
+        kept: list[RowRecord] = []
+        for workspace_id, group in _by_workspace(self.records).items():
+            verdicts = await changed_in_toggl(reads, group, workspace_id)
+            for rec in group:
+                verdict = verdicts.get(rec.fingerprint)
+                if verdict is None or (overwrite and verdict.kind == "edited"):
+                    kept.append(rec)
+                elif verdict.kind == "gone":
+                    recorder.deleted(self._action(rec), gone=True)
+                else:
+                    recorder.conflict(rec.file, rec.row, rec.entry_id, verdict.message)
+        self.records = kept
+
+    def actions(self) -> list[Action]:
+        return [self._action(r) for r in self.records]
+
+    @staticmethod
+    def _action(rec: RowRecord) -> Action:
+        wid = int(rec.workspace_id or (rec.payload or {}).get("workspace_id") or 0)
+        return Action.delete(rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row, wid)
+
+
+def _by_workspace(records: Sequence[RowRecord]) -> dict[int, list[RowRecord]]:
+    out: dict[int, list[RowRecord]] = {}
+    for rec in records:
+        out.setdefault(int(rec.workspace_id or (rec.payload or {}).get("workspace_id") or 0), []).append(rec)
+    return out
