@@ -1,11 +1,14 @@
 """Admin endpoints under ``/_sandbox`` (no auth: the sandbox binds to loopback), and the runtime
 switches they share with ``Sandbox.configure`` / ``Sandbox.reset``.
 
-- ``GET /_sandbox/entries``  every created entry (including those whose answer was dropped)
-- ``GET /_sandbox/stats``    requests per route, answers per status, entries, faults
-- ``GET /_sandbox/config``   the current options (the token left out)
-- ``POST /_sandbox/config``  a JSON object of option changes (names of ``SandboxOptions``)
-- ``POST /_sandbox/reset``   forget entries and counters, reload the seed, restart the limits
+- ``GET /_sandbox/entries``   every live entry (including those whose answer was dropped), each
+  with its ``created_with``; ``?deleted=1`` adds the deleted ones
+- ``GET /_sandbox/stats``     requests per route, answers per status, entries, faults, writes
+- ``GET /_sandbox/config``    the current options (the token left out)
+- ``POST /_sandbox/config``   a JSON object of option changes (names of ``SandboxOptions``)
+- ``POST /_sandbox/reset``    forget entries and counters, reload the seed, restart the limits
+
+None of them passes the rate limit, the quota or the faults.
 """
 
 from __future__ import annotations
@@ -55,13 +58,26 @@ def stats(app: SandboxApp) -> dict[str, Any]:
         "requests": {f"{method} {route}": n for (method, route), n in state.requests.items()},
         "statuses": {str(status): n for status, n in sorted(state.statuses.items())},
         "entries": len(state.entries),
+        "deleted_entries": len(state.deleted_entries),
         "faults": dict(state.faults),
+        "faults_by_route": _by_route(state.route_faults),
+        "writes": dict(state.writes),
     }
+
+
+def _by_route(counts: Any) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for (route, kind), n in counts.items():
+        found.setdefault(route, {})[kind] = n
+    return found
 
 
 def add_routes(app: SandboxApp) -> None:
     async def get_entries(request: web.Request) -> web.Response:
-        return as_json(app.state.entries)
+        deleted = request.query.get("deleted", "").lower() in {"1", "true", "yes"}
+        chosen = app.state.all_entries.values() if deleted else app.state.entries
+        made_with = app.state.created_with
+        return as_json([{**e, "created_with": made_with.get(e["id"], "")} for e in chosen])
 
     async def get_stats(request: web.Request) -> web.Response:
         return as_json(stats(app))

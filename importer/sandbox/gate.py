@@ -28,6 +28,8 @@ from importer.sandbox.state import Json, SandboxState
 Bucket = Literal["ws", "me", "free"]
 Handler = Callable[[web.Request, Json, Json | None], Awaitable[web.StreamResponse]]
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ROUTE = web.RequestKey("sandbox.route", str)
+"""Request key of the ``"METHOD route"`` name a guarded request was routed to."""
 
 BAD_LOGIN = "Incorrect username and/or password"
 NO_ACCESS = "User does not have access to this resource."
@@ -102,14 +104,16 @@ class Gate:
     def guard(self, handler: Handler, method: str, route: str, bucket: Bucket) -> WebHandler:
         """Wrap ``handler`` with counting, auth, access, limits, latency and hang-ups."""
         key = (method, route)
+        name = f"{method} {route}"
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
             self.state.requests[key] += 1
+            request[ROUTE] = name
             try:
                 response = await self._checked(request, handler, bucket)
             except Hangup as hangup:
                 await self._delay()
-                self.state.faults[str(hangup)] += 1
+                self.count_fault(request, str(hangup))
                 _hang_up(request, hangup.reset)
                 return web.Response()  # never sent: writing to the closed transport fails quietly
             await self._delay()
@@ -162,7 +166,7 @@ class Gate:
         return response
 
     def roll_fault(self) -> str | None:
-        """One throw of the seeded dice per create request: ``reset``, ``500``, ``drop`` or None."""
+        """One throw of the seeded dice per write request: ``reset``, ``500``, ``drop`` or None."""
         roll = self.rng.random()
         o = self.options
         for name, chance in (("reset", o.fail_reset), ("500", o.fail_500), ("drop", o.fail_drop)):
@@ -170,6 +174,14 @@ class Gate:
                 return name
             roll -= chance
         return None
+
+    def count_fault(self, request: web.Request, kind: str) -> None:
+        self.state.faults[kind] += 1
+        self.state.route_faults[(request.get(ROUTE, "?"), kind)] += 1
+
+    def count_write(self, request: web.Request) -> None:
+        """One applied write of a guarded request (counted even if its answer is lost)."""
+        self.state.writes[request.get(ROUTE, "?")] += 1
 
 
 def _quota_headers(response: web.StreamResponse, remaining: int, resets_in: int) -> None:

@@ -28,14 +28,13 @@ class SandboxOptions:
     latency: float = 0.0
     """Seconds added before every API answer."""
     fail_500: float = 0.0
-    """Probability that a create (time entry, and a valid project, client or task) answers 500
-    without creating anything."""
+    """Probability that a write (a create, update or delete of a time entry, and a valid create
+    of a project, client or task) answers 500 without applying anything."""
     fail_reset: float = 0.0
-    """Probability that the connection is reset (RST) before the entry (or project, client,
-    task) is created."""
+    """Probability that the connection of a write is reset (RST) before it is applied."""
     fail_drop: float = 0.0
-    """Probability that the entry (or project, client, task) is created and then the connection
-    closed without an answer."""
+    """Probability that a write is applied and then the connection closed without an answer
+    (not for a write refused with a 4xx)."""
     random_seed: int = 0
     """Seed of the fault dice: the same seed and the same requests give the same faults."""
     page_size_cap: int | None = None
