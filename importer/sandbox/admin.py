@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from importer.sandbox.app import SandboxApp
 
 PREFIX = "/_sandbox"
-_RATE = frozenset({"rate_limit", "rate_burst"})
+_RATE = frozenset({"rate_limit", "rate_burst", "rate_tolerance"})
 _QUOTA = frozenset({"quota", "quota_window", "me_quota"})
 
 

@@ -4,6 +4,10 @@ Order, as Toggl's answers suggest: credentials (403) → workspace membership (4
 (429 + ``Retry-After``) → quota (402) → the handler. Nothing is applied before the handler runs,
 so a refused request changes nothing. Only requests let through the quota count against it.
 An unknown workspace id is answered like a foreign one: 403 (Toggl does not say which exists).
+
+The rate is metered per credential, as Toggl's is per API token: each token has its own bucket,
+and an email + password login one per user. The hourly quota is counted per user (and
+organization, or the ``/me`` bucket), whatever credential the user sends.
 """
 
 from __future__ import annotations
@@ -82,7 +86,9 @@ class Gate:
         if rate:
             self.limiter = None
             if o.rate_limit is not None:
-                self.limiter = RateLimiter(o.rate_limit, o.rate_burst, self.timer)
+                self.limiter = RateLimiter(
+                    o.rate_limit, o.rate_burst, self.timer, tolerance=o.rate_tolerance
+                )
         self.quota = self._quota(o.quota, self.quota, fresh=quota)
         self.me_quota = self._quota(o.me_quota, self.me_quota, fresh=quota)
 
@@ -130,9 +136,10 @@ class Gate:
         self, request: web.Request, handler: Handler, bucket: Bucket
     ) -> web.StreamResponse:
         state = self.state
-        user = state.authenticate(request.headers.get("Authorization"))
-        if user is None:
+        login = state.login(request.headers.get("Authorization"))
+        if login is None:
             return text(403, BAD_LOGIN)
+        user = login.user
         ws = None
         quota, quota_key = None, None
         if bucket == "ws":
@@ -143,7 +150,7 @@ class Gate:
         elif bucket == "me":
             quota, quota_key = self.me_quota, (user["id"], None)
         if self.limiter is not None:
-            wait = self.limiter.acquire(user["id"])
+            wait = self.limiter.acquire(login.key)
             if wait:
                 return self._too_many(wait, quota, quota_key)
         if quota is None:

@@ -20,6 +20,9 @@ class SandboxOptions:
     """Requests per second per user (GCRA leaky bucket); over it: 429 + ``Retry-After``."""
     rate_burst: int = 1
     """Bucket capacity: requests allowed back to back before the rate applies."""
+    rate_tolerance: float = 0.0
+    """Seconds a request may come early and still pass the rate meter (GCRA tolerance τ, on top
+    of the burst); 0 = the strict meter."""
     quota: int | None = None
     """Requests per user per organization in a sliding ``quota_window``; over it: 402."""
     quota_window: float = 3600.0
@@ -46,6 +49,7 @@ OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(SandboxOptio
 _NUMBERS = {
     "rate_limit": float,
     "rate_burst": int,
+    "rate_tolerance": float,
     "quota": int,
     "quota_window": float,
     "me_quota": int,

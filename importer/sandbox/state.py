@@ -32,6 +32,13 @@ class EntryIndex(NamedTuple):
     at: float
 
 
+class Login(NamedTuple):
+    """Who a credential belongs to, and the key of its rate bucket (one per API token; one per
+    user for email + password)."""
+
+    user: Json
+    key: str
+
 PROJECT_COLORS = ("#0b83d9", "#9e5bd9", "#d94182", "#e36a00", "#bf7000", "#2da608", "#06a893")
 DEFAULT_TIME_ENTRY_ID = 3_900_000_001
 
@@ -107,7 +114,7 @@ class SandboxState:
         self.users[self.me_user_id]["api_token"] = token
         self._tokens = {u["api_token"]: u for u in self.users.values() if u.get("api_token")}
         self._emails = {u["email"].lower(): u for u in self.users.values() if u.get("email")}
-        self._auth_cache: dict[str, Json] = {}
+        self._auth_cache: dict[str, Login] = {}
 
     def clear_counters(self) -> None:
         self.requests.clear()
@@ -123,11 +130,16 @@ class SandboxState:
 
     def authenticate(self, header: str | None) -> Json | None:
         """The user of an ``Authorization: Basic …`` header, or ``None`` if it is refused."""
+        login = self.login(header)
+        return None if login is None else login.user
+
+    def login(self, header: str | None) -> Login | None:
+        """The user and rate key of an ``Authorization: Basic …`` header, or ``None``."""
         if header is None:
             return None
-        user = self._auth_cache.get(header)
-        if user is not None:
-            return user
+        found = self._auth_cache.get(header)
+        if found is not None:
+            return found
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded:
             return None
@@ -138,15 +150,20 @@ class SandboxState:
             return None
         if not sep:
             return None
+        user, key = None, ""
         if secret == "api_token":
-            user = self._tokens.get(name)
+            user, key = self._tokens.get(name), f"token:{name}"
         else:
             candidate = self._emails.get(name.lower())
             if candidate is not None and secret and candidate.get("password") == secret:
-                user = candidate
-        if user is not None:
-            self._auth_cache[header] = user
-        return user
+                user, key = candidate, f"password:{candidate['id']}"
+        if user is None:
+            return None
+        found = self._auth_cache[header] = Login(user, key)
+        return found
+
+    def user_by_email(self, email: str) -> Json | None:
+        return self._emails.get(email.strip().lower())
 
     def membership(self, uid: int, wid: int) -> Json | None:
         return self.memberships.get((uid, wid))
