@@ -125,5 +125,7 @@ async def test_rate_tolerance_lets_a_slightly_early_request_through(
 async def test_rate_tolerance_is_checked(sandbox: Sandbox) -> None:
     with pytest.raises(ValueError, match="negative"):
         sandbox.configure(rate_tolerance=-1)
-    sandbox.configure(rate_tolerance=0.01)
-    assert sandbox.options.rate_tolerance == 0.01
+    with pytest.raises(ValueError, match="probability"):
+        sandbox.configure(apply_delay_share=1.5)
+    sandbox.configure(apply_delay=0.5, apply_delay_share=0.25, rate_tolerance=0.01)
+    assert (sandbox.options.apply_delay, sandbox.options.rate_tolerance) == (0.5, 0.01)

@@ -1,8 +1,10 @@
-"""Updates and deletes of time entries over real TCP: PUT, DELETE, ``at``, ``since``, and the
-faults on them."""
+"""Updates and deletes of time entries over real TCP: PUT, DELETE, ``at``, ``since``, faults on
+them, and writes applied late (after the client gave up)."""
 
 from __future__ import annotations
 
+import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -498,3 +500,80 @@ async def test_a_dropped_refused_update_is_just_answered(
     status, _, _ = await delete(session, sb, 999)
     assert status == 404
     assert sb.stats()["faults"] == {}
+
+
+# -- writes applied late ----------------------------------------------------------------------
+
+
+async def eventually(check: Any, seconds: float = 10.0) -> bool:
+    """Poll ``check()`` until it is true (a bound, not a timing assertion)."""
+    loop = asyncio.get_running_loop()
+    end = loop.time() + seconds
+    while loop.time() < end:
+        if check():
+            return True
+        await asyncio.sleep(0.05)
+    return bool(check())
+
+
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+async def test_a_held_write_is_applied_after_the_client_gave_up(
+    sandbox_factory: Any, method: str
+) -> None:
+    sb = await sandbox_factory()
+    async with aiohttp.ClientSession() as session:
+        entry = await new_entry(session, sb, description="before")
+    sb.configure(apply_delay=1.0)
+    url = sb.base_url + (f"/workspaces/{WID}/time_entries" if method == "POST" else path(entry["id"]))
+    json = {"POST": body(description="late"), "PUT": {"description": "changed"}}.get(method)
+    with pytest.raises(asyncio.TimeoutError):
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=0.5)) as session,
+            session.request(method, url, json=json, headers=auth(sb.token)) as resp,
+        ):
+            await resp.read()
+
+    def done() -> bool:
+        if method == "POST":
+            return len(sb.state.entries) == 2
+        return applied(sb, method, entry["id"])
+
+    assert not done()  # the client has gone, the write is still held
+    assert sb.stats()["held_writes"] == 1
+    assert await eventually(lambda: done() and sb.stats()["held_writes"] == 0)
+    route = {"POST": "/workspaces/{wid}/time_entries"}.get(method, "/workspaces/{wid}/time_entries/{id}")
+    assert sb.stats()["writes"][f"{method} {route}"] == 1 + (method == "POST")
+
+
+async def test_apply_delay_share_holds_a_seeded_share_of_the_writes(sandbox_factory: Any) -> None:
+    sb = await sandbox_factory(apply_delay=60.0, apply_delay_share=0.5, random_seed=11)
+    n = 8
+    dice = random.Random(11)
+    held = sum(1 for _ in range(n) if (dice.random(), dice.random())[1] < 0.5)  # fault, delay
+    assert 0 < held < n
+
+    async def post(session: aiohttp.ClientSession) -> str:
+        url = f"{sb.base_url}/workspaces/{WID}/time_entries"
+        try:
+            async with session.post(url, json=body(), headers=auth(sb.token)) as resp:
+                return str(resp.status)
+        except TimeoutError:
+            return "timeout"
+
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2)) as session:
+        seen = await asyncio.gather(*(post(session) for _ in range(n)))
+    assert sorted(seen) == ["200"] * (n - held) + ["timeout"] * held
+    assert len(sb.state.entries) == n - held  # the held ones wait; stopping the sandbox drops them
+
+
+async def test_a_reset_drops_the_writes_still_held(sandbox_factory: Any) -> None:
+    sb = await sandbox_factory(apply_delay=0.3)
+    url = f"{sb.base_url}/workspaces/{WID}/time_entries"
+    async with aiohttp.ClientSession() as session:
+        posting = asyncio.ensure_future(session.post(url, json=body(), headers=auth(sb.token)))
+        assert await eventually(lambda: sb.stats()["held_writes"] == 1)
+        sb.reset()
+        with pytest.raises(aiohttp.ClientError):
+            await posting  # its handler was cancelled with it: no answer
+        await asyncio.sleep(0.5)  # past the delay: nothing comes back to life
+    assert sb.state.entries == []

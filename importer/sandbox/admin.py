@@ -4,11 +4,13 @@ switches they share with ``Sandbox.configure`` / ``Sandbox.reset``.
 - ``GET /_sandbox/entries``   every live entry (including those whose answer was dropped), each
   with its ``created_with``; ``?deleted=1`` adds the deleted ones
 - ``GET /_sandbox/stats``     requests per route, answers per status, entries, faults, writes
+  applied and still held
 - ``GET /_sandbox/config``    the current options (the token left out)
 - ``POST /_sandbox/config``   a JSON object of option changes (names of ``SandboxOptions``)
-- ``POST /_sandbox/reset``    forget entries and counters, reload the seed, restart the limits
+- ``POST /_sandbox/reset``    forget entries and counters (and held writes), reload the seed,
+  restart the limits
 
-None of them passes the rate limit, the quota or the faults.
+None of them passes the rate limit, the quota, the faults or the apply delay.
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ def configure(app: SandboxApp, changes: dict[str, Any]) -> None:
 
 
 def reset(app: SandboxApp) -> None:
-    """Entries and counters cleared, seed reloaded, limits and dice started afresh."""
+    """Entries and counters cleared, seed reloaded, limits and dice started afresh; writes
+    still held by ``apply_delay`` are dropped."""
+    app.gate.forget_held()
     app.state.reload(load_seed(app.gate.options.seed_path), app.gate.options.token)
     app.gate.rebuild_limits(rate=True, quota=True)
     app.gate.reseed()
@@ -62,6 +66,7 @@ def stats(app: SandboxApp) -> dict[str, Any]:
         "faults": dict(state.faults),
         "faults_by_route": _by_route(state.route_faults),
         "writes": dict(state.writes),
+        "held_writes": len(app.gate.pending),
     }
 
 

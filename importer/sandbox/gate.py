@@ -8,6 +8,9 @@ An unknown workspace id is answered like a foreign one: 403 (Toggl does not say 
 The rate is metered per credential, as Toggl's is per API token: each token has its own bucket,
 and an email + password login one per user. The hourly quota is counted per user (and
 organization, or the ``/me`` bucket), whatever credential the user sends.
+
+Writes of time entries can be held (``apply_delay``) before they are applied, in a task of
+their own: a client that gives up (and a handler cancelled because of it) does not stop them.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
@@ -32,6 +35,7 @@ from importer.sandbox.state import Json, SandboxState
 Bucket = Literal["ws", "me", "free"]
 Handler = Callable[[web.Request, Json, Json | None], Awaitable[web.StreamResponse]]
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
 ROUTE = web.RequestKey("sandbox.route", str)
 """Request key of the ``"METHOD route"`` name a guarded request was routed to."""
 
@@ -78,6 +82,7 @@ class Gate:
         self.limiter: RateLimiter | None = None
         self.quota: SlidingQuota | None = None
         self.me_quota: SlidingQuota | None = None
+        self.pending: set[asyncio.Task[Any]] = set()  # held writes not applied yet
         self.rebuild_limits(rate=True, quota=True)
 
     def rebuild_limits(self, *, rate: bool, quota: bool) -> None:
@@ -189,6 +194,43 @@ class Gate:
     def count_write(self, request: web.Request) -> None:
         """One applied write of a guarded request (counted even if its answer is lost)."""
         self.state.writes[request.get(ROUTE, "?")] += 1
+
+    def _apply_delay(self) -> float:
+        """How long this write is held: ``apply_delay`` for a share ``apply_delay_share`` of the
+        writes (thrown with the fault dice only when the share is below 1)."""
+        o = self.options
+        if not o.apply_delay:
+            return 0.0
+        if o.apply_delay_share >= 1.0 or self.rng.random() < o.apply_delay_share:
+            return o.apply_delay
+        return 0.0
+
+    async def held(self, apply: Callable[[], T]) -> T:
+        """``apply()`` now, or after the apply delay in a task of its own, which the handler
+        awaits shielded: if the client goes away meanwhile, the write is applied all the same."""
+        delay = self._apply_delay()
+        if not delay:
+            return apply()
+
+        async def later() -> T:
+            await asyncio.sleep(delay)
+            return apply()
+
+        task = asyncio.get_running_loop().create_task(later())
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+        return await asyncio.shield(task)
+
+    def forget_held(self) -> list[asyncio.Task[Any]]:
+        """Cancel the held writes (a reset, a stop): they are never applied."""
+        tasks = list(self.pending)
+        for task in tasks:
+            task.cancel()
+        return tasks
+
+    async def drain(self) -> None:
+        """Cancel the held writes and wait for them to end (the sandbox is stopping)."""
+        await asyncio.gather(*self.forget_held(), return_exceptions=True)
 
 
 def _quota_headers(response: web.StreamResponse, remaining: int, resets_in: int) -> None:

@@ -38,6 +38,11 @@ class SandboxOptions:
     fail_drop: float = 0.0
     """Probability that a write is applied and then the connection closed without an answer
     (not for a write refused with a 4xx)."""
+    apply_delay: float = 0.0
+    """Seconds a create, update or delete of a time entry is held before it is applied (a slow
+    commit, a proxy holding the request); it is applied even if the client has gone."""
+    apply_delay_share: float = 1.0
+    """Probability that a write is held ``apply_delay`` (thrown with the fault dice)."""
     random_seed: int = 0
     """Seed of the fault dice: the same seed and the same requests give the same faults."""
     page_size_cap: int | None = None
@@ -57,6 +62,8 @@ _NUMBERS = {
     "fail_500": float,
     "fail_reset": float,
     "fail_drop": float,
+    "apply_delay": float,
+    "apply_delay_share": float,
     "random_seed": int,
     "page_size_cap": int,
 }
@@ -94,7 +101,7 @@ def _number(name: str, value: Any) -> float | int:
     number = kind(value)
     if number < 0:
         raise ValueError(f"{name} must not be negative")
-    if name.startswith("fail_") and number > 1:
+    if (name.startswith("fail_") or name == "apply_delay_share") and number > 1:
         raise ValueError(f"{name} is a probability between 0 and 1")
     if name in {"rate_limit", "rate_burst", "quota_window", "page_size_cap"} and number == 0:
         raise ValueError(f"{name} must be above 0")

@@ -2,7 +2,8 @@
 
 Every write throws the fault dice once, after its body was read: ``reset`` and ``500`` before
 anything is applied, ``drop`` after it was applied (a write refused with a 4xx is just
-answered). A write of a time entry is checked and applied in one step (``apply``).
+answered). Writes of time entries are then held ``apply_delay`` (``Gate.held``) and checked
+and applied in one step, so what a write finds is the state at the moment it is applied.
 
 - ``POST   /workspaces/{wid}/time_entries``       → 200 the entry (``meta=true`` adds names)
 - ``PUT    /workspaces/{wid}/time_entries/{id}``  → 200 the whole updated entry (``at`` moves)
@@ -64,7 +65,7 @@ class Writes:
             self.gate.count_write(request)
             return as_json(entries.answer(self.state, entry, meta))
 
-        return self._dropped_if(fault, apply())
+        return self._dropped_if(fault, await self.gate.held(apply))
 
     async def update_time_entry(
         self, request: web.Request, user: Json, ws: Json | None
@@ -96,7 +97,7 @@ class Writes:
             self.gate.count_write(request)
             return as_json(entries.answer(self.state, stored, meta))
 
-        return self._dropped_if(fault, apply())
+        return self._dropped_if(fault, await self.gate.held(apply))
 
     async def delete_time_entry(
         self, request: web.Request, user: Json, ws: Json | None
@@ -117,7 +118,7 @@ class Writes:
             self.gate.count_write(request)
             return text(200, "")
 
-        return self._dropped_if(fault, apply())
+        return self._dropped_if(fault, await self.gate.held(apply))
 
     def _own_entry(self, entry_id: int, wid: int, user: Json) -> Json | web.Response:
         """The live entry of the workspace the caller may change, or the refusal (404, 403)."""
