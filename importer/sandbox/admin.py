@@ -3,6 +3,9 @@ switches they share with ``Sandbox.configure`` / ``Sandbox.reset``.
 
 - ``GET /_sandbox/entries``   every live entry (including those whose answer was dropped), each
   with its ``created_with``; ``?deleted=1`` adds the deleted ones
+- ``POST /_sandbox/entries``  create an entry as a person in Toggl's web app would (``entries``)
+- ``PATCH /_sandbox/entries/{id}``   edit an entry as a person would (moves ``at``)
+- ``DELETE /_sandbox/entries/{id}``  delete an entry as a person would
 - ``GET /_sandbox/stats``     requests per route, answers per status, entries, faults, writes
   applied and still held
 - ``GET /_sandbox/config``    the current options (the token left out)
@@ -20,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from importer.sandbox import people
 from importer.sandbox.gate import as_json, text
 from importer.sandbox.options import checked_changes, options_json
 from importer.sandbox.state import load_seed
@@ -78,12 +82,6 @@ def _by_route(counts: Any) -> dict[str, dict[str, int]]:
 
 
 def add_routes(app: SandboxApp) -> None:
-    async def get_entries(request: web.Request) -> web.Response:
-        deleted = request.query.get("deleted", "").lower() in {"1", "true", "yes"}
-        chosen = app.state.all_entries.values() if deleted else app.state.entries
-        made_with = app.state.created_with
-        return as_json([{**e, "created_with": made_with.get(e["id"], "")} for e in chosen])
-
     async def get_stats(request: web.Request) -> web.Response:
         return as_json(stats(app))
 
@@ -108,7 +106,7 @@ def add_routes(app: SandboxApp) -> None:
         return as_json({"reset": True})
 
     router = app.web_app.router
-    router.add_get(f"{PREFIX}/entries", get_entries)
+    people.add_routes(app, PREFIX)
     router.add_get(f"{PREFIX}/stats", get_stats)
     router.add_get(f"{PREFIX}/config", get_config)
     router.add_post(f"{PREFIX}/config", post_config)
