@@ -6,6 +6,8 @@ switches they share with ``Sandbox.configure`` / ``Sandbox.reset``.
 - ``POST /_sandbox/entries``  create an entry as a person in Toggl's web app would (``entries``)
 - ``PATCH /_sandbox/entries/{id}``   edit an entry as a person would (moves ``at``)
 - ``DELETE /_sandbox/entries/{id}``  delete an entry as a person would
+- ``POST /_sandbox/import_csv?workspace_id=W&uploader=EMAIL``  Toggl's web CSV import
+  (``csv_import``; the body is the CSV file)
 - ``GET /_sandbox/stats``     requests per route, answers per status, entries, faults, writes
   applied and still held
 - ``GET /_sandbox/config``    the current options (the token left out)
