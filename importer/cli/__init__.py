@@ -116,11 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="length of the quota window (default 3600)")
     sandbox.add_argument("--latency", type=float, metavar="SECONDS", help="added to each answer")
     sandbox.add_argument("--fail-500", type=float, metavar="P",
-                         help="share of creates answered 500 without applying")
+                         help="share of writes answered 500 without applying")
     sandbox.add_argument("--fail-reset", type=float, metavar="P",
-                         help="share of creates whose connection is reset before applying")
+                         help="share of writes whose connection is reset before applying")
     sandbox.add_argument("--fail-drop", type=float, metavar="P",
-                         help="share of creates applied, then the connection dropped unanswered")
+                         help="share of writes applied, then the connection dropped unanswered")
     sandbox.add_argument("--random-seed", type=int, metavar="N", help="seed for repeatable faults")
     sandbox.add_argument("--rate-burst", type=int, metavar="N",
                          help="requests allowed back to back before --rate-limit applies")
@@ -128,6 +128,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="separate quota of /me requests per window (Toggl: 30/hour)")
     sandbox.add_argument("--page-size-cap", type=int, metavar="N",
                          help="serve at most N items per page (to exercise paging)")
+    sandbox.add_argument("--rate-tolerance", type=float, metavar="SECONDS",
+                         help="let a request through up to SECONDS early for --rate-limit "
+                              "(jitter tolerance; default 0, strict)")
+    sandbox.add_argument("--apply-delay", type=float, metavar="SECONDS",
+                         help="hold each create/update/delete of a time entry SECONDS before "
+                              "applying it, even if the client has given up meanwhile")
+    sandbox.add_argument("--apply-delay-share", type=float, metavar="P",
+                         help="share of those writes that are held (default 1)")
 
     sub.add_parser("demo", help="import the bundled samples into a local sandbox, twice")
     return parser
@@ -416,6 +424,9 @@ def _sandbox(args: argparse.Namespace) -> int:
         "rate_burst": args.rate_burst,
         "me_quota": args.me_quota,
         "page_size_cap": args.page_size_cap,
+        "rate_tolerance": args.rate_tolerance,
+        "apply_delay": args.apply_delay,
+        "apply_delay_share": args.apply_delay_share,
     }
     options = SandboxOptions(**{k: v for k, v in changes.items() if v is not None})
 
@@ -424,6 +435,11 @@ def _sandbox(args: argparse.Namespace) -> int:
         print(f"token: {sb.token}", flush=True)
         print(f"try:  TOGGL_API_TOKEN={sb.token} toggl-import run FILE --api-url {sb.base_url} "
               "--workspace-id 1234567 --timezone Europe/Berlin", flush=True)
+        people = [f"{u['email']} {u['api_token']} ({u.get('timezone', 'UTC')})"
+                  for u in sb.state.users.values()
+                  if u.get("api_token") and u["id"] != sb.state.me_user_id]
+        if people:
+            print("other people's tokens: " + "; ".join(people), flush=True)
         print("stop with Ctrl-C", flush=True)
 
     try:
