@@ -188,6 +188,8 @@ async def test_put_tag_action_adds_and_deletes(sb: Sandbox, session: aiohttp.Cli
         ({"duration": -1}, "negative"),
         ({"duration": 999 * 3600 + 1}, "999 hours"),
         ({"start": "yesterday"}, "start"),
+        ({"start": ""}, "start"),
+        ({"start_date": "2024-13-01"}, "start_date"),
         ({"start": "2024-03-01T09:00:00"}, "UTC offset"),
         ({"project_id": 999}, "project"),
         ({"project_id": SECRET_LAB}, "project"),

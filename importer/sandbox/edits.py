@@ -86,7 +86,8 @@ def updated_entry(
 def _span(entry: Json, body: Json) -> tuple[datetime, datetime, int]:
     start = datetime.fromisoformat(entry["start"])
     if body.get("start") is not None or body.get("start_date") is not None:
-        start = entries.start_of({"start": body.get("start") or entry["start"], **_day(body)})
+        given = body["start"] if body.get("start") is not None else entry["start"]
+        start = entries.start_of({"start": given, **_day(body)})
     if body.get("stop") is not None or body.get("duration") is not None:
         duration, stop = entries.span({"stop": body.get("stop"), **_length(body)}, start)
         return start, stop, duration
