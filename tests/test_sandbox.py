@@ -255,8 +255,17 @@ async def test_tags_clients_and_workspace_users(
     assert by_email == {
         "olivia@example.com": (OWNER, True, "Olivia Owner"),
         "max@example.com": (MEMBER, False, "Max Member"),
+        "ana@example.com": (104, True, "Ana Admin"),
+        "ben@example.com": (105, False, "Ben Member"),
+        "cy@example.com": (106, False, "Cy Member"),
     }
     assert all(u["id"] != u["uid"] and u["wid"] == WID for u in users)
+    zones = {u["email"]: u["timezone"] for u in users}
+    assert (zones["ana@example.com"], zones["ben@example.com"], zones["cy@example.com"]) == (
+        "Europe/Berlin",
+        "America/New_York",
+        "Asia/Kolkata",
+    )
 
 
 @pytest.mark.parametrize("path", ["/nope", f"/workspaces/{WID}/nope", "/workspaces/abc/projects"])

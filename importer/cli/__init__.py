@@ -321,6 +321,9 @@ def _sandbox(args: argparse.Namespace) -> int:
         "rate_burst": args.rate_burst,
         "me_quota": args.me_quota,
         "page_size_cap": args.page_size_cap,
+        "rate_tolerance": args.rate_tolerance,
+        "apply_delay": args.apply_delay,
+        "apply_delay_share": args.apply_delay_share,
     }
     options = SandboxOptions(**{k: v for k, v in changes.items() if v is not None})
 
@@ -329,6 +332,11 @@ def _sandbox(args: argparse.Namespace) -> int:
         print(f"token: {sb.token}", flush=True)
         print(f"try:  TOGGL_API_TOKEN={sb.token} toggl-import run FILE --api-url {sb.base_url} "
               "--workspace-id 1234567 --timezone Europe/Berlin", flush=True)
+        people = [f"{u['email']} {u['api_token']} ({u.get('timezone', 'UTC')})"
+                  for u in sb.state.users.values()
+                  if u.get("api_token") and u["id"] != sb.state.me_user_id]
+        if people:
+            print("other people's tokens: " + "; ".join(people), flush=True)
         print("stop with Ctrl-C", flush=True)
 
     try:

@@ -143,11 +143,11 @@ def build_parser() -> argparse.ArgumentParser:
                          help="length of the quota window (default 3600)")
     sandbox.add_argument("--latency", type=float, metavar="SECONDS", help="added to each answer")
     sandbox.add_argument("--fail-500", type=float, metavar="P",
-                         help="share of creates answered 500 without applying")
+                         help="share of writes answered 500 without applying")
     sandbox.add_argument("--fail-reset", type=float, metavar="P",
-                         help="share of creates whose connection is reset before applying")
+                         help="share of writes whose connection is reset before applying")
     sandbox.add_argument("--fail-drop", type=float, metavar="P",
-                         help="share of creates applied, then the connection dropped unanswered")
+                         help="share of writes applied, then the connection dropped unanswered")
     sandbox.add_argument("--random-seed", type=int, metavar="N", help="seed for repeatable faults")
     sandbox.add_argument("--rate-burst", type=int, metavar="N",
                          help="requests allowed back to back before --rate-limit applies")
@@ -155,6 +155,14 @@ def build_parser() -> argparse.ArgumentParser:
                          help="separate quota of /me requests per window (Toggl: 30/hour)")
     sandbox.add_argument("--page-size-cap", type=int, metavar="N",
                          help="serve at most N items per page (to exercise paging)")
+    sandbox.add_argument("--rate-tolerance", type=float, metavar="SECONDS",
+                         help="let a request through up to SECONDS early for --rate-limit "
+                              "(jitter tolerance; default 0, strict)")
+    sandbox.add_argument("--apply-delay", type=float, metavar="SECONDS",
+                         help="hold each create/update/delete of a time entry SECONDS before "
+                              "applying it, even if the client has given up meanwhile")
+    sandbox.add_argument("--apply-delay-share", type=float, metavar="P",
+                         help="share of those writes that are held (default 1)")
 
     sub.add_parser("demo", help="import the bundled samples into a local sandbox, twice")
     return parser

@@ -6,8 +6,11 @@ Used by ``toggl-import sandbox``, the demo, every end-to-end test and the benchm
         ...  # sb.base_url, sb.token, sb.state.entries, sb.configure(fail_drop=0.1)
 
 Rooms: ``options`` (the switches), ``state`` (seeded data, entries, counters), ``limits`` (rate,
-quota), ``gate`` (auth, access, limits, faults around every handler), ``entries`` (create checks,
-read back), ``app`` (the endpoints), ``admin`` (``/_sandbox``), ``server`` (start/stop, serve).
+quota), ``gate`` (auth, access, limits, faults and held writes around every handler),
+``entries`` (create checks), ``edits`` (update checks), ``reads`` (reading entries back),
+``writes`` (the API's create/update/delete handlers), ``app`` (the endpoints), ``admin``
+(``/_sandbox``), ``people`` (admin endpoints acting as a person in the web app),
+``csv_import`` (Toggl's web CSV import), ``server`` (start/stop, serve).
 A leaf: only the CLI and tests import it.
 """
 

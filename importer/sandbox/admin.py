@@ -1,11 +1,21 @@
 """Admin endpoints under ``/_sandbox`` (no auth: the sandbox binds to loopback), and the runtime
 switches they share with ``Sandbox.configure`` / ``Sandbox.reset``.
 
-- ``GET /_sandbox/entries``  every created entry (including those whose answer was dropped)
-- ``GET /_sandbox/stats``    requests per route, answers per status, entries, faults
-- ``GET /_sandbox/config``   the current options (the token left out)
-- ``POST /_sandbox/config``  a JSON object of option changes (names of ``SandboxOptions``)
-- ``POST /_sandbox/reset``   forget entries and counters, reload the seed, restart the limits
+- ``GET /_sandbox/entries``   every live entry (including those whose answer was dropped), each
+  with its ``created_with``; ``?deleted=1`` adds the deleted ones
+- ``POST /_sandbox/entries``  create an entry as a person in Toggl's web app would (``entries``)
+- ``PATCH /_sandbox/entries/{id}``   edit an entry as a person would (moves ``at``)
+- ``DELETE /_sandbox/entries/{id}``  delete an entry as a person would
+- ``POST /_sandbox/import_csv?workspace_id=W&uploader=EMAIL``  Toggl's web CSV import
+  (``csv_import``; the body is the CSV file)
+- ``GET /_sandbox/stats``     requests per route, answers per status, entries, faults, writes
+  applied and still held
+- ``GET /_sandbox/config``    the current options (the token left out)
+- ``POST /_sandbox/config``   a JSON object of option changes (names of ``SandboxOptions``)
+- ``POST /_sandbox/reset``    forget entries and counters (and held writes), reload the seed,
+  restart the limits
+
+None of them passes the rate limit, the quota, the faults or the apply delay.
 """
 
 from __future__ import annotations
@@ -15,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from importer.sandbox import people
 from importer.sandbox.gate import as_json, text
 from importer.sandbox.options import checked_changes, options_json
 from importer.sandbox.state import load_seed
@@ -23,7 +34,7 @@ if TYPE_CHECKING:
     from importer.sandbox.app import SandboxApp
 
 PREFIX = "/_sandbox"
-_RATE = frozenset({"rate_limit", "rate_burst"})
+_RATE = frozenset({"rate_limit", "rate_burst", "rate_tolerance"})
 _QUOTA = frozenset({"quota", "quota_window", "me_quota"})
 
 
@@ -43,7 +54,9 @@ def configure(app: SandboxApp, changes: dict[str, Any]) -> None:
 
 
 def reset(app: SandboxApp) -> None:
-    """Entries and counters cleared, seed reloaded, limits and dice started afresh."""
+    """Entries and counters cleared, seed reloaded, limits and dice started afresh; writes
+    still held by ``apply_delay`` are dropped."""
+    app.gate.forget_held()
     app.state.reload(load_seed(app.gate.options.seed_path), app.gate.options.token)
     app.gate.rebuild_limits(rate=True, quota=True)
     app.gate.reseed()
@@ -55,14 +68,22 @@ def stats(app: SandboxApp) -> dict[str, Any]:
         "requests": {f"{method} {route}": n for (method, route), n in state.requests.items()},
         "statuses": {str(status): n for status, n in sorted(state.statuses.items())},
         "entries": len(state.entries),
+        "deleted_entries": len(state.deleted_entries),
         "faults": dict(state.faults),
+        "faults_by_route": _by_route(state.route_faults),
+        "writes": dict(state.writes),
+        "held_writes": len(app.gate.pending),
     }
 
 
-def add_routes(app: SandboxApp) -> None:
-    async def get_entries(request: web.Request) -> web.Response:
-        return as_json(app.state.entries)
+def _by_route(counts: Any) -> dict[str, dict[str, int]]:
+    found: dict[str, dict[str, int]] = {}
+    for (route, kind), n in counts.items():
+        found.setdefault(route, {})[kind] = n
+    return found
 
+
+def add_routes(app: SandboxApp) -> None:
     async def get_stats(request: web.Request) -> web.Response:
         return as_json(stats(app))
 
@@ -87,7 +108,7 @@ def add_routes(app: SandboxApp) -> None:
         return as_json({"reset": True})
 
     router = app.web_app.router
-    router.add_get(f"{PREFIX}/entries", get_entries)
+    people.add_routes(app, PREFIX)
     router.add_get(f"{PREFIX}/stats", get_stats)
     router.add_get(f"{PREFIX}/config", get_config)
     router.add_post(f"{PREFIX}/config", post_config)

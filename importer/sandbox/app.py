@@ -1,5 +1,18 @@
 """The aiohttp application: Toggl API v9 and Reports v3 endpoints the importer uses, plus admin.
 
+Under ``/api/v9`` (every one needs Basic auth; ``ws`` ones membership of the workspace):
+
+- ``GET /me``, ``GET /me/quota`` (costs nothing), ``GET /me/workspaces``
+- ``GET /me/time_entries`` — ``start_date``/``end_date``, or ``since`` (see ``me_time_entries``)
+- ``GET /me/time_entries/{id}`` — one live entry of the caller's (or of a workspace it admins)
+- ``GET /workspaces/{wid}``, ``.../projects``, ``.../tasks``, ``.../clients``, ``.../tags``,
+  ``.../workspace_users``
+- ``POST /workspaces/{wid}/projects``, ``.../clients``, ``.../projects/{pid}/tasks``
+- ``POST /workspaces/{wid}/time_entries``; ``PUT`` and ``DELETE
+  /workspaces/{wid}/time_entries/{id}`` (``writes``)
+
+and ``POST /reports/api/v3/workspace/{wid}/search/time_entries``. Admin endpoints: ``admin``.
+
 Errors are plain text like Toggl's; times in answers look like ``2024-03-01T09:00:00+00:00``.
 Paging: ``page`` (1-based) and ``per_page`` for projects (default 151), tasks (default 50;
 ``{data, page, per_page, total_count}``) and, only when asked, tags — at most 200 a page. The
@@ -7,20 +20,22 @@ Reports search pages by ``page_size`` (default and most 50) with ``first_row_num
 and the ``X-Next-ID``/``X-Next-Row-Number`` headers. ``SandboxOptions.page_size_cap`` lowers every
 page size silently, as a server may: a client should page until a page comes back empty (or,
 for tasks, until ``total_count`` is reached), not stop at the first page shorter than it asked.
-Dates of ``/me/time_entries`` and of the search are UTC dates (the seeded users live in UTC).
+Dates of ``/me/time_entries`` and of the search are read as UTC dates, whatever the caller's
+profile zone (Toggl may read them in that zone: ask for a day more on each side). Deleted
+entries are left out of every read but ``since``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
-from importer.sandbox import admin, entries, params
+from importer.sandbox import admin, entries, params, reads
 from importer.sandbox.entries import BadRequest
-from importer.sandbox.gate import Bucket, Gate, Handler, Hangup, as_json, text
+from importer.sandbox.gate import Bucket, Gate, Handler, as_json, text
 from importer.sandbox.state import Json
+from importer.sandbox.writes import ENTRY_NOT_FOUND, Writes
 
 API = "/api/v9"
 REPORTS = "/reports/api/v3"
@@ -35,6 +50,7 @@ class SandboxApp:
     def __init__(self, gate: Gate) -> None:
         self.gate = gate
         self.state = gate.state
+        self.writes = Writes(gate)
         self.web_app = web.Application(client_max_size=params.MAX_BODY)
         self._routes()
 
@@ -49,26 +65,32 @@ class SandboxApp:
         return page, self._size(params.positive(query, "per_page", default), PER_PAGE_MAX)
 
     def _routes(self) -> None:
+        w = self.writes
         table: list[tuple[str, str, str, Handler, Bucket]] = [
             ("GET", API, "/me", self.me, "me"),
             ("GET", API, "/me/quota", self.me_quota, "free"),
             ("GET", API, "/me/workspaces", self.me_workspaces, "me"),
             ("GET", API, "/me/time_entries", self.me_time_entries, "me"),
+            ("GET", API, "/me/time_entries/{id}", self.me_time_entry, "me"),
             ("GET", API, "/workspaces/{wid}", self.workspace, "ws"),
             ("GET", API, "/workspaces/{wid}/projects", self.projects, "ws"),
-            ("POST", API, "/workspaces/{wid}/projects", self.create_project, "ws"),
+            ("POST", API, "/workspaces/{wid}/projects", w.create_project, "ws"),
             ("GET", API, "/workspaces/{wid}/tasks", self.tasks, "ws"),
-            ("POST", API, "/workspaces/{wid}/projects/{pid}/tasks", self.create_task, "ws"),
+            ("POST", API, "/workspaces/{wid}/projects/{pid}/tasks", w.create_task, "ws"),
             ("GET", API, "/workspaces/{wid}/clients", self.clients, "ws"),
-            ("POST", API, "/workspaces/{wid}/clients", self.create_client, "ws"),
+            ("POST", API, "/workspaces/{wid}/clients", w.create_client, "ws"),
             ("GET", API, "/workspaces/{wid}/tags", self.tags, "ws"),
             ("GET", API, "/workspaces/{wid}/workspace_users", self.workspace_users, "ws"),
-            ("POST", API, "/workspaces/{wid}/time_entries", self.create_time_entry, "ws"),
+            ("POST", API, "/workspaces/{wid}/time_entries", w.create_time_entry, "ws"),
+            ("PUT", API, "/workspaces/{wid}/time_entries/{id}", w.update_time_entry, "ws"),
+            ("DELETE", API, "/workspaces/{wid}/time_entries/{id}", w.delete_time_entry, "ws"),
             ("POST", REPORTS, "/workspace/{wid}/search/time_entries", self.search, "ws"),
         ]
         router = self.web_app.router
         for method, base, route, handler, bucket in table:
-            path = (base + route).replace("{wid}", r"{wid:\d+}").replace("{pid}", r"{pid:\d+}")
+            path = base + route
+            for part in ("wid", "pid", "id"):
+                path = path.replace(f"{{{part}}}", f"{{{part}:\\d+}}")
             name = route if base == API else base + route
             router.add_route(method, path, self.gate.guard(handler, method, name, bucket))
         admin.add_routes(self)
@@ -117,23 +139,44 @@ class SandboxApp:
     async def me_time_entries(
         self, request: web.Request, user: Json, ws: Json | None
     ) -> web.Response:
-        """Own entries starting in ``[start_date, end_date)``, at most 90 days old."""
+        """Own live entries starting in ``[start_date, end_date)``, at most 90 days old; or,
+        with ``since`` (UNIX seconds, within those 90 days), own entries of any start whose
+        ``at`` is at or after it, deleted ones included. ``since`` with dates is a 400."""
         query = request.query
         reach = (self.gate.clock() - entries.ME_TIME_ENTRIES_REACH).timestamp()
         try:
+            if "since" in query:
+                if "start_date" in query or "end_date" in query:
+                    raise BadRequest("since cannot be combined with start_date or end_date")
+                since = params.unix(query["since"], "since")
+                if since < reach:
+                    raise BadRequest("since must be within the last 3 months")
+                return as_json(reads.modified_since(self.state, user["id"], since))
             if "start_date" in query or "end_date" in query:
                 if "start_date" not in query or "end_date" not in query:
                     raise BadRequest("start_date and end_date must be given together")
-                since = params.edge(query["start_date"], "start_date")
+                start = params.edge(query["start_date"], "start_date")
                 until = params.edge(query["end_date"], "end_date")
-                if until < since:
+                if until < start:
                     raise BadRequest("end_date must not be earlier than start_date")
             else:
-                since, until = reach, float("inf")
+                start, until = reach, float("inf")
         except BadRequest as exc:
             return text(400, str(exc))
-        found = entries.my_entries(self.state, user["id"], max(since, reach), until)
-        return as_json(found)
+        return as_json(reads.my_entries(self.state, user["id"], max(start, reach), until))
+
+    async def me_time_entry(
+        self, request: web.Request, user: Json, ws: Json | None
+    ) -> web.Response:
+        """One live entry the caller owns, or of a workspace the caller administers; else 404."""
+        entry = self.state.live_entry(int(request.match_info["id"]))
+        if entry is None or (
+            entry["user_id"] != user["id"]
+            and not self.state.is_admin(user["id"], entry["workspace_id"])
+        ):
+            return text(404, ENTRY_NOT_FOUND)
+        meta = request.query.get("meta", "").lower() == "true"
+        return as_json(entries.answer(self.state, entry, meta))
 
     # -- workspace reads -----------------------------------------------------------------------
 
@@ -223,130 +266,6 @@ class SandboxApp:
         ]
         return as_json(found)
 
-    # -- creation ------------------------------------------------------------------------------
-
-    async def create_time_entry(
-        self, request: web.Request, user: Json, ws: Json | None
-    ) -> web.Response:
-        """The hot path. Faults are thrown once per request that got this far."""
-        assert ws is not None
-        try:
-            body = await params.read_json(request)
-        except BadRequest as exc:
-            return text(400, str(exc))
-        except params.TooLarge:
-            return params.too_large()
-        fault = self.gate.roll_fault()
-        refused = self._fault_before(fault)
-        if refused is not None:
-            return refused
-        meta = request.query.get("meta", "").lower() == "true"
-        try:
-            entry, start = entries.build_entry(
-                self.state, body, ws["id"], user, self.gate.clock(), meta
-            )
-        except BadRequest as exc:
-            return text(400, str(exc))
-        self.state.add_entry(entry, start)
-        if fault == "drop":
-            raise Hangup(reset=False)
-        return as_json(entry)
-
-    async def create_project(
-        self, request: web.Request, user: Json, ws: Json | None
-    ) -> web.Response:
-        assert ws is not None
-        try:
-            body = params.body_object(await params.read_json(request))
-            name = params.required_name(body)
-            cid = body.get("client_id", body.get("cid"))
-            if cid is not None:
-                client = self.state.clients.get(cid) if type(cid) is int else None
-                if client is None or client["wid"] != ws["id"]:
-                    raise BadRequest(f"Invalid client_id: client {cid!r} is not in this workspace")
-            for flag in ("active", "billable", "is_private"):
-                if body.get(flag) is not None and type(body[flag]) is not bool:
-                    raise BadRequest(f'Unexpected "{flag}" type: expected a bool')
-            if any(
-                p["wid"] == ws["id"] and p.get("cid") == cid and p["name"].lower() == name.lower()
-                for p in self.state.projects.values()
-            ):
-                raise BadRequest("Name has already been taken")
-        except BadRequest as exc:
-            return text(400, str(exc))
-        except params.TooLarge:
-            return params.too_large()
-        keep = ("active", "billable", "color", "is_private")
-        fields: Json = {k: body[k] for k in keep if k in body}
-        return self._faulted(
-            lambda: self.state.project_json(
-                self.state.add_project(ws["id"], {**fields, "name": name, "client_id": cid})
-            )
-        )
-
-    async def create_client(
-        self, request: web.Request, user: Json, ws: Json | None
-    ) -> web.Response:
-        assert ws is not None
-        try:
-            name = params.required_name(params.body_object(await params.read_json(request)))
-            if any(
-                c["wid"] == ws["id"] and c["name"].lower() == name.lower()
-                for c in self.state.clients.values()
-            ):
-                raise BadRequest("Name has already been taken")
-        except BadRequest as exc:
-            return text(400, str(exc))
-        except params.TooLarge:
-            return params.too_large()
-        return self._faulted(lambda: self.state.client_json(self.state.add_client(ws["id"], name)))
-
-    async def create_task(self, request: web.Request, user: Json, ws: Json | None) -> web.Response:
-        assert ws is not None
-        pid = int(request.match_info["pid"])
-        try:
-            project = self.state.projects.get(pid)
-            if project is None or project["wid"] != ws["id"]:
-                raise BadRequest(f"Invalid project_id: project {pid} is not in this workspace")
-            body = params.body_object(await params.read_json(request))
-            name = params.required_name(body)
-            active = body.get("active", True)
-            if type(active) is not bool:
-                raise BadRequest('Unexpected "active" type: expected a bool')
-            if any(
-                t["pid"] == pid and t["name"].lower() == name.lower()
-                for t in self.state.tasks.values()
-            ):
-                raise BadRequest("Name has already been taken")
-        except BadRequest as exc:
-            return text(400, str(exc))
-        except params.TooLarge:
-            return params.too_large()
-        return self._faulted(
-            lambda: self.state.task_json(self.state.add_task(ws["id"], pid, name, active))
-        )
-
-    def _faulted(self, apply: Callable[[], Json]) -> web.Response:
-        """A valid create of a project, client or task under the same dice as time entries:
-        reset or 500 before ``apply``, or the answer dropped after it."""
-        fault = self.gate.roll_fault()
-        refused = self._fault_before(fault)
-        if refused is not None:
-            return refused
-        created = apply()
-        if fault == "drop":
-            raise Hangup(reset=False)
-        return as_json(created)
-
-    def _fault_before(self, fault: str | None) -> web.Response | None:
-        """A fault thrown before anything is applied: a reset (raised) or a 500 (returned)."""
-        if fault == "reset":
-            raise Hangup(reset=True)
-        if fault == "500":
-            self.state.faults["500"] += 1
-            return text(500, "Internal Server Error")
-        return None
-
     # -- reports -------------------------------------------------------------------------------
 
     async def search(self, request: web.Request, user: Json, ws: Json | None) -> web.Response:
@@ -369,13 +288,13 @@ class SandboxApp:
             return params.too_large()
         if not self.state.is_admin(user["id"], ws["id"]):
             users = {user["id"]} if users is None else users & {user["id"]}
-        found = entries.report_entries(self.state, ws["id"], first_day, last_day, users)
+        found = reads.report_entries(self.state, ws["id"], first_day, last_day, users)
         start = first_row - 1 if first_row else 0
         if first_id and not first_row:
             start = next((i for i, e in enumerate(found) if e["id"] == first_id), len(found))
         page = found[start : start + size]
         response = as_json(
-            [entries.report_row(self.state, e, start + i + 1) for i, e in enumerate(page)]
+            [reads.report_row(self.state, e, start + i + 1) for i, e in enumerate(page)]
         )
         if start + size < len(found):
             response.headers["X-Next-ID"] = str(found[start + size]["id"])

@@ -1,7 +1,8 @@
-"""Time entries in the sandbox: check a create body like Toggl, build the stored entry, read back.
+"""Time entries in the sandbox: check a create body like Toggl and build the stored entry.
 
-The create path is the hot path of benchmarks: plain dict and type checks, no pydantic.
-Choices where Toggl's behaviour is unknown (documented here, on purpose strict):
+The create path is the hot path of benchmarks: plain dict and type checks, no pydantic. The
+checks here are shared with updates (``edits``). Choices where Toggl's behaviour is unknown
+(documented here, on purpose strict):
 
 - an *archived* project is refused (400), so that the importer's "failed" path can be shown;
 - a negative ``duration`` (a running timer) is refused: spreadsheets hold no running timers;
@@ -39,7 +40,7 @@ def _type_error(field: str, value: Any) -> BadRequest:
     return BadRequest(f'Unexpected "{field}" type {_JSON_TYPES.get(type(value), "value")}')
 
 
-def _int_field(body: Json, name: str, legacy: str | None = None) -> int | None:
+def int_field(body: Json, name: str, legacy: str | None = None) -> int | None:
     value = body.get(name)
     if value is None and legacy is not None:
         value = body.get(legacy)
@@ -85,7 +86,10 @@ def iso(instant: datetime) -> str:
 def build_entry(
     state: SandboxState, body: Any, wid: int, caller: Json, now: datetime, meta: bool
 ) -> tuple[Json, float]:
-    """Check a create body; return the entry to store (with its start epoch) or raise BadRequest."""
+    """Check a create body; return the entry to store (with its start epoch) or raise BadRequest.
+
+    The stored entry never holds the ``meta=true`` names; the answer adds them (``answer``).
+    """
     if not isinstance(body, dict):
         kind = _JSON_TYPES.get(type(body))
         raise BadRequest(f"JSON is not valid: expected an object, got {kind}")
@@ -94,47 +98,66 @@ def build_entry(
         raise BadRequest("created_with needs to be provided a valid string")
     if body.get("tag_action") is not None:
         raise BadRequest("tag_action can only be used when updating time entries")
-    body_wid = _int_field(body, "workspace_id", "wid")
+    body_wid = int_field(body, "workspace_id", "wid")
     if body_wid is None:
         raise BadRequest("workspace_id is required")
-    if body_wid != wid:
-        raise BadRequest(f"workspace_id {body_wid} does not match the workspace {wid} of the URL")
+    check_workspace(body_wid, wid)
     if "start" not in body or body["start"] is None:
         raise BadRequest("start is required")
-    start = parse_instant(body["start"], "start")
-    if body.get("start_date") is not None:
-        day = parse_day(body["start_date"], "start_date")
-        start = start.replace(year=day.year, month=day.month, day=day.day)
-    duration, stop = _span(body, start)
-    description = body.get("description")
-    if description is not None:
-        if type(description) is not str:
-            raise _type_error("description", description)
-        if len(description) > MAX_DESCRIPTION:
-            raise BadRequest(f"Maximum length for description is {MAX_DESCRIPTION} characters")
-    billable = body.get("billable")
-    if billable is not None and type(billable) is not bool:
-        raise _type_error("billable", billable)
-    project, task = _project_and_task(state, body, wid)
-    uid = _user(state, body, wid, caller)
-    tags, tag_ids = _tags(state, body, wid)
-    start_epoch = start.timestamp()
-    pid = project["id"] if project else None
-    tid = task["id"] if task else None
-    entry = {
-        "id": state.new_id("time_entry"),
+    start = start_of(body)
+    duration, stop = span(body, start)
+    description = checked_description(body.get("description"))
+    billable = checked_billable(body.get("billable"))
+    project = checked_project(state, int_field(body, "project_id", "pid"), wid)
+    task = checked_task(state, int_field(body, "task_id", "tid"), project)
+    uid = checked_user(state, int_field(body, "user_id", "uid"), wid, caller["id"], caller["id"])
+    tags, tag_ids = checked_tags(state, body, wid)
+    entry = compose(
+        state.new_id("time_entry"),
+        wid,
+        project["id"] if project else None,
+        task["id"] if task else None,
+        bool(billable),
+        start,
+        stop,
+        duration,
+        description,
+        (tags, tag_ids),
+        uid,
+        iso(now.replace(microsecond=0)),
+    )
+    return entry, start.timestamp()
+
+
+def compose(
+    entry_id: int,
+    wid: int,
+    pid: int | None,
+    tid: int | None,
+    billable: bool,
+    start: datetime,
+    stop: datetime,
+    duration: int,
+    description: str | None,
+    tags: tuple[list[str], list[int]],
+    uid: int,
+    at: str,
+) -> Json:
+    """A stored time entry, shaped like Toggl's answer (legacy ``wid``/``pid``/... mirrored)."""
+    return {
+        "id": entry_id,
         "workspace_id": wid,
         "project_id": pid,
         "task_id": tid,
-        "billable": bool(billable),
+        "billable": billable,
         "start": iso(start),
         "stop": iso(stop),
         "duration": duration,
         "description": description,
-        "tags": tags,
-        "tag_ids": tag_ids,
+        "tags": tags[0],
+        "tag_ids": tags[1],
         "duronly": True,
-        "at": iso(now.replace(microsecond=0)),
+        "at": at,
         "server_deleted_at": None,
         "user_id": uid,
         "uid": uid,
@@ -144,12 +167,43 @@ def build_entry(
         "permissions": None,
         "shared_with": None,
     }
-    if meta:
-        entry.update(meta_fields(state, entry))
-    return entry, start_epoch
 
 
-def _span(body: Json, start: datetime) -> tuple[int, datetime]:
+def answer(state: SandboxState, entry: Json, meta: bool) -> Json:
+    """What a write answers: the entry, plus the names of ``meta=true``."""
+    return {**entry, **meta_fields(state, entry)} if meta else entry
+
+
+def check_workspace(body_wid: int, wid: int) -> None:
+    if body_wid != wid:
+        raise BadRequest(f"workspace_id {body_wid} does not match the workspace {wid} of the URL")
+
+
+def start_of(body: Json) -> datetime:
+    """``start`` of a body, with the date of ``start_date`` if given (it takes precedence)."""
+    start = parse_instant(body["start"], "start")
+    if body.get("start_date") is not None:
+        day = parse_day(body["start_date"], "start_date")
+        start = start.replace(year=day.year, month=day.month, day=day.day)
+    return start
+
+
+def checked_description(description: Any) -> str | None:
+    if description is not None:
+        if type(description) is not str:
+            raise _type_error("description", description)
+        if len(description) > MAX_DESCRIPTION:
+            raise BadRequest(f"Maximum length for description is {MAX_DESCRIPTION} characters")
+    return description  # type: ignore[no-any-return]
+
+
+def checked_billable(billable: Any) -> bool:
+    if billable is not None and type(billable) is not bool:
+        raise _type_error("billable", billable)
+    return bool(billable)
+
+
+def span(body: Json, start: datetime) -> tuple[int, datetime]:
     duration = body.get("duration")
     if duration is not None:
         if type(duration) is not int:
@@ -172,61 +226,86 @@ def _span(body: Json, start: datetime) -> tuple[int, datetime]:
     return duration, stop or start + timedelta(seconds=duration)
 
 
-def _project_and_task(state: SandboxState, body: Json, wid: int) -> tuple[Json | None, Json | None]:
-    pid = _int_field(body, "project_id", "pid")
-    tid = _int_field(body, "task_id", "tid")
-    project = None
-    if pid is not None:
-        project = state.projects.get(pid)
-        if project is None or project["wid"] != wid:
-            raise BadRequest(f"Invalid project_id: project {pid} does not exist in workspace {wid}")
-        if not project.get("active", True):
-            raise BadRequest(f"Cannot add time entries to archived project {project['name']!r}")
-    task = None
-    if tid is not None:
-        if project is None:
-            raise BadRequest("task_id requires project_id")
-        task = state.tasks.get(tid)
-        if task is None or task["pid"] != pid:
-            raise BadRequest(f"Invalid task_id: task {tid} does not belong to project {pid}")
-    return project, task
+def checked_project(state: SandboxState, pid: int | None, wid: int) -> Json | None:
+    """The project of that id in the workspace (None for none); an archived one is refused."""
+    if pid is None:
+        return None
+    project = state.projects.get(pid)
+    if project is None or project["wid"] != wid:
+        raise BadRequest(f"Invalid project_id: project {pid} does not exist in workspace {wid}")
+    if not project.get("active", True):
+        raise BadRequest(f"Cannot add time entries to archived project {project['name']!r}")
+    return project
 
 
-def _user(state: SandboxState, body: Json, wid: int, caller: Json) -> int:
-    uid = _int_field(body, "user_id", "uid")
-    if uid is None or uid == caller["id"]:
-        return caller["id"]
+def checked_task(state: SandboxState, tid: int | None, project: Json | None) -> Json | None:
+    if tid is None:
+        return None
+    if project is None:
+        raise BadRequest("task_id requires project_id")
+    task = state.tasks.get(tid)
+    if task is None or task["pid"] != project["id"]:
+        raise BadRequest(f"Invalid task_id: task {tid} does not belong to project {project['id']}")
+    return task
+
+
+def checked_user(
+    state: SandboxState,
+    uid: int | None,
+    wid: int,
+    caller_id: int,
+    current: int,
+    caller_admin: bool = False,
+) -> int:
+    """The entry's user: ``current`` unless ``uid`` names another one, which takes a workspace
+    admin (a 400 otherwise) and a member of the workspace."""
+    if uid is None or uid == current:
+        return current
     if state.membership(uid, wid) is None:
         raise BadRequest(f"Invalid user_id: user {uid} is not a member of workspace {wid}")
-    if not state.is_admin(caller["id"], wid):
+    if uid != caller_id and not (caller_admin or state.is_admin(caller_id, wid)):
         raise BadRequest("Only workspace admins can create time entries for other users")
     return uid
 
 
-def _tags(state: SandboxState, body: Json, wid: int) -> tuple[list[str], list[int]]:
-    names = body.get("tags")
-    if names is not None:
-        if type(names) is not list:
-            raise _type_error("tags", names)
-        for name in names:
-            if type(name) is not str:
-                raise _type_error("tags", name)
-            if not name.strip():
-                raise BadRequest("A tag name cannot be empty")
-    found: dict[int, str] = {}
-    ids = body.get("tag_ids")
-    if ids is not None:
-        if type(ids) is not list:
-            raise _type_error("tag_ids", ids)
-        for tag_id in ids:
-            tag = state.tags.get(tag_id) if type(tag_id) is int else None
-            if tag is None or tag["wid"] != wid:
-                raise BadRequest(f"Invalid tag_ids: tag {tag_id!r} is not in workspace {wid}")
-            found[tag["id"]] = tag["name"]
-    for name in names or ():
+def checked_tags(state: SandboxState, body: Json, wid: int) -> tuple[list[str], list[int]]:
+    """``tags`` (names; unknown ones are created) and ``tag_ids`` of a body, checked; every
+    check is done before a tag is created, so a refused body creates none."""
+    names = tag_names(body)
+    found = {tag["id"]: tag["name"] for tag in tags_by_id(state, body, wid)}
+    for name in names:
         tag = state.tag_for(wid, name)  # unknown names become new tags, like Toggl
         found[tag["id"]] = tag["name"]
     return list(found.values()), list(found)
+
+
+def tag_names(body: Json) -> list[str]:
+    names = body.get("tags")
+    if names is None:
+        return []
+    if type(names) is not list:
+        raise _type_error("tags", names)
+    for name in names:
+        if type(name) is not str:
+            raise _type_error("tags", name)
+        if not name.strip():
+            raise BadRequest("A tag name cannot be empty")
+    return names
+
+
+def tags_by_id(state: SandboxState, body: Json, wid: int) -> list[Json]:
+    ids = body.get("tag_ids")
+    if ids is None:
+        return []
+    if type(ids) is not list:
+        raise _type_error("tag_ids", ids)
+    found = []
+    for tag_id in ids:
+        tag = state.tags.get(tag_id) if type(tag_id) is int else None
+        if tag is None or tag["wid"] != wid:
+            raise BadRequest(f"Invalid tag_ids: tag {tag_id!r} is not in workspace {wid}")
+        found.append(tag)
+    return found
 
 
 def meta_fields(state: SandboxState, entry: Json) -> Json:
@@ -242,61 +321,4 @@ def meta_fields(state: SandboxState, entry: Json) -> Json:
         "project_billable": project.get("billable", False) if project else None,
         "task_name": task["name"] if task else None,
         "user_name": state.users[entry["user_id"]]["fullname"],
-    }
-
-
-# -- reading back ------------------------------------------------------------------------------
-
-
-def my_entries(state: SandboxState, uid: int, since: float, until: float) -> list[Json]:
-    """The caller's entries starting in ``[since, until)`` (epoch seconds), newest first."""
-    picked = [
-        (start, entry["id"], entry)
-        for (start, _wid, owner), entry in zip(state.entry_index, state.entries, strict=True)
-        if owner == uid and since <= start < until
-    ]
-    picked.sort(key=lambda item: (item[0], item[1]), reverse=True)
-    return [entry for _start, _id, entry in picked]
-
-
-def report_entries(
-    state: SandboxState, wid: int, first_day: date, last_day: date, user_ids: set[int] | None
-) -> list[Json]:
-    """A workspace's entries for the Reports v3 search: dates inclusive (UTC), oldest first."""
-    since = datetime(first_day.year, first_day.month, first_day.day, tzinfo=UTC).timestamp()
-    until = since + ((last_day - first_day).days + 1) * 86400
-    picked = sorted(
-        (
-            (start, entry["id"], entry)
-            for (start, ws, owner), entry in zip(state.entry_index, state.entries, strict=True)
-            if ws == wid and since <= start < until and (user_ids is None or owner in user_ids)
-        ),
-        key=lambda item: (item[0], item[1]),
-    )
-    return [entry for _start, _id, entry in picked]
-
-
-def report_row(state: SandboxState, entry: Json, row_number: int) -> Json:
-    """One row of the detailed search, shaped like Toggl's (one time entry per row)."""
-    return {
-        "user_id": entry["user_id"],
-        "username": state.users[entry["user_id"]]["fullname"],
-        "project_id": entry["project_id"],
-        "task_id": entry["task_id"],
-        "billable": entry["billable"],
-        "description": entry["description"] or "",
-        "tag_ids": list(entry["tag_ids"]),
-        "billable_amount_in_cents": None,
-        "hourly_rate_in_cents": None,
-        "currency": state.workspaces[entry["workspace_id"]].get("default_currency", "USD"),
-        "row_number": row_number,
-        "time_entries": [
-            {
-                "id": entry["id"],
-                "seconds": entry["duration"],
-                "start": entry["start"],
-                "stop": entry["stop"],
-                "at": entry["at"],
-            }
-        ],
     }

@@ -4,6 +4,13 @@ Order, as Toggl's answers suggest: credentials (403) → workspace membership (4
 (429 + ``Retry-After``) → quota (402) → the handler. Nothing is applied before the handler runs,
 so a refused request changes nothing. Only requests let through the quota count against it.
 An unknown workspace id is answered like a foreign one: 403 (Toggl does not say which exists).
+
+The rate is metered per credential, as Toggl's is per API token: each token has its own bucket,
+and an email + password login one per user. The hourly quota is counted per user (and
+organization, or the ``/me`` bucket), whatever credential the user sends.
+
+Writes of time entries can be held (``apply_delay``) before they are applied, in a task of
+their own: a client that gives up (and a handler cancelled because of it) does not stop them.
 """
 
 from __future__ import annotations
@@ -17,7 +24,7 @@ import socket
 import struct
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from aiohttp import web
 
@@ -28,6 +35,9 @@ from importer.sandbox.state import Json, SandboxState
 Bucket = Literal["ws", "me", "free"]
 Handler = Callable[[web.Request, Json, Json | None], Awaitable[web.StreamResponse]]
 WebHandler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+ROUTE = web.RequestKey("sandbox.route", str)
+"""Request key of the ``"METHOD route"`` name a guarded request was routed to."""
 
 BAD_LOGIN = "Incorrect username and/or password"
 NO_ACCESS = "User does not have access to this resource."
@@ -72,6 +82,7 @@ class Gate:
         self.limiter: RateLimiter | None = None
         self.quota: SlidingQuota | None = None
         self.me_quota: SlidingQuota | None = None
+        self.pending: set[asyncio.Task[Any]] = set()  # held writes not applied yet
         self.rebuild_limits(rate=True, quota=True)
 
     def rebuild_limits(self, *, rate: bool, quota: bool) -> None:
@@ -80,7 +91,9 @@ class Gate:
         if rate:
             self.limiter = None
             if o.rate_limit is not None:
-                self.limiter = RateLimiter(o.rate_limit, o.rate_burst, self.timer)
+                self.limiter = RateLimiter(
+                    o.rate_limit, o.rate_burst, self.timer, tolerance=o.rate_tolerance
+                )
         self.quota = self._quota(o.quota, self.quota, fresh=quota)
         self.me_quota = self._quota(o.me_quota, self.me_quota, fresh=quota)
 
@@ -102,14 +115,16 @@ class Gate:
     def guard(self, handler: Handler, method: str, route: str, bucket: Bucket) -> WebHandler:
         """Wrap ``handler`` with counting, auth, access, limits, latency and hang-ups."""
         key = (method, route)
+        name = f"{method} {route}"
 
         async def endpoint(request: web.Request) -> web.StreamResponse:
             self.state.requests[key] += 1
+            request[ROUTE] = name
             try:
                 response = await self._checked(request, handler, bucket)
             except Hangup as hangup:
                 await self._delay()
-                self.state.faults[str(hangup)] += 1
+                self.count_fault(request, str(hangup))
                 _hang_up(request, hangup.reset)
                 return web.Response()  # never sent: writing to the closed transport fails quietly
             await self._delay()
@@ -126,9 +141,10 @@ class Gate:
         self, request: web.Request, handler: Handler, bucket: Bucket
     ) -> web.StreamResponse:
         state = self.state
-        user = state.authenticate(request.headers.get("Authorization"))
-        if user is None:
+        login = state.login(request.headers.get("Authorization"))
+        if login is None:
             return text(403, BAD_LOGIN)
+        user = login.user
         ws = None
         quota, quota_key = None, None
         if bucket == "ws":
@@ -139,7 +155,7 @@ class Gate:
         elif bucket == "me":
             quota, quota_key = self.me_quota, (user["id"], None)
         if self.limiter is not None:
-            wait = self.limiter.acquire(user["id"])
+            wait = self.limiter.acquire(login.key)
             if wait:
                 return self._too_many(wait, quota, quota_key)
         if quota is None:
@@ -162,7 +178,7 @@ class Gate:
         return response
 
     def roll_fault(self) -> str | None:
-        """One throw of the seeded dice per create request: ``reset``, ``500``, ``drop`` or None."""
+        """One throw of the seeded dice per write request: ``reset``, ``500``, ``drop`` or None."""
         roll = self.rng.random()
         o = self.options
         for name, chance in (("reset", o.fail_reset), ("500", o.fail_500), ("drop", o.fail_drop)):
@@ -170,6 +186,51 @@ class Gate:
                 return name
             roll -= chance
         return None
+
+    def count_fault(self, request: web.Request, kind: str) -> None:
+        self.state.faults[kind] += 1
+        self.state.route_faults[(request.get(ROUTE, "?"), kind)] += 1
+
+    def count_write(self, request: web.Request) -> None:
+        """One applied write of a guarded request (counted even if its answer is lost)."""
+        self.state.writes[request.get(ROUTE, "?")] += 1
+
+    def _apply_delay(self) -> float:
+        """How long this write is held: ``apply_delay`` for a share ``apply_delay_share`` of the
+        writes (thrown with the fault dice only when the share is below 1)."""
+        o = self.options
+        if not o.apply_delay:
+            return 0.0
+        if o.apply_delay_share >= 1.0 or self.rng.random() < o.apply_delay_share:
+            return o.apply_delay
+        return 0.0
+
+    async def held(self, apply: Callable[[], T]) -> T:
+        """``apply()`` now, or after the apply delay in a task of its own, which the handler
+        awaits shielded: if the client goes away meanwhile, the write is applied all the same."""
+        delay = self._apply_delay()
+        if not delay:
+            return apply()
+
+        async def later() -> T:
+            await asyncio.sleep(delay)
+            return apply()
+
+        task = asyncio.get_running_loop().create_task(later())
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+        return await asyncio.shield(task)
+
+    def forget_held(self) -> list[asyncio.Task[Any]]:
+        """Cancel the held writes (a reset, a stop): they are never applied."""
+        tasks = list(self.pending)
+        for task in tasks:
+            task.cancel()
+        return tasks
+
+    async def drain(self) -> None:
+        """Cancel the held writes and wait for them to end (the sandbox is stopping)."""
+        await asyncio.gather(*self.forget_held(), return_exceptions=True)
 
 
 def _quota_headers(response: web.StreamResponse, remaining: int, resets_in: int) -> None:

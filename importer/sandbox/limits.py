@@ -16,12 +16,16 @@ _EPSILON = 1e-9
 class RateLimiter:
     """Generic cell rate algorithm (a leaky bucket as a meter), one bucket per key.
 
-    ``rate`` requests per second on average, ``burst`` of them back to back at most.
+    ``rate`` requests per second on average, ``burst`` of them back to back at most; a request
+    up to ``tolerance`` seconds earlier than its theoretical arrival time is let through too (the
+    GCRA's jitter tolerance τ, on top of what the burst allows). The schedule does not drift:
+    every request let through moves the theoretical arrival time by one interval, so early
+    requests use up the tolerance rather than reset it.
     """
 
-    def __init__(self, rate: float, burst: int, timer: Timer) -> None:
+    def __init__(self, rate: float, burst: int, timer: Timer, tolerance: float = 0.0) -> None:
         self.interval = 1.0 / rate
-        self.tolerance = self.interval * (max(burst, 1) - 1)
+        self.tolerance = self.interval * (max(burst, 1) - 1) + tolerance
         self._timer = timer
         self._tat: dict[Hashable, float] = {}  # theoretical arrival time of the next request
 

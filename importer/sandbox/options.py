@@ -20,6 +20,9 @@ class SandboxOptions:
     """Requests per second per user (GCRA leaky bucket); over it: 429 + ``Retry-After``."""
     rate_burst: int = 1
     """Bucket capacity: requests allowed back to back before the rate applies."""
+    rate_tolerance: float = 0.0
+    """Seconds a request may come early and still pass the rate meter (GCRA tolerance τ, on top
+    of the burst); 0 = the strict meter."""
     quota: int | None = None
     """Requests per user per organization in a sliding ``quota_window``; over it: 402."""
     quota_window: float = 3600.0
@@ -28,14 +31,18 @@ class SandboxOptions:
     latency: float = 0.0
     """Seconds added before every API answer."""
     fail_500: float = 0.0
-    """Probability that a create (time entry, and a valid project, client or task) answers 500
-    without creating anything."""
+    """Probability that a write (a create, update or delete of a time entry, and a valid create
+    of a project, client or task) answers 500 without applying anything."""
     fail_reset: float = 0.0
-    """Probability that the connection is reset (RST) before the entry (or project, client,
-    task) is created."""
+    """Probability that the connection of a write is reset (RST) before it is applied."""
     fail_drop: float = 0.0
-    """Probability that the entry (or project, client, task) is created and then the connection
-    closed without an answer."""
+    """Probability that a write is applied and then the connection closed without an answer
+    (not for a write refused with a 4xx)."""
+    apply_delay: float = 0.0
+    """Seconds a create, update or delete of a time entry is held before it is applied (a slow
+    commit, a proxy holding the request); it is applied even if the client has gone."""
+    apply_delay_share: float = 1.0
+    """Probability that a write is held ``apply_delay`` (thrown with the fault dice)."""
     random_seed: int = 0
     """Seed of the fault dice: the same seed and the same requests give the same faults."""
     page_size_cap: int | None = None
@@ -47,6 +54,7 @@ OPTION_NAMES = frozenset(field.name for field in dataclasses.fields(SandboxOptio
 _NUMBERS = {
     "rate_limit": float,
     "rate_burst": int,
+    "rate_tolerance": float,
     "quota": int,
     "quota_window": float,
     "me_quota": int,
@@ -54,6 +62,8 @@ _NUMBERS = {
     "fail_500": float,
     "fail_reset": float,
     "fail_drop": float,
+    "apply_delay": float,
+    "apply_delay_share": float,
     "random_seed": int,
     "page_size_cap": int,
 }
@@ -91,7 +101,7 @@ def _number(name: str, value: Any) -> float | int:
     number = kind(value)
     if number < 0:
         raise ValueError(f"{name} must not be negative")
-    if name.startswith("fail_") and number > 1:
+    if (name.startswith("fail_") or name == "apply_delay_share") and number > 1:
         raise ValueError(f"{name} is a probability between 0 and 1")
     if name in {"rate_limit", "rate_burst", "quota_window", "page_size_cap"} and number == 0:
         raise ValueError(f"{name} must be above 0")

@@ -81,6 +81,13 @@ def edge(value: str, field: str) -> float:
     return entries.parse_instant(value, field).timestamp()
 
 
+def unix(value: str, field: str) -> float:
+    """A UNIX timestamp (whole seconds) of a query."""
+    if not value.isdigit():
+        raise BadRequest(f"{field} must be a UNIX timestamp in seconds")
+    return float(value)
+
+
 def int_or(body: Json, name: str, default: int) -> int:
     value = body.get(name)
     if value is None:

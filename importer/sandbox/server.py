@@ -29,6 +29,9 @@ class Sandbox:
 
     ``timer`` (monotonic seconds, for rate and quota) and ``clock`` (the aware "now" stamped on
     entries and used for the 90-day reach of ``/me/time_entries``) can be injected by tests.
+
+    A handler whose client disconnects is cancelled (aiohttp's ``handler_cancellation``), as a
+    server that stops work for a client gone; writes held by ``apply_delay`` are applied anyway.
     """
 
     def __init__(
@@ -86,7 +89,11 @@ class Sandbox:
         if self._runner is not None:
             raise RuntimeError("the sandbox is already running")
         runner = web.AppRunner(
-            self._app.web_app, handle_signals=False, access_log=None, shutdown_timeout=1.0
+            self._app.web_app,
+            handle_signals=False,
+            access_log=None,
+            shutdown_timeout=1.0,
+            handler_cancellation=True,
         )
         await runner.setup()
         try:
@@ -102,6 +109,7 @@ class Sandbox:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+        await self._app.gate.drain()
 
     async def __aenter__(self) -> Sandbox:
         if self._runner is None:

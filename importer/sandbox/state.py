@@ -1,6 +1,12 @@
 """What the sandbox knows: the seeded workspaces, users, projects…, the created entries, counters.
 
 Plain dicts and lists, shaped like Toggl's JSON, so that answers are cheap to build.
+
+Time entries are kept by id, deleted ones too (with ``server_deleted_at`` set): ``entries``
+lists the live ones, ``deleted_entries`` the others, and only ``/me/time_entries?since=`` reads
+both. Beside each entry the state keeps its start epoch, workspace, user and ``at`` epoch (for
+the reads) and the ``created_with`` it was made with (shown by ``GET /_sandbox/entries``; not
+part of Toggl's answer).
 """
 
 from __future__ import annotations
@@ -12,9 +18,26 @@ import json
 from collections import Counter
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 Json = dict[str, Any]
+
+
+class EntryIndex(NamedTuple):
+    """What the reads filter on, beside each entry: kept in step with every write."""
+
+    start: float
+    wid: int
+    uid: int
+    at: float
+
+
+class Login(NamedTuple):
+    """Who a credential belongs to, and the key of its rate bucket (one per API token; one per
+    user for email + password)."""
+
+    user: Json
+    key: str
 
 PROJECT_COLORS = ("#0b83d9", "#9e5bd9", "#d94182", "#e36a00", "#bf7000", "#2da608", "#06a893")
 DEFAULT_TIME_ENTRY_ID = 3_900_000_001
@@ -43,10 +66,11 @@ class SandboxState:
     """Seeded entities, created entries and request counters of one sandbox."""
 
     def __init__(self, seed: Json, token: str) -> None:
-        self.entries: list[Json] = []
         self.requests: Counter[tuple[str, str]] = Counter()
         self.statuses: Counter[int] = Counter()
         self.faults: Counter[str] = Counter()
+        self.route_faults: Counter[tuple[str, str]] = Counter()  # (route, fault kind)
+        self.writes: Counter[str] = Counter()  # applied writes per "METHOD route"
         self._load(seed, token)
 
     # -- loading -------------------------------------------------------------------------------
@@ -75,12 +99,13 @@ class SandboxState:
             )
         }
         self._ids["time_entry"] = itertools.count(next_ids.get("time_entry", DEFAULT_TIME_ENTRY_ID))
-        self.entry_index: list[tuple[float, int, int]] = []  # (start epoch, wid, uid) per entry
+        self.all_entries: dict[int, Json] = {}  # by id, in creation order, deleted ones too
+        self.entry_index: dict[int, EntryIndex] = {}
+        self.created_with: dict[int, str] = {}
         self.set_token(token)
 
     def reload(self, seed: Json, token: str) -> None:
         """Back to the seed: no entries, counters at zero."""
-        self.entries.clear()
         self.clear_counters()
         self._load(seed, token)
 
@@ -89,12 +114,14 @@ class SandboxState:
         self.users[self.me_user_id]["api_token"] = token
         self._tokens = {u["api_token"]: u for u in self.users.values() if u.get("api_token")}
         self._emails = {u["email"].lower(): u for u in self.users.values() if u.get("email")}
-        self._auth_cache: dict[str, Json] = {}
+        self._auth_cache: dict[str, Login] = {}
 
     def clear_counters(self) -> None:
         self.requests.clear()
         self.statuses.clear()
         self.faults.clear()
+        self.route_faults.clear()
+        self.writes.clear()
 
     def new_id(self, kind: str) -> int:
         return next(self._ids[kind])
@@ -103,11 +130,16 @@ class SandboxState:
 
     def authenticate(self, header: str | None) -> Json | None:
         """The user of an ``Authorization: Basic …`` header, or ``None`` if it is refused."""
+        login = self.login(header)
+        return None if login is None else login.user
+
+    def login(self, header: str | None) -> Login | None:
+        """The user and rate key of an ``Authorization: Basic …`` header, or ``None``."""
         if header is None:
             return None
-        user = self._auth_cache.get(header)
-        if user is not None:
-            return user
+        found = self._auth_cache.get(header)
+        if found is not None:
+            return found
         scheme, _, encoded = header.partition(" ")
         if scheme.lower() != "basic" or not encoded:
             return None
@@ -118,15 +150,20 @@ class SandboxState:
             return None
         if not sep:
             return None
+        user, key = None, ""
         if secret == "api_token":
-            user = self._tokens.get(name)
+            user, key = self._tokens.get(name), f"token:{name}"
         else:
             candidate = self._emails.get(name.lower())
             if candidate is not None and secret and candidate.get("password") == secret:
-                user = candidate
-        if user is not None:
-            self._auth_cache[header] = user
-        return user
+                user, key = candidate, f"password:{candidate['id']}"
+        if user is None:
+            return None
+        found = self._auth_cache[header] = Login(user, key)
+        return found
+
+    def user_by_email(self, email: str) -> Json | None:
+        return self._emails.get(email.strip().lower())
 
     def membership(self, uid: int, wid: int) -> Json | None:
         return self.memberships.get((uid, wid))
@@ -173,9 +210,47 @@ class SandboxState:
         self.tasks[task["id"]] = task
         return task
 
-    def add_entry(self, entry: Json, start_epoch: float) -> None:
-        self.entries.append(entry)
-        self.entry_index.append((start_epoch, entry["workspace_id"], entry["user_id"]))
+    # -- time entries --------------------------------------------------------------------------
+
+    @property
+    def entries(self) -> list[Json]:
+        """The live entries, oldest first (a new list; the dicts are the stored ones)."""
+        return [e for e in self.all_entries.values() if e["server_deleted_at"] is None]
+
+    @property
+    def deleted_entries(self) -> list[Json]:
+        return [e for e in self.all_entries.values() if e["server_deleted_at"] is not None]
+
+    def live_entry(self, entry_id: int) -> Json | None:
+        """The entry of that id unless it does not exist or is deleted."""
+        entry = self.all_entries.get(entry_id)
+        return entry if entry is not None and entry["server_deleted_at"] is None else None
+
+    def add_entry(
+        self, entry: Json, start_epoch: float, created_with: str = "", at: float = 0.0
+    ) -> None:
+        self.all_entries[entry["id"]] = entry
+        self.entry_index[entry["id"]] = EntryIndex(
+            start_epoch, entry["workspace_id"], entry["user_id"], at
+        )
+        self.created_with[entry["id"]] = created_with
+
+    def replace_entry(self, new: Json, start_epoch: float, at: float) -> Json:
+        """Overwrite a stored entry in place (references to it stay valid); returns it."""
+        entry = self.all_entries[new["id"]]
+        entry.clear()
+        entry.update(new)
+        self.entry_index[entry["id"]] = EntryIndex(
+            start_epoch, entry["workspace_id"], entry["user_id"], at
+        )
+        return entry
+
+    def delete_entry(self, entry_id: int, stamp: str, at: float) -> Json:
+        """Mark an entry deleted: ``server_deleted_at`` and ``at`` become ``stamp``."""
+        entry = self.all_entries[entry_id]
+        entry["server_deleted_at"] = entry["at"] = stamp
+        self.entry_index[entry_id] = self.entry_index[entry_id]._replace(at=at)
+        return entry
 
     # -- JSON shapes of the answers ------------------------------------------------------------
 
