@@ -245,6 +245,14 @@ def would_create(kind: str, name: str) -> str:
     return f"{kind} {quote(name)} would be created (--create-missing)"
 
 
+def description_too_long(length: int, limit: int) -> str:
+    """Reason ``description_too_long``: Toggl refuses a description over ``limit`` characters."""
+    return (
+        f"the description is {length:,} characters long, and Toggl takes {limit} at most: shorten "
+        "the text in the cell"
+    )
+
+
 def duplicate_row(row: int, earlier_file: str | None) -> str:
     """Status ``duplicate``: the same entry as an earlier row of the run (``None``: this file)."""
     where = f"{earlier_file} row" if earlier_file else "row"

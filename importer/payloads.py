@@ -4,9 +4,12 @@ For each chunk:
 
 1. Rows the ledger already holds as created (by their *source key*, the row's content before
    names become ids) are set aside first, so a re-run resolves nothing and sends nothing.
-2. The other rows' names are resolved per *distinct* (client, project, task) and email, never
+2. Per-row values Toggl refuses that the model does not see on the fast path (a description
+   over ``MAX_DESCRIPTION_CHARS``) are refused: one C-speed pass finds the longest text, and
+   only a chunk that has one too long looks at its rows.
+3. The other rows' names are resolved per *distinct* (client, project, task) and email, never
    per row.
-3. Bodies are validated the same way, per distinct value: what many rows share (the run's
+4. Bodies are validated the same way, per distinct value: what many rows share (the run's
    constants, the ids of a project/task pair, a user, a tag set, billable) goes through
    ``TimeEntryCreate`` once per distinct value, in ``TypeAdapter`` batches that fall back to one
    body at a time to name the culprit; the per-row numbers (start, duration) are checked
@@ -19,7 +22,7 @@ For each chunk:
    ``to_body()`` cost ~20 µs a row: most of a 1M-row dry run; see ``bench/bench_dryrun.py``.)
    The bodies themselves are built only when a row's ``body`` is first read (a dry run never
    reads one), all of a chunk's at once.
-4. Each row gets the content fingerprint the ledger keys rows by, hashed from canonical JSON
+5. Each row gets the content fingerprint the ledger keys rows by, hashed from canonical JSON
    written straight from the columns (``keys.canonical_columns``, a sample checked against
    ``keys.canonical``); a later row of the run with the same fingerprint is a duplicate of the
    first (posted once). What the run has seen is kept by ``duplicates.FirstSeen``: a Bloom filter
@@ -42,7 +45,13 @@ from pydantic import ValidationError
 from . import messages
 from .duplicates import FirstSeen
 from .keys import canonical, canonical_columns, fingerprint_texts
-from .models import MAX_DURATION_SECONDS, TIME_ENTRY_CREATE_LIST, RowError, TimeEntryCreate
+from .models import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DURATION_SECONDS,
+    TIME_ENTRY_CREATE_LIST,
+    RowError,
+    TimeEntryCreate,
+)
 from .normalize import NormalizedChunk
 from .resolve import Resolver, Unresolved
 
@@ -237,6 +246,7 @@ class Planner:
         todo = np.arange(len(rows))
         if keys is not None and done is not None:
             todo = self._set_aside_done(chunk.file, base, rows, keys, done(keys), finished, repeated)
+        todo = self._long_descriptions(chunk, todo, rows, errors)
         ids = await self._resolve(chunk, todo, rows, errors)
         index, bodies, hashes = self._validated(chunk, ids, rows, errors)
         numbers = chunk.rows[index]
@@ -347,6 +357,25 @@ class Planner:
         task_ids = _objects([t for _, t in ok])[triple_codes[keep]]
         user_ids = _objects([None if isinstance(u, Unresolved) else u for u in users])
         return _Ids(todo[keep], project_ids, task_ids, user_ids[email_codes[keep]])
+
+    def _long_descriptions(
+        self, chunk: NormalizedChunk, todo: np.ndarray, rows: list[int], errors: list[RowError]
+    ) -> np.ndarray:
+        """``todo`` without the rows whose description Toggl refuses as too long (refused into
+        ``errors``). The longest text of the chunk is found at C speed; only a chunk with one
+        too long looks at its rows."""
+        texts = chunk.description
+        if len(todo) == 0 or max(map(len, filter(None, texts.tolist())), default=0) <= MAX_DESCRIPTION_CHARS:
+            return todo
+        lengths = np.fromiter((len(t) if t else 0 for t in texts[todo].tolist()), np.int64, len(todo))
+        long = lengths > MAX_DESCRIPTION_CHARS
+        column = self.column("description")
+        for j in np.flatnonzero(long).tolist():
+            errors.append(RowError(
+                file=chunk.file, row=rows[todo[j]], column=column, reason="description_too_long",
+                message=messages.description_too_long(int(lengths[j]), MAX_DESCRIPTION_CHARS),
+            ))  # fmt: skip
+        return todo[~long]
 
     # -- bodies, validation, fingerprints --------------------------------------------------------
     def _validated(

@@ -393,6 +393,22 @@ def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path
     spy.check("would_create", planned)
 
 
+@uses("description_too_long")
+def test_a_description_longer_than_toggl_takes(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "long.csv", ["Date", "Start", "End", "Notes"],
+              [{**HOUR, "Notes": "x" * 3001}, {**HOUR, "Notes": "y" * 3000}])  # fmt: skip
+    done = toggl("long.csv", "--report", "r.csv")
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    message = ("the description is 3,001 characters long, and Toggl takes 3000 at most: shorten the "
+               "text in the cell")  # fmt: skip
+    assert (report[("long.csv", 2)]["status"], report[("long.csv", 2)]["message"]) == (
+        "refused", f"column 'Notes': {message}"
+    )
+    assert report[("long.csv", 3)]["status"] == "pending"
+    spy.check("description_too_long", message)
+
+
 # -- names only a fake Toggl can hold, and the model's safety net ----------------------------------
 class FakeToggl:
     """The listings name resolution reads: two clients of one name, two tasks of one name."""

@@ -312,6 +312,18 @@ def test_the_column_of_a_payload_field_is_the_files_column() -> None:
     assert p.column("project") == "Projekt"  # resolution names mapping fields
 
 
+async def test_a_description_longer_than_toggl_takes_is_refused_before_any_lookup(tmp_path: Path) -> None:
+    client = FakeClient()
+    s = sheet(tmp_path, "a.csv", [row(1, description="x" * 3001, email="nobody@example.com"),
+                                  row(2, description="y" * 3000)],
+              header=HEADER.replace("Description", "Notes"))  # fmt: skip
+    got = await plan(planner(client), s)
+    (error,) = got.errors
+    assert (error.row, error.column, error.reason) == (2, "Notes", "description_too_long")
+    assert error.message.startswith("the description is 3,001 characters long")
+    assert [r.row for r in got.rows] == [3]
+
+
 # -- fingerprints and the run's memory -----------------------------------------------------------
 AWKWARD = ['say "hi"', "back\\slash", "tab\there", "nul\x00and\x1f", "naïve café ☕ 🚀", "",
            "ends with space ", "line\nbreak", "</script>", "\u2028"]  # fmt: skip
