@@ -245,6 +245,15 @@ def would_create(kind: str, name: str) -> str:
     return f"{kind} {quote(name)} would be created (--create-missing)"
 
 
+def not_workspace_admin(email: str, workspace_id: int) -> str:
+    """Reason ``not_workspace_admin``: the row is someone else's, and Toggl takes entries for other
+    people only from workspace admins (the token's user is not one)."""
+    return (
+        f"the entry is for {quote(email)}, and only admins of workspace {workspace_id} can create "
+        "entries for other people: run the import with an admin's API token, or that person's"
+    )
+
+
 def description_too_long(length: int, limit: int) -> str:
     """Reason ``description_too_long``: Toggl refuses a description over ``limit`` characters."""
     return (

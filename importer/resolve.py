@@ -6,6 +6,10 @@ contract: an exact name first, else a unique match ignoring case and surrounding
 client, only that client's projects count. No match, or several equal matches, refuses the row
 naming the candidates (and a "did you mean" from the known names) — or, with ``create_missing``,
 the project/client/task is created exactly once and used from then on.
+
+An email resolves to a workspace member's id; when ``workspace_users`` says who is an admin and
+the token's user is not one, an email of someone else is refused (Toggl takes entries for other
+people from admins only): that costs one ``GET /me`` per run, asked only then.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ class ReadClient(Protocol):
     ) -> dict[str, Any]: ...
     async def create_client(self, workspace_id: int, name: str) -> dict[str, Any]: ...
     async def create_task(self, workspace_id: int, project_id: int, name: str) -> dict[str, Any]: ...
+    async def me(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,10 @@ class NameCache:
 
     catalogues: dict[tuple[int, str], _Catalogue] = field(default_factory=dict)
     users: dict[int, dict[str, int]] = field(default_factory=dict)
+    admins: dict[int, frozenset[int] | None] = field(default_factory=dict)
+    """Per workspace, the ids of its admins; ``None`` when the listing does not say."""
+    caller: int | None = None
+    """The id of the token's user (``/me``), once asked."""
 
 
 class Resolver:
@@ -168,12 +177,31 @@ class Resolver:
         async with lock:
             if self._wid not in self._cache.users:
                 users = await self._client.get_all(f"/workspaces/{self._wid}/workspace_users")
-                self._cache.users[self._wid] = {
+                ids = {
                     _key(u["email"]): int(u.get("uid") or u.get("user_id") or u["id"])
                     for u in users
                     if u.get("email")
                 }
+                said = all("admin" in u for u in users if u.get("email"))
+                self._cache.admins[self._wid] = (
+                    frozenset(ids[_key(u["email"])] for u in users if u.get("email") and u["admin"])
+                    if said and ids
+                    else None
+                )
+                self._cache.users[self._wid] = ids
         return self._cache.users[self._wid]
+
+    async def _may_enter_for(self, user_id: int) -> bool:
+        """May the token's user create entries for ``user_id``? Yes for themself, and for anyone
+        when they are an admin of the workspace (or when the listing does not say who is)."""
+        admins = self._cache.admins.get(self._wid)
+        if admins is None or len(admins) == len(self._cache.users.get(self._wid, ())):
+            return True  # the listing does not say, or everyone is an admin: no /me needed
+        async with self._locks.setdefault("me", asyncio.Lock()):
+            if self._cache.caller is None:
+                self._cache.caller = int((await self._client.me())["id"])
+        caller = self._cache.caller
+        return user_id == caller or caller in admins
 
     # -- one name ------------------------------------------------------------------------------
     async def client_id(self, name: str) -> Resolution:
@@ -306,6 +334,9 @@ class Resolver:
         users = await self._user_ids()
         found = users.get(_key(email))
         if found is not None:
+            if not await self._may_enter_for(found):
+                message = messages.not_workspace_admin(email, self._wid)
+                return Unresolved("email", message, "not_workspace_admin")
             return found
         suggestions = difflib.get_close_matches(_key(email), sorted(users), n=2)
         return Unresolved("email", messages.unknown_user(email, self._wid, suggestions), "unknown_user")

@@ -393,6 +393,24 @@ def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path
     spy.check("would_create", planned)
 
 
+@uses("not_workspace_admin")
+def test_a_member_cannot_import_time_for_someone_else(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "team.csv", ["Date", "Start", "End", "Email"],
+              [{**HOUR, "Email": "olivia@example.com"}, {**HOUR, "Email": "max@example.com"}])  # fmt: skip
+    done = toggl("team.csv", "--report", "r.csv", env={"TOGGL_API_TOKEN": "sandbox-member-token"})
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    message = ("the entry is for 'olivia@example.com', and only admins of workspace 1234567 can "
+               "create entries for other people: run the import with an admin's API token, or that "
+               "person's")  # fmt: skip
+    assert (report[("team.csv", 2)]["status"], report[("team.csv", 2)]["message"]) == (
+        "refused", f"column 'Email': {message}"
+    )
+    assert report[("team.csv", 3)]["status"] == "pending"  # max's own entry
+    assert f"team.csv row 2 [Email]: {message}" in done.out
+    spy.check("not_workspace_admin", message)
+
+
 @uses("description_too_long")
 def test_a_description_longer_than_toggl_takes(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
     write_csv(tmp_path / "long.csv", ["Date", "Start", "End", "Notes"],

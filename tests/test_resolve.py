@@ -1,5 +1,6 @@
 """Resolver: names to ids against the real sandbox over TCP (matching, scoping, messages,
-creation once, and one paged set of GETs per entity kind however many rows there are)."""
+creation once, who may enter time for whom, and one paged set of GETs per entity kind however
+many rows there are)."""
 
 from __future__ import annotations
 
@@ -539,3 +540,34 @@ async def test_a_dry_run_lists_what_create_missing_would_create_and_creates_noth
     assert by_triple[(None, "Internal", None)] == (201000004, None)
     assert planning.would_create == [("client", "Hooli")]
     assert not any(m == "POST" for m, _ in sandbox.state.requests)
+
+
+# -- who may enter time for whom -----------------------------------------------------------------
+
+
+async def test_a_member_cannot_enter_time_for_others_and_one_get_me_says_so(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Toggl takes entries for other people from workspace admins only: with a member's token,
+    someone else's email refuses the row at plan time (their own is fine)."""
+    member = SpyClient(session, sandbox.base_url, Credentials.from_token("sandbox-member-token"))
+    resolver = Resolver(member, WID)
+    _, users = await resolver.resolve_many([], ["olivia@example.com", "max@example.com", None])
+    refused = unresolved(users["olivia@example.com"])
+    assert (refused.column, refused.reason) == ("email", "not_workspace_admin")
+    assert "'olivia@example.com'" in refused.message and "admin" in refused.message
+    assert users["max@example.com"] == 102
+    assert sandbox.state.requests[("GET", "/me")] == 1
+    await resolver.user_id("olivia@example.com")
+    assert sandbox.state.requests[("GET", "/me")] == 1  # asked once per run
+
+
+async def test_an_admin_enters_time_for_anyone(sandbox: Sandbox, resolver: Resolver) -> None:
+    _, users = await resolver.resolve_many([], ["olivia@example.com", "max@example.com"])
+    assert users == {"olivia@example.com": 101, "max@example.com": 102}
+    assert sandbox.state.requests[("GET", "/me")] == 1
+
+
+async def test_no_get_me_when_nobody_enters_time_for_a_person(sandbox: Sandbox, resolver: Resolver) -> None:
+    await resolver.resolve_many([(None, "Support", None)], [None, ""])
+    assert sandbox.state.requests[("GET", "/me")] == 0
