@@ -379,13 +379,13 @@ class Importer:
                                            message="")
                     else:
                         s.to_post += 1
-                        self._write_report(row.file, row.row, "pending",
-                                           message="would be posted")
+                        message = (messages.would_create(list(row.creates.items()))
+                                   if row.creates else "would be posted")  # fmt: skip
+                        self._write_report(row.file, row.row, "pending", message=message)
         finally:
             if ledger:
                 ledger.close()
-        s.created_names = [f"{kind} {name!r} (would be created)" for kind, name in
-                           resolver.would_create]
+        s.created_names = [messages.new_name(*name, planned=True) for name in resolver.would_create]
         quota = await self._quota()
         s.remaining_seconds = estimate_seconds(s.to_post, self.settings.rate, **quota)
 
@@ -430,7 +430,7 @@ class Importer:
             for row in self._doubtful:
                 self._write_report(row.file, row.row, "in_doubt",
                                    message="no answer and not found yet; run again to check")
-            s.created_names = [f"{kind} {name!r}" for kind, name in resolver.created]
+            s.created_names = [messages.new_name(*name, planned=False) for name in resolver.created]
             s.in_doubt = len(self._doubtful)
             if self._stop_reason:
                 s.stopped = self._stop_reason
@@ -503,17 +503,12 @@ class Importer:
                             self._duplicate(row)
                 if self._payloads:
                     for row in fresh:
-                        self._payloads.write(row.file, row.row, row.body)
+                        self._payloads.write(row.file, row.row, row.body, row.creates)
                 yield fresh
                 self._tick()
 
     def _refused(self, err: RowError) -> None:
         s = self.summary
-        if err.reason == "would_create" and s.dry_run:  # --create-missing --dry-run
-            s.to_post += 1
-            self._write_report(err.file, err.row, "pending",
-                               message=f"would be posted after: {err.message}")
-            return
         s.refused += 1
         s.refused_by_reason[err.reason] += 1
         column = f" [{err.column}]" if err.column else ""
