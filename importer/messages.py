@@ -240,9 +240,36 @@ def typo_not_created(kind: str, name: str, close: str) -> str:
     )
 
 
-def would_create(kind: str, name: str) -> str:
-    """Reason ``would_create``: a dry run with --create-missing (reported as pending, not refused)."""
-    return f"{kind} {quote(name)} would be created (--create-missing)"
+def would_create(names: Sequence[tuple[str, str]]) -> str:
+    """Status ``pending`` of a dry run with --create-missing: the row would be posted once these
+    (kind, name) are created (not a refusal: there is nothing to fix)."""
+    listed = ", ".join(f"{kind} {quote(name)}" for kind, name in names)
+    return f"would be posted after creating {listed} (--create-missing)"
+
+
+def new_name(kind: str, name: str, parent: str | None, *, planned: bool) -> str:
+    """One name of the summary's list of what --create-missing created (or, ``planned``: would
+    create), with what it goes under: a project's client, a task's project."""
+    under = {"project": "client", "task": "project"}.get(kind)
+    text = f"{kind} {quote(name)}" + (f" under {under} {quote(parent)}" if under and parent else "")
+    return text + " (would be created)" if planned else text
+
+
+def not_workspace_admin(email: str, workspace_id: int) -> str:
+    """Reason ``not_workspace_admin``: the row is someone else's, and Toggl takes entries for other
+    people only from workspace admins (the token's user is not one)."""
+    return (
+        f"the entry is for {quote(email)}, and only admins of workspace {workspace_id} can create "
+        "entries for other people: run the import with an admin's API token, or that person's"
+    )
+
+
+def description_too_long(length: int, limit: int) -> str:
+    """Reason ``description_too_long``: Toggl refuses a description over ``limit`` characters."""
+    return (
+        f"the description is {length:,} characters long, and Toggl takes {limit} at most: shorten "
+        "the text in the cell"
+    )
 
 
 def duplicate_row(row: int, earlier_file: str | None) -> str:

@@ -25,6 +25,8 @@ from pydantic import (
 
 MAX_DURATION_SECONDS = 999 * 3600
 """Toggl refuses entries longer than 999 hours."""
+MAX_DESCRIPTION_CHARS = 3000
+"""Toggl refuses a description longer than this (characters, not bytes)."""
 
 DEFAULT_CREATED_WITH = "toggl-import"
 TOGGL_TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
@@ -69,7 +71,7 @@ class TimeEntryCreate(BaseModel):
     workspace_id: PositiveId
     duration: Annotated[StrictInt, Field(ge=0, le=MAX_DURATION_SECONDS)] | None = None
     stop: datetime | None = None
-    description: str | None = None
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)] | None = None
     project_id: PositiveId | None = None
     task_id: PositiveId | None = None
     tags: list[str] | None = None

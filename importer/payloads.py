@@ -4,9 +4,14 @@ For each chunk:
 
 1. Rows the ledger already holds as created (by their *source key*, the row's content before
    names become ids) are set aside first, so a re-run resolves nothing and sends nothing.
-2. The other rows' names are resolved per *distinct* (client, project, task) and email, never
-   per row.
-3. Bodies are validated the same way, per distinct value: what many rows share (the run's
+2. Per-row values Toggl refuses that the model does not see on the fast path (a description
+   over ``MAX_DESCRIPTION_CHARS``) are refused: one C-speed pass finds the longest text, and
+   only a chunk that has one too long looks at its rows.
+3. The other rows' names are resolved per *distinct* (client, project, task) and email, never
+   per row. Nothing is created yet: with ``--create-missing`` a name that does not exist comes
+   back as ``resolve.Missing`` and stands in as a *fake id* (``FAKE_ID_BASE`` + n, one per name
+   to create), so that its rows go through every other check like the rest.
+4. Bodies are validated the same way, per distinct value: what many rows share (the run's
    constants, the ids of a project/task pair, a user, a tag set, billable) goes through
    ``TimeEntryCreate`` once per distinct value, in ``TypeAdapter`` batches that fall back to one
    body at a time to name the culprit; the per-row numbers (start, duration) are checked
@@ -19,7 +24,12 @@ For each chunk:
    ``to_body()`` cost ~20 µs a row: most of a 1M-row dry run; see ``bench/bench_dryrun.py``.)
    The bodies themselves are built only when a row's ``body`` is first read (a dry run never
    reads one), all of a chunk's at once.
-4. Each row gets the content fingerprint the ledger keys rows by, hashed from canonical JSON
+5. Only then are the names that rows still valid need created (``Resolver.create``, once per
+   name, parents first), and their ids replace the fake ones; a name Toggl refuses to create
+   refuses its rows. A dry run creates nothing: its rows keep the fake ids (so duplicates are
+   found as in the real run), their ``body`` has ``null`` for them, and ``PlannedRow.creates``
+   names what will be created first. Rows that need nothing created skip this step entirely.
+6. Each row gets the content fingerprint the ledger keys rows by, hashed from canonical JSON
    written straight from the columns (``keys.canonical_columns``, a sample checked against
    ``keys.canonical``); a later row of the run with the same fingerprint is a duplicate of the
    first (posted once). What the run has seen is kept by ``duplicates.FirstSeen``: a Bloom filter
@@ -42,9 +52,15 @@ from pydantic import ValidationError
 from . import messages
 from .duplicates import FirstSeen
 from .keys import canonical, canonical_columns, fingerprint_texts
-from .models import MAX_DURATION_SECONDS, TIME_ENTRY_CREATE_LIST, RowError, TimeEntryCreate
+from .models import (
+    MAX_DESCRIPTION_CHARS,
+    MAX_DURATION_SECONDS,
+    TIME_ENTRY_CREATE_LIST,
+    RowError,
+    TimeEntryCreate,
+)
 from .normalize import NormalizedChunk
-from .resolve import Resolver, Unresolved
+from .resolve import Missing, Resolver, ToCreate, TripleResult, Unresolved
 
 VALIDATION_BATCH = 512
 
@@ -64,6 +80,12 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
 }
 """Payload field → the mapping fields whose column feeds it (the first one the file has wins)."""
 
+FAKE_ID_BASE = 1 << 62
+"""Where the ids stand in for names not created yet start: positive (the model checks ids as
+usual) and far above any id Toggl gives, so a fingerprint with one never equals a real entry's."""
+_ID_OF = {"project": "project_id", "task": "task_id"}
+"""The body field that holds the id of a kind of name ``--create-missing`` creates."""
+
 _SAMPLE_START = "2026-01-01T00:00:00Z"
 _ROW_BITS = 32
 """What the run has seen is keyed to a *place*: file number << 32 | spreadsheet row."""
@@ -77,10 +99,16 @@ class PlannedRow:
     ``body`` is made when first read, for all the rows of its chunk at once (``_Bodies``): a dry
     run never reads it, a real run reads it as it adds the rows to the ledger. Not frozen (it
     would cost ~0.5 µs a row more to build); treat it as read-only.
+
+    ``creates`` is set only by a dry run with ``--create-missing``, on a row that needs names the
+    real run creates first: kind → name (``client``, ``project``, ``task``; only those created).
+    Its ``body`` then has ``null`` for the ids not known yet, and ``fingerprint`` is made with
+    stand-in ids (equal for rows that will get equal ids). A real run creates them before it
+    plans the row, so there ``creates`` is always ``None``.
     """
 
-    __slots__ = ("_at", "_bodies", "_body", "duplicate_in", "duplicate_of", "file", "fingerprint",
-                 "row", "source")  # fmt: skip
+    __slots__ = ("_at", "_bodies", "_body", "creates", "duplicate_in", "duplicate_of", "file",
+                 "fingerprint", "row", "source")  # fmt: skip
 
     def __init__(
         self,
@@ -93,6 +121,7 @@ class PlannedRow:
         duplicate_in: str | None = None,
         bodies: _Bodies | None = None,
         at: int = 0,
+        creates: dict[str, str] | None = None,
     ) -> None:
         self.file = file
         self.row = row
@@ -106,19 +135,24 @@ class PlannedRow:
         self._bodies = bodies
         """Where ``body`` comes from while it is ``None``: ``bodies[at]``."""
         self._at = at
+        self.creates = creates
 
     @property
     def body(self) -> dict[str, Any]:
         body = self._body
         if body is None:
             assert self._bodies is not None
-            body = self._body = self._bodies[self._at]
+            body = self._bodies[self._at]
+            if self.creates:
+                body = _unknown_ids(body, self.creates)
+            self._body = body
             self._bodies = None  # the chunk's bodies live while a row has not read its own
         return body
 
     def __repr__(self) -> str:
         return (f"PlannedRow(file={self.file!r}, row={self.row!r}, fingerprint={self.fingerprint!r}, "
-                f"duplicate_of={self.duplicate_of!r}, duplicate_in={self.duplicate_in!r})")  # fmt: skip
+                f"duplicate_of={self.duplicate_of!r}, duplicate_in={self.duplicate_in!r}, "
+                f"creates={self.creates!r})")  # fmt: skip
 
 
 class _Bodies:
@@ -201,6 +235,8 @@ class Planner:
         self._triples: dict[tuple[Any, ...], Any] = {}
         self._emails: dict[Any, Any] = {}
         """What each distinct (client, project, task) and email resolved to, for later chunks."""
+        self._fakes: dict[ToCreate, int] = {}
+        """The id standing in for each name to create (``FAKE_ID_BASE`` + n)."""
         self._parts: dict[Hashable, bool] = {}
         """Shared parts of bodies (see ``_check_parts``) → valid through the model or not."""
 
@@ -241,8 +277,11 @@ class Planner:
         todo = np.arange(len(rows))
         if keys is not None and done is not None:
             todo = self._set_aside_done(chunk.file, base, rows, keys, done(keys), finished, repeated)
+        todo = self._long_descriptions(chunk, todo, rows, errors)
         ids = await self._resolve(chunk, todo, rows, errors)
-        index, bodies, hashes = self._validated(chunk, ids, rows, errors)
+        checked = self._checked(chunk, ids, rows, errors)
+        creates = await self._settle(ids, checked, chunk.file, rows, errors)
+        index, bodies, hashes = self._built(checked)
         numbers = chunk.rows[index]
         places = numbers + base
         firsts = self._seen.setdefault_many(hashes, places)
@@ -258,6 +297,8 @@ class Planner:
         ]
         for j in np.flatnonzero(firsts != places).tolist():
             out[j].duplicate_of, out[j].duplicate_in = self._where(firsts[j])
+        for j, names in creates.items():
+            out[j].creates = names
         if repeated:
             out += repeated
             out.sort(key=lambda r: r.row)
@@ -347,22 +388,60 @@ class Planner:
                 )
             )
         keep = ~problem
-        ok = [(None, None) if isinstance(r, Unresolved) else r for r in results]
-        project_ids = _objects([p for p, _ in ok])[triple_codes[keep]]
-        task_ids = _objects([t for _, t in ok])[triple_codes[keep]]
+        kept_codes = triple_codes[keep]
+        ok = [self._pair(r) for r in results]
+        project_ids = _objects([p for p, _ in ok])[kept_codes]
+        task_ids = _objects([t for _, t in ok])[kept_codes]
         user_ids = _objects([None if isinstance(u, Unresolved) else u for u in users])
-        return _Ids(todo[keep], project_ids, task_ids, user_ids[email_codes[keep]])
+        missing = None
+        if any(isinstance(r, Missing) for r in results):  # --create-missing: a name is new
+            missing = _objects([r if isinstance(r, Missing) else None for r in results])[kept_codes]
+        return _Ids(todo[keep], project_ids, task_ids, user_ids[email_codes[keep]], missing)
+
+    def _pair(self, result: TripleResult) -> tuple[int | None, int | None]:
+        """(project_id, task_id) of a triple's result: fake ids for names to create."""
+        if isinstance(result, Unresolved):
+            return (None, None)
+        if isinstance(result, Missing):
+            project, task = result.project, result.task
+            return (
+                self._fake(project) if isinstance(project, ToCreate) else project,
+                None if task is None else self._fake(task),
+            )
+        return result
+
+    def _fake(self, name: ToCreate) -> int:
+        return self._fakes.setdefault(name, FAKE_ID_BASE + len(self._fakes))
+
+    def _long_descriptions(
+        self, chunk: NormalizedChunk, todo: np.ndarray, rows: list[int], errors: list[RowError]
+    ) -> np.ndarray:
+        """``todo`` without the rows whose description Toggl refuses as too long (refused into
+        ``errors``). The longest text of the chunk is found at C speed; only a chunk with one
+        too long looks at its rows."""
+        texts = chunk.description
+        if len(todo) == 0 or max(map(len, filter(None, texts.tolist())), default=0) <= MAX_DESCRIPTION_CHARS:
+            return todo
+        lengths = np.fromiter((len(t) if t else 0 for t in texts[todo].tolist()), np.int64, len(todo))
+        long = lengths > MAX_DESCRIPTION_CHARS
+        column = self.column("description")
+        for j in np.flatnonzero(long).tolist():
+            errors.append(RowError(
+                file=chunk.file, row=rows[todo[j]], column=column, reason="description_too_long",
+                message=messages.description_too_long(int(lengths[j]), MAX_DESCRIPTION_CHARS),
+            ))  # fmt: skip
+        return todo[~long]
 
     # -- bodies, validation, fingerprints --------------------------------------------------------
-    def _validated(
+    def _checked(
         self, chunk: NormalizedChunk, ids: _Ids, rows: list[int], errors: list[RowError]
-    ) -> tuple[list[int], _Bodies, list[str]]:
-        """Indices in the chunk, bodies (made when first read) and fingerprints of the valid rows,
-        in order; the others are refused into ``errors`` with the model's message and the file's
-        column."""
+    ) -> _Checked:
+        """The resolved rows validated: those the model refuses go to ``errors`` with its message
+        and the file's column; the others are kept, with the columns their bodies and keys are
+        made from (and the bodies themselves when some rows had to go through the model)."""
         todo = ids.rows
         if len(todo) == 0:
-            return [], _Bodies([]), []
+            return _Checked([], (), None, None, set())
         starts = chunk.start_text()[todo]
         durations = chunk.duration[todo]
         suspect = (np.char.str_len(starts) != len(_SAMPLE_START)) | (durations < 0)
@@ -382,25 +461,95 @@ class Planner:
                 dtype=bool,
                 count=len(todo),
             )
-        columns = (uids, starts.tolist(), durations.tolist(), chunk.description[todo].tolist(),
-                   pids, tids, tags)  # fmt: skip
-        args = (self._created_with, self._wid, *columns, billable)
+        args = (self._created_with, self._wid, uids, starts.tolist(), durations.tolist(),
+                chunk.description[todo].tolist(), pids, tids, tags, billable)  # fmt: skip
         index = todo.tolist()
         slow = np.flatnonzero(suspect).tolist()
         trusted = np.flatnonzero(~suspect)
         if trusted.size and not _exact(_body(args, int(trusted[0]))):
             slow = list(range(len(index)))  # the bodies built here are not to_body()'s: all whole
         if not slow:
-            texts = _texts(self._wid, columns, lambda j: _body(args, j))
-            return index, _Bodies(functools.partial(_bodies, *args)), fingerprint_texts(texts)
+            return _Checked(index, args, None, None, set())
         bodies = _bodies(*args)
         kept = self._whole(index, bodies, slow, chunk.file, rows, errors)
-        whole = set(slow)
+        return _Checked(index, args, kept, bodies, set(slow))
+
+    async def _settle(
+        self, ids: _Ids, checked: _Checked, file: str, rows: list[int], errors: list[RowError]
+    ) -> dict[int, dict[str, str]]:
+        """Create the names that the valid rows need (``--create-missing``), once each, and put
+        their ids in place of the fake ones; a row whose name Toggl refuses to create is refused.
+        A dry run creates nothing: returns what each row would need created first, by its place
+        among the rows planned. Rows that need nothing created cost nothing here."""
+        missing = ids.missing
+        if missing is None or self._resolver is None:
+            return {}
+        kept = checked.kept if checked.kept is not None else list(range(len(checked.index)))
+        wanted = [j for j in kept if missing[j] is not None]
+        if not wanted:
+            return {}
+        distinct: list[Missing] = list(dict.fromkeys(missing[j] for j in wanted))
+        made = await self._resolver.create(dict.fromkeys(n for m in distinct for n in m.creates()))
+        outcome: dict[Missing, tuple[int | None, int | None] | Unresolved | dict[str, str]] = {}
+        for m in distinct:
+            got = [made[name] for name in m.creates()]
+            refusal = next((g for g in got if isinstance(g, Unresolved)), None)
+            if refusal is not None:
+                outcome[m] = refusal
+            elif any(g is None for g in got):  # a dry run: the ids are not known yet
+                outcome[m] = {name.kind: self._resolver.spelled(name) for name in m.creates()}
+            else:
+                project = made[m.project] if isinstance(m.project, ToCreate) else m.project
+                task = None if m.task is None else made[m.task]
+                assert not isinstance(project, Unresolved) and not isinstance(task, Unresolved)
+                outcome[m] = (project, task)
+        creates: dict[int, dict[str, str]] = {}
+        refused: set[int] = set()
+        _, _, *columns = checked.args
+        pids, tids = columns[4], columns[5]
+        for j in wanted:
+            got_j = outcome[missing[j]]
+            if isinstance(got_j, Unresolved):
+                refused.add(j)
+                errors.append(RowError(file=file, row=rows[checked.index[j]], reason=got_j.reason,
+                                       column=self.column(got_j.column), message=got_j.message))  # fmt: skip
+            elif isinstance(got_j, dict):
+                creates[j] = got_j
+            else:
+                pids[j], tids[j] = got_j
+                if checked.bodies is not None:
+                    body = checked.bodies[j]
+                    for name, value in zip(("project_id", "task_id"), got_j, strict=True):
+                        if name in body:
+                            body[name] = value
+        if refused:
+            checked.kept = [j for j in kept if j not in refused]
+        final = checked.kept if checked.kept is not None else kept
+        place = {j: at for at, j in enumerate(final)} if creates else {}
+        return {place[j]: names for j, names in creates.items()}
+
+    def _built(self, checked: _Checked) -> tuple[list[int], _Bodies, list[str]]:
+        """Indices in the chunk, bodies (made when first read) and fingerprints of the rows kept,
+        in order."""
+        if not checked.index:
+            return [], _Bodies([]), []
+        created_with, wid, *columns = checked.args
+        kept, bodies = checked.kept, checked.bodies
+        if bodies is None:  # the fast path: every body comes from the columns, when first read
+            args, index = checked.args, checked.index
+            if kept is not None:  # (rows whose name Toggl refused to create are left out)
+                args = (created_with, wid, *([column[j] for j in kept] for column in columns))
+                index = [index[j] for j in kept]
+            texts = _texts(self._wid, args[2:9], lambda j: _body(args, j))
+            return index, _Bodies(functools.partial(_bodies, *args)), fingerprint_texts(texts)
+        assert kept is not None
+        whole = checked.whole
         fast = [j for j in kept if j not in whole]
-        fast_columns = [[column[j] for j in fast] for column in columns]
+        fast_columns = [[column[j] for j in fast] for column in columns[:7]]
         fast_texts = iter(_texts(self._wid, fast_columns, lambda k: bodies[fast[k]]))
         texts = [canonical(bodies[j]) if j in whole else next(fast_texts) for j in kept]
-        return [index[j] for j in kept], _Bodies([bodies[j] for j in kept]), fingerprint_texts(texts)
+        index = [checked.index[j] for j in kept]
+        return index, _Bodies([bodies[j] for j in kept]), fingerprint_texts(texts)
 
     def _whole(
         self,
@@ -504,12 +653,38 @@ class Planner:
 
 @dataclass(frozen=True, slots=True)
 class _Ids:
-    """Resolved rows of a chunk: their indices, and their ids aligned with them (object arrays)."""
+    """Resolved rows of a chunk: their indices, and their ids aligned with them (object arrays;
+    fake ids for names to create)."""
 
     rows: np.ndarray
     project_ids: np.ndarray
     task_ids: np.ndarray
     user_ids: np.ndarray
+    missing: np.ndarray | None = None
+    """``Missing`` (or ``None``) of each row, when some row needs a name created."""
+
+
+@dataclass(slots=True)
+class _Checked:
+    """The rows of a chunk that passed validation."""
+
+    index: list[int]
+    """Chunk index of each validated row (its *position* j)."""
+    args: tuple[Any, ...]
+    """``_bodies``' arguments: the settings, then one list per column over the positions."""
+    kept: list[int] | None
+    """Positions kept; ``None``: all of them."""
+    bodies: list[dict[str, Any]] | None
+    """Every position's body, when some went through the model (theirs are ``to_body()``'s)."""
+    whole: set[int]
+    """Positions validated through the model (their key is written from their body)."""
+
+
+def _unknown_ids(body: dict[str, Any], creates: Mapping[str, str]) -> dict[str, Any]:
+    """A copy of ``body`` with ``null`` for the ids of the names in ``creates`` (not created yet),
+    every field where it was."""
+    fields = {_ID_OF[kind] for kind in creates if kind in _ID_OF}
+    return {name: None if name in fields else value for name, value in body.items()}
 
 
 def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:

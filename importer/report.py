@@ -82,15 +82,23 @@ class ReportWriter:
 
 
 class PayloadWriter:
-    """``--emit-payloads``: one JSON line per row that is (or would be) posted, in input order."""
+    """``--emit-payloads``: one JSON line per row that is (or would be) posted, in input order.
+
+    A dry run's row that needs names ``--create-missing`` creates first has ``null`` for their
+    ids in ``payload`` and a ``"creates"`` object naming them (``client``, ``project``, ``task``:
+    only those created); every other line is exactly ``{"file", "row", "payload"}``.
+    """
 
     def __init__(self, path: Path) -> None:
         self._fh: IO[str] = open_output(path, "--emit-payloads")
 
-    def write(self, file: str, row: int, body: dict[str, Any]) -> None:
-        self._fh.write(
-            json.dumps({"file": file, "row": row, "payload": body}, ensure_ascii=False) + "\n"
-        )
+    def write(
+        self, file: str, row: int, body: dict[str, Any], creates: dict[str, str] | None = None
+    ) -> None:
+        line: dict[str, Any] = {"file": file, "row": row, "payload": body}
+        if creates:
+            line["creates"] = creates
+        self._fh.write(json.dumps(line, ensure_ascii=False) + "\n")
 
     def close(self) -> None:
         self._fh.close()

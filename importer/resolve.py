@@ -4,8 +4,17 @@ Each entity kind is fetched once per run, with paging, the first time a row need
 every later row is answered from the cache, however many rows there are. Matching follows the
 contract: an exact name first, else a unique match ignoring case and surrounding spaces; with a
 client, only that client's projects count. No match, or several equal matches, refuses the row
-naming the candidates (and a "did you mean" from the known names) — or, with ``create_missing``,
-the project/client/task is created exactly once and used from then on.
+naming the candidates (and a "did you mean" from the known names).
+
+With ``create_missing`` a missing name is *not* created when it is looked up: it comes back as a
+``ToCreate`` (inside a ``Missing`` triple), so that the planner can run every other check first
+and create only what rows that are otherwise valid need (``Resolver.create``, once per name).
+A dry run (``plan_only``) goes the same way, but ``create`` only records what it would create
+and remembers it as if it had (so later chunks match it, as the real run would).
+
+An email resolves to a workspace member's id; when ``workspace_users`` says who is an admin and
+the token's user is not one, an email of someone else is refused (Toggl takes entries for other
+people from admins only): that costs one ``GET /me`` per run, asked only then.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import asyncio
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from . import messages
 from .errors import PermanentError
@@ -27,6 +36,7 @@ class ReadClient(Protocol):
     ) -> dict[str, Any]: ...
     async def create_client(self, workspace_id: int, name: str) -> dict[str, Any]: ...
     async def create_task(self, workspace_id: int, project_id: int, name: str) -> dict[str, Any]: ...
+    async def me(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -38,11 +48,60 @@ class Unresolved:
     reason: str
 
 
+@dataclass(frozen=True)
+class ToCreate:
+    """A name ``create_missing`` creates when a valid row needs it: its kind, its folded name
+    (``key``), what it goes under -- an existing id, another ``ToCreate`` (a project under a
+    new client, a task under a new project) or nothing -- and the name as first written (trimmed),
+    which is what is created. Equal when kind, key and parent are."""
+
+    kind: str
+    key: str
+    parent: int | ToCreate | None
+    name: str = field(compare=False)
+
+    def chain(self) -> tuple[ToCreate, ...]:
+        """The names to create for this one, parents first (this one last)."""
+        parent = self.parent.chain() if isinstance(self.parent, ToCreate) else ()
+        return (*parent, self)
+
+
+@dataclass(frozen=True)
+class Missing:
+    """A triple that resolves once some of its names are created (``create_missing``): the
+    project (an id, or one to create), the task to create, and the client to create for a row
+    that names a client but no project."""
+
+    project: int | ToCreate | None
+    task: ToCreate | None = None
+    client: ToCreate | None = None
+
+    def creates(self) -> tuple[ToCreate, ...]:
+        """Everything to create for this triple, each once, parents first."""
+        found: dict[ToCreate, None] = {}
+        for item in (self.client, self.project, self.task):
+            if isinstance(item, ToCreate):
+                found.update(dict.fromkeys(item.chain()))
+        return tuple(found)
+
+
+class NewName(NamedTuple):
+    """A name created (or, in a dry run, to be created): kind, name, and the name of what it goes
+    under (a project's client, a task's project), if anything."""
+
+    kind: str
+    name: str
+    parent: str | None
+
+
 Resolution = int | Unresolved
 Triple = tuple[str | None, str | None, str | None]
 """(client, project, task) names of a row."""
-TripleResult = tuple[int | None, int | None] | Unresolved
-"""(project_id, task_id) of a triple, or why it did not resolve."""
+TripleResult = tuple[int | None, int | None] | Missing | Unresolved
+"""(project_id, task_id) of a triple, what to create first for it, or why it did not resolve."""
+Ref = int | ToCreate
+"""An entity: its id, or the name that will be created for it."""
+PARENT_KIND = {"project": "client", "task": "project"}
 
 
 def _key(name: str) -> str:
@@ -54,7 +113,15 @@ class _Named:
     id: int
     name: str
     active: bool = True
-    parent: int | None = None  # client id of a project, project id of a task
+    parent: Ref | None = None  # client of a project, project of a task
+    made: bool = False
+    """Created by this run (or planned by a dry run): never the "typo" a new name is close to."""
+    planned: ToCreate | None = None
+    """A dry run's stand-in for a name it would create: matching it gives this, not an id."""
+
+    @property
+    def ref(self) -> Ref:
+        return self.planned if self.planned is not None else self.id
 
 
 @dataclass
@@ -67,7 +134,7 @@ class _Catalogue:
     def add(self, item: _Named) -> None:
         self.items.append(item)
 
-    def match(self, name: str, parent: int | None = None, scoped: bool = False) -> list[_Named]:
+    def match(self, name: str, parent: Ref | None = None, scoped: bool = False) -> list[_Named]:
         pool = [i for i in self.items if not scoped or i.parent == parent]
         exact = [i for i in pool if i.name == name]
         if not exact:
@@ -78,15 +145,19 @@ class _Catalogue:
                 return active
         return exact
 
-    def one_edit_away(self, name: str, parent: int | None = None, scoped: bool = False) -> str | None:
-        """An existing name one edit (insert, delete, replace, swap; case ignored) from ``name``."""
+    def one_edit_away(self, name: str, parent: Ref | None = None, scoped: bool = False) -> str | None:
+        """A name that existed before the run one edit (insert, delete, replace, swap; case
+        ignored) from ``name`` (names this run creates do not count: a dry run and the real run
+        must judge a name alike, whichever chunk created the other one first)."""
         wanted = _key(name)
         for item in self.items:
+            if item.made:
+                continue
             if (not scoped or item.parent == parent) and _one_edit(_key(item.name), wanted):
                 return item.name
         return None
 
-    def suggest(self, name: str, parent: int | None = None, scoped: bool = False) -> list[str]:
+    def suggest(self, name: str, parent: Ref | None = None, scoped: bool = False) -> list[str]:
         names = sorted({i.name for i in self.items if not scoped or i.parent == parent})
         return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
 
@@ -113,6 +184,10 @@ class NameCache:
 
     catalogues: dict[tuple[int, str], _Catalogue] = field(default_factory=dict)
     users: dict[int, dict[str, int]] = field(default_factory=dict)
+    admins: dict[int, frozenset[int] | None] = field(default_factory=dict)
+    """Per workspace, the ids of its admins; ``None`` when the listing does not say."""
+    caller: int | None = None
+    """The id of the token's user (``/me``), once asked."""
 
 
 class Resolver:
@@ -131,13 +206,17 @@ class Resolver:
         self._wid = workspace_id
         self._create = create_missing
         self._plan_only = plan_only
-        self.would_create: list[tuple[str, str]] = []
-        """With ``plan_only`` (a dry run): (kind, name) of what ``create_missing`` would create."""
+        self.would_create: list[NewName] = []
+        """With ``plan_only`` (a dry run): what ``create`` would have created, each once."""
         self._cache = cache if cache is not None else NameCache()
         self._locks: dict[str, asyncio.Lock] = {}
-        self.created: list[tuple[str, str]] = []
-        """(kind, name) of everything created with ``create_missing``."""
-        self._refused: dict[tuple[str, str, int | None], Unresolved] = {}
+        self.created: list[NewName] = []
+        """Everything ``create`` created, each once."""
+        self._made: dict[ToCreate, int | Unresolved | None] = {}
+        """What ``create`` gave for each name: its id, why not, or (a dry run) ``None``."""
+        self._spelled: dict[ToCreate, str] = {}
+        """The name each was created as (or would be): the first spelling ``create`` was given."""
+        self._refused: dict[tuple[str, str, Ref | None], Unresolved] = {}
         """Creates Toggl refused for good, by (kind, name key, parent)."""
 
     # -- fetching, once per kind -------------------------------------------------------------
@@ -168,102 +247,181 @@ class Resolver:
         async with lock:
             if self._wid not in self._cache.users:
                 users = await self._client.get_all(f"/workspaces/{self._wid}/workspace_users")
-                self._cache.users[self._wid] = {
+                ids = {
                     _key(u["email"]): int(u.get("uid") or u.get("user_id") or u["id"])
                     for u in users
                     if u.get("email")
                 }
+                said = all("admin" in u for u in users if u.get("email"))
+                self._cache.admins[self._wid] = (
+                    frozenset(ids[_key(u["email"])] for u in users if u.get("email") and u["admin"])
+                    if said and ids
+                    else None
+                )
+                self._cache.users[self._wid] = ids
         return self._cache.users[self._wid]
 
+    async def _may_enter_for(self, user_id: int) -> bool:
+        """May the token's user create entries for ``user_id``? Yes for themself, and for anyone
+        when they are an admin of the workspace (or when the listing does not say who is)."""
+        admins = self._cache.admins.get(self._wid)
+        if admins is None or len(admins) == len(self._cache.users.get(self._wid, ())):
+            return True  # the listing does not say, or everyone is an admin: no /me needed
+        async with self._locks.setdefault("me", asyncio.Lock()):
+            if self._cache.caller is None:
+                self._cache.caller = int((await self._client.me())["id"])
+        caller = self._cache.caller
+        return user_id == caller or caller in admins
+
     # -- one name ------------------------------------------------------------------------------
-    async def client_id(self, name: str) -> Resolution:
+    async def client_id(self, name: str) -> Ref | Unresolved:
         cat = await self._catalogue("client")
-        found = await self._match_or_create(
-            cat, name, None, False, lambda: self._client.create_client(self._wid, name.strip())
-        )
-        if isinstance(found, Unresolved):
+        found = self._lookup(cat, name, None, False)
+        if not isinstance(found, list):
             return found
         if len(found) == 1:
-            return found[0].id
+            return found[0].ref
         if len(found) > 1:
             return Unresolved("client", messages.ambiguous_client(name, len(found)), "ambiguous")
         return Unresolved("client", messages.unknown_client(name, cat.suggest(name)), "unknown_client")
 
-    async def project_id(self, name: str, client: str | None = None) -> Resolution:
-        client_id: int | None = None
+    async def project_id(self, name: str, client: str | None = None) -> Ref | Unresolved:
+        client_ref: Ref | None = None
         if client:
             got = await self.client_id(client)
             if isinstance(got, Unresolved):
                 return got
-            client_id = got
+            client_ref = got
         cat = await self._catalogue("project")
-        scoped = client_id is not None
-        found = await self._match_or_create(
-            cat, name, client_id, scoped,
-            lambda: self._client.create_project(self._wid, name.strip(), client_id),
-        )  # fmt: skip
-        if isinstance(found, Unresolved):
+        scoped = client_ref is not None
+        found = self._lookup(cat, name, client_ref, scoped)
+        if not isinstance(found, list):
             return found
         if len(found) == 1:
             if not found[0].active:  # Toggl refuses entries on it: no request to learn that
                 return Unresolved(
                     "project", messages.archived_project(found[0].name), "archived_project"
                 )
-            return found[0].id
+            return found[0].ref
         if len(found) > 1:
-            clients = await self._client_names()
-            candidates = [(p.name, clients.get(p.parent) if p.parent else None) for p in found]
+            candidates = [(p.name, await self._name_of("client", p.parent)) for p in found]
             return Unresolved(
                 "project", messages.ambiguous_project(name, candidates), "ambiguous_project"
             )
-        suggestions = cat.suggest(name, client_id, scoped)
+        suggestions = cat.suggest(name, client_ref, scoped)
         message = messages.unknown_project(name, client or None, suggestions)
         return Unresolved("project", message, "unknown_project")
 
-    async def _match_or_create(
-        self,
-        cat: _Catalogue,
-        name: str,
-        parent: int | None,
-        scoped: bool,
-        make: Callable[[], Awaitable[dict[str, Any]]],
-    ) -> list[_Named] | Unresolved:
-        """The entities ``name`` matches; none, and ``create_missing``: the one created for it
-        (or why it is not: a likely typo, a dry run, Toggl's refusal)."""
+    async def task_id(self, name: str, project: Ref) -> Ref | Unresolved:
+        cat = await self._catalogue("task")
+        found = self._lookup(cat, name, project, True)
+        if not isinstance(found, list):
+            return found
+        if len(found) == 1:
+            return found[0].ref
+        if len(found) > 1:
+            return Unresolved("task", messages.ambiguous_task(name, len(found)), "ambiguous_task")
+        suggestions = cat.suggest(name, project, scoped=True)
+        return Unresolved("task", messages.unknown_task(name, suggestions), "unknown_task")
+
+    async def user_id(self, email: str) -> Resolution:
+        users = await self._user_ids()
+        found = users.get(_key(email))
+        if found is not None:
+            if not await self._may_enter_for(found):
+                message = messages.not_workspace_admin(email, self._wid)
+                return Unresolved("email", message, "not_workspace_admin")
+            return found
+        suggestions = difflib.get_close_matches(_key(email), sorted(users), n=2)
+        return Unresolved("email", messages.unknown_user(email, self._wid, suggestions), "unknown_user")
+
+    def _lookup(
+        self, cat: _Catalogue, name: str, parent: Ref | None, scoped: bool
+    ) -> list[_Named] | ToCreate | Unresolved:
+        """The entities ``name`` matches; none, and ``create_missing``: the name to create for it
+        (or why it is not created: it looks like a typo of a name Toggl has)."""
         found = cat.match(name, parent, scoped)
         if found or not self._create:
             return found
-        refusal = self._not_creatable(cat, name, parent, scoped)
-        if refusal:
-            return refusal
-        return await self._create_once(cat, name, parent, scoped, make)
-
-    def _not_creatable(
-        self, cat: _Catalogue, name: str, parent: int | None, scoped: bool
-    ) -> Unresolved | None:
-        """Why a missing name is not created: it looks like a typo, or this is a dry run."""
         kind = cat.kind
         close = cat.one_edit_away(name, parent, scoped)
         if close:
             return Unresolved(kind, messages.typo_not_created(kind, name, close), f"unknown_{kind}")
+        return ToCreate(kind, _key(name), parent, name.strip())
+
+    async def _name_of(self, kind: str, ref: Ref | None) -> str | None:
+        """The name of a client or project (for messages and listings)."""
+        if ref is None or isinstance(ref, ToCreate):
+            return None if ref is None else ref.name
+        cat = await self._catalogue(kind)
+        return next((item.name for item in cat.items if item.id == ref), None)
+
+    # -- creating what valid rows need ---------------------------------------------------------
+    async def create(self, wanted: Iterable[ToCreate]) -> dict[ToCreate, int | Unresolved | None]:
+        """Create each name (its parents first), once per run: its id, or why Toggl would not.
+
+        With ``plan_only`` nothing is sent: each name is listed in ``would_create`` once and
+        matched from then on as if it existed, and its id is ``None`` (not known yet).
+        """
+        return {item: await self._made_id(item) for item in wanted}
+
+    async def _made_id(self, item: ToCreate) -> int | Unresolved | None:
+        if item in self._made:
+            return self._made[item]
+        parent: Ref | None = item.parent
+        if isinstance(item.parent, ToCreate):
+            got = await self._made_id(item.parent)
+            if isinstance(got, Unresolved):
+                self._made[item] = got  # the rows need the parent: Toggl's refusal of it is theirs
+                return got
+            parent = item.parent if got is None else got
+        cat = await self._catalogue(item.kind)
+        if isinstance(parent, ToCreate):
+            under: str | None = self.spelled(parent)
+        else:
+            under = await self._name_of(PARENT_KIND.get(item.kind, ""), parent)
+        if item in self._made:  # made meanwhile, by a concurrent call
+            return self._made[item]
         if self._plan_only:
-            if (kind, name.strip()) not in self.would_create:
-                self.would_create.append((kind, name.strip()))
-            return Unresolved(kind, messages.would_create(kind, name.strip()), "would_create")
-        return None
+            cat.add(_Named(0, item.name, True, parent, made=True, planned=item))
+            self.would_create.append(NewName(item.kind, item.name, under))
+            self._made[item], self._spelled[item] = None, item.name
+            return None
+        found = await self._create_once(cat, item.name, parent, under, self._maker(item, parent))
+        if isinstance(found, Unresolved):
+            self._made[item] = found
+        else:
+            self._made[item], self._spelled[item] = found[0].id, found[0].name
+        return self._made[item]
+
+    def spelled(self, item: ToCreate) -> str:
+        """The name ``item`` was created as, or would be by a dry run (two spellings of one name
+        are one name: the first one given to ``create`` is the one created)."""
+        return self._spelled.get(item, item.name)
+
+    def _maker(self, item: ToCreate, parent: Ref | None) -> Callable[[], Awaitable[dict[str, Any]]]:
+        wid, name = self._wid, item.name
+        assert parent is None or isinstance(parent, int)
+        if item.kind == "client":
+            return lambda: self._client.create_client(wid, name)
+        if item.kind == "project":
+            return lambda: self._client.create_project(wid, name, parent)
+        assert parent is not None
+        return lambda: self._client.create_task(wid, parent, name)
 
     async def _create_once(
         self,
         cat: _Catalogue,
         name: str,
-        parent: int | None,
-        scoped: bool,
+        parent: Ref | None,
+        under: str | None,
         make: Callable[[], Awaitable[dict[str, Any]]],
     ) -> list[_Named] | Unresolved:
         """Create a missing entity exactly once: concurrent callers wait on one lock per kind,
         and each looks again after getting it (the one before may have created it). When Toggl
         refuses to create it (a 400: no permission, a name taken by something we cannot see),
         the rows that need it are refused with Toggl's words, and it is not asked again."""
+        scoped = cat.kind == "task" or parent is not None
         async with self._locks.setdefault(f"create {cat.kind}", asyncio.Lock()):
             found = cat.match(name, parent, scoped)
             if found:
@@ -278,37 +436,10 @@ class Resolver:
                 text = messages.create_refused(cat.kind, name.strip(), exc.text or str(exc))
                 self._refused[key] = Unresolved(cat.kind, text, "create_refused")
                 return self._refused[key]
-            item = _Named(int(created["id"]), created["name"], True, parent)
+            item = _Named(int(created["id"]), created["name"], True, parent, made=True)
             cat.add(item)
-            self.created.append((cat.kind, created["name"]))
+            self.created.append(NewName(cat.kind, created["name"], under))
             return [item]
-
-    async def _client_names(self) -> dict[int, str]:
-        cat = await self._catalogue("client")
-        return {c.id: c.name for c in cat.items}
-
-    async def task_id(self, name: str, project_id: int) -> Resolution:
-        cat = await self._catalogue("task")
-        found = await self._match_or_create(
-            cat, name, project_id, True,
-            lambda: self._client.create_task(self._wid, project_id, name.strip()),
-        )  # fmt: skip
-        if isinstance(found, Unresolved):
-            return found
-        if len(found) == 1:
-            return found[0].id
-        if len(found) > 1:
-            return Unresolved("task", messages.ambiguous_task(name, len(found)), "ambiguous_task")
-        suggestions = cat.suggest(name, project_id, scoped=True)
-        return Unresolved("task", messages.unknown_task(name, suggestions), "unknown_task")
-
-    async def user_id(self, email: str) -> Resolution:
-        users = await self._user_ids()
-        found = users.get(_key(email))
-        if found is not None:
-            return found
-        suggestions = difflib.get_close_matches(_key(email), sorted(users), n=2)
-        return Unresolved("email", messages.unknown_user(email, self._wid, suggestions), "unknown_user")
 
     # -- many rows -----------------------------------------------------------------------------
     async def resolve_many(
@@ -318,8 +449,9 @@ class Resolver:
     ) -> tuple[dict[Triple, TripleResult], dict[str | None, int | Unresolved | None]]:
         """Resolve the *distinct* (client, project, task) triples and emails of a chunk.
 
-        Returns maps from each distinct key to (project_id, task_id) or ``Unresolved``; the
-        caller maps them back onto its rows, so the work is per distinct name, not per row.
+        Returns maps from each distinct key to (project_id, task_id), ``Missing`` (what
+        ``create`` must make first) or ``Unresolved``; the caller maps them back onto its rows,
+        so the work is per distinct name, not per row. Nothing is created here.
         """
         triples: dict[Triple, TripleResult] = {}
         for key in dict.fromkeys(projects):
@@ -339,13 +471,20 @@ class Resolver:
                 got = await self.client_id(client)
                 if isinstance(got, Unresolved):
                     return got
+                if isinstance(got, ToCreate):
+                    return Missing(None, None, got)
             return (None, None)
         pid = await self.project_id(project, client or None)
         if isinstance(pid, Unresolved):
             return pid
-        if not task:
-            return (pid, None)
-        tid = await self.task_id(task, pid)
-        if isinstance(tid, Unresolved):
-            return tid
+        tid: Ref | None = None
+        if task:
+            got_task = await self.task_id(task, pid)
+            if isinstance(got_task, Unresolved):
+                return got_task
+            tid = got_task
+        if isinstance(tid, ToCreate):
+            return Missing(pid, tid)
+        if isinstance(pid, ToCreate):  # (nothing is under a name not created yet: tid is None)
+            return Missing(pid)
         return (pid, tid)

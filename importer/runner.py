@@ -26,6 +26,7 @@ from typing import Any
 
 import aiohttp
 
+from . import messages
 from .client import TogglClient
 from .config import Credentials, Settings
 from .engine.actions import Action
@@ -298,9 +299,7 @@ class Importer(_Run):
             if ledger:
                 ledger.close()
         s.rows = imports.rows
-        s.created_names = [
-            f"{kind} {name!r} (would be created)" for kind, name in self._resolver.would_create
-        ]
+        s.created_names = [messages.new_name(*name, planned=True) for name in self._resolver.would_create]
         quota = await self._quota()
         s.remaining_seconds = estimate_seconds(
             s.to_post + s.to_update + s.to_delete, self.settings.rate, **quota
@@ -331,7 +330,7 @@ class Importer(_Run):
             except ConfigError:
                 ledger.finish_run(run_id, 2, _run_counts(s))
                 raise
-            s.created_names = [f"{kind} {name!r}" for kind, name in self._resolver.created]
+            s.created_names = [messages.new_name(*name, planned=False) for name in self._resolver.created]
             if self.stopper.reason:
                 s.stopped = self.stopper.reason
             ledger.finish_run(run_id, s.exit_code, _run_counts(s))

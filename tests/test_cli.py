@@ -290,8 +290,10 @@ async def test_dry_run_with_create_missing_lists_what_it_would_create(
     code, out, _ = await _run_cli(sandbox, tmp_path, str(sheet), "--dry-run", "--create-missing",
                                   "--report", str(report))
     assert "client 'Hooli' (would be created)" in out
+    assert "project 'Nucleus' under client 'Hooli' (would be created)" in " ".join(out.split())
     assert "looks like a typo" in out
     assert code == 1  # the typo row is refused
     text = report.read_text()
-    assert ",create," in text and "would be posted after: client 'Hooli' would be created" in text
+    assert ",create," in text
+    assert "would be posted after creating client 'Hooli', project 'Nucleus'" in text
     assert not [k for k in sandbox.state.requests if k[0] == "POST"]

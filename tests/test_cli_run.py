@@ -29,7 +29,7 @@ from aiohttp import web
 import importer
 import importer.cli as cli
 from importer.report import REPORT_HEADER, STATUSES
-from importer.sandbox import Sandbox
+from importer.sandbox import Sandbox, entries
 
 SAMPLES = Path(importer.__file__).resolve().parent / "samples"
 DATA = Path(__file__).resolve().parent / "data"
@@ -472,11 +472,14 @@ def test_same_rows_in_two_files_of_one_run_are_duplicates(toggl: Run, tmp_path: 
 
 
 # -- --report ------------------------------------------------------------------------------------
-def test_report_has_one_line_per_row_with_reasons(toggl: Run, server: Server, tmp_path: Path) -> None:
+def test_report_has_one_line_per_row_with_reasons(
+    toggl: Run, server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(entries, "MAX_DESCRIPTION", 100)  # a rule only Toggl knows: it answers 400
     sheet = write(tmp_path / "week.csv", (
         "Date,Start,End,Project,Client,Description\n"
         "2026-11-16,09:00,10:00,Internal,,created\n"
-        f"2026-11-16,10:00,11:00,Internal,,{'too long for Toggl ' * 200}\n"
+        f"2026-11-16,10:00,11:00,Internal,,{'too long for Toggl ' * 10}\n"
         "2026-11-16,11:00,10:00,Internal,,end before start\n"
         "2026-11-16,12:00,13:00,Suport,Acme Corp,typo\n"
         "2026-11-16,09:00,10:00,Internal,,created\n"
@@ -649,7 +652,7 @@ def test_a_200000_character_cell_refuses_its_row_and_the_rest_go_on(
 ) -> None:
     big = "x" * 200_000
     sheet = write(tmp_path / "big.csv", "Date,Start,End,Project,Description\n"
-                  f"2026-11-16,09:00,10:00,Internal,{big}\n"  # over Toggl's 3000: fails on POST
+                  f"2026-11-16,09:00,10:00,Internal,{big}\n"  # over Toggl's 3000: refused, not sent
                   "2026-11-16,11:00,12:00,Internal,fine\n"
                   f"2026-11-16,13:00,14:00,{big},no such project\n"
                   f"{big},15:00,16:00,Internal,no such date\n")  # fmt: skip
@@ -657,7 +660,7 @@ def test_a_200000_character_cell_refuses_its_row_and_the_rest_go_on(
     done = toggl_process(sheet, "--report", report)
     assert done.code == 1, done.err
     rows = {int(r["row"]): r for r in report_rows(report)}
-    assert rows[2]["status"] == "failed" and "3000" in rows[2]["message"]
+    assert rows[2]["status"] == "refused" and "3000" in rows[2]["message"]
     assert rows[3]["status"] == "created"
     assert rows[4]["status"] == "refused" and rows[4]["message"].startswith("column 'Project'")
     assert rows[5]["status"] == "refused" and rows[5]["message"].startswith("column 'Date'")

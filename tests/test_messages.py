@@ -85,10 +85,11 @@ class Spy:
             assert name in NOT_A_PROBLEM or ": " in text or "; " in text, text
 
 
-NOT_A_PROBLEM = {"would_create", "duplicate_row"}
+NOT_A_PROBLEM = {"would_create", "new_name", "duplicate_row"}
+"""A plan, a name listed, and a row posted once by design: they say what happens; there is
+nothing to fix."""
 NO_LEDGER = "no ledger at"
 """The dry runs here start with no ledger: the note about it is tested once, not in every list."""
-"""A plan, and a row posted once by design: they say what happens; there is nothing to fix."""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -371,10 +372,11 @@ def test_a_date_and_time_in_one_column_that_cannot_be_read(toggl: Toggl, tmp_pat
     spy.check("bad_time", message)
 
 
-@uses("typo_not_created", "would_create")
+@uses("typo_not_created", "would_create", "new_name")
 def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
-    write_csv(tmp_path / "names.csv", ["Date", "Start", "End", "Project"],
-              [{**HOUR, "Project": "Websit"}, {**HOUR, "Project": "Brand New"}])  # fmt: skip
+    write_csv(tmp_path / "names.csv", ["Date", "Start", "End", "Client", "Project", "Task"],
+              [{**HOUR, "Project": "Websit"}, {**HOUR, "Project": "Brand New"},
+               {**HOUR, "Client": "Hooli", "Project": "Nucleus", "Task": "Compression"}])  # fmt: skip
     done = toggl("names.csv", "--create-missing", "--report", "r.csv")
     assert done.code == 1
     report = report_rows(tmp_path / "r.csv")
@@ -385,12 +387,69 @@ def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path
     assert (report[("names.csv", 2)]["status"], report[("names.csv", 2)]["message"]) == (
         "refused", f"column 'Project': {typo}"
     )
-    planned = "project 'Brand New' would be created (--create-missing)"
-    assert (report[("names.csv", 3)]["status"], report[("names.csv", 3)]["message"]) == (
-        "create", f"would be posted after: {planned}"
-    )
+    planned = "would be posted after creating project 'Brand New' (--create-missing)"
+    assert (report[("names.csv", 3)]["status"], report[("names.csv", 3)]["message"]) == ("create", planned)
+    chain = ("would be posted after creating client 'Hooli', project 'Nucleus', task 'Compression' "
+             "(--create-missing)")  # fmt: skip
+    assert (report[("names.csv", 4)]["status"], report[("names.csv", 4)]["message"]) == ("create", chain)
+    listed = ("--create-missing: project 'Brand New' (would be created), client 'Hooli' (would be "
+              "created), project 'Nucleus' under client 'Hooli' (would be created), task 'Compression' "
+              "under project 'Nucleus' (would be created)")  # fmt: skip
+    assert listed in done.out
     spy.check("typo_not_created", typo)
     spy.check("would_create", planned)
+    spy.check("would_create", chain)
+    spy.check("new_name", listed)
+
+
+@uses("new_name")
+def test_a_real_run_lists_what_it_created_under_what(server: Server, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "new.csv", ["Date", "Start", "End", "Client", "Project", "Task"],
+              [{**HOUR, "Client": "Parity Co", "Project": "Parity Launch", "Task": "Kick-off"}])  # fmt: skip
+    argv = [a for a in run_args(server, "new.csv", "--create-missing") if a != "--dry-run"]
+    try:
+        done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+    finally:
+        server.reset()  # the names it made are for this case alone
+    assert done.code == 0, done
+    listed = ("created in Toggl: client 'Parity Co', project 'Parity Launch' under client 'Parity Co', "
+              "task 'Kick-off' under project 'Parity Launch'")  # fmt: skip
+    assert listed in done.out
+    spy.check("new_name", listed)
+
+
+@uses("not_workspace_admin")
+def test_a_member_cannot_import_time_for_someone_else(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "team.csv", ["Date", "Start", "End", "Email"],
+              [{**HOUR, "Email": "olivia@example.com"}, {**HOUR, "Email": "max@example.com"}])  # fmt: skip
+    done = toggl("team.csv", "--report", "r.csv", env={"TOGGL_API_TOKEN": "sandbox-member-token"})
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    message = ("the entry is for 'olivia@example.com', and only admins of workspace 1234567 can "
+               "create entries for other people: run the import with an admin's API token, or that "
+               "person's")  # fmt: skip
+    assert (report[("team.csv", 2)]["status"], report[("team.csv", 2)]["message"]) == (
+        "refused", f"column 'Email': {message}"
+    )
+    assert report[("team.csv", 3)]["status"] == "create"  # max's own entry
+    assert f"team.csv row 2 [Email]: {message}" in done.out
+    spy.check("not_workspace_admin", message)
+
+
+@uses("description_too_long")
+def test_a_description_longer_than_toggl_takes(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "long.csv", ["Date", "Start", "End", "Notes"],
+              [{**HOUR, "Notes": "x" * 3001}, {**HOUR, "Notes": "y" * 3000}])  # fmt: skip
+    done = toggl("long.csv", "--report", "r.csv")
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    message = ("the description is 3,001 characters long, and Toggl takes 3000 at most: shorten the "
+               "text in the cell")  # fmt: skip
+    assert (report[("long.csv", 2)]["status"], report[("long.csv", 2)]["message"]) == (
+        "refused", f"column 'Notes': {message}"
+    )
+    assert report[("long.csv", 3)]["status"] == "create"
+    spy.check("description_too_long", message)
 
 
 # -- names only a fake Toggl can hold, and the model's safety net ----------------------------------

@@ -25,7 +25,7 @@ from importer.normalize import NormalizedChunk, NormalizeState, normalize
 from importer.payloads import PlanChunk, Planner, source_keys
 from importer.presets import Mapping, detect
 from importer.reader import iter_chunks, read_header
-from importer.resolve import Resolver
+from importer.resolve import NewName, Resolver
 
 WID = 1234567
 HEADER = "Date,Start,End,Client,Project,Task,Email,Description,Tags,Billable"
@@ -65,6 +65,27 @@ class FakeClient:
 
     async def create_task(self, workspace_id: int, project_id: int, name: str) -> Any:
         raise AssertionError("nothing is created here")
+
+
+class CreatingClient(FakeClient):
+    """A fake Toggl that creates what it is asked to (ids from 900 on), and says what."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.created: list[tuple[str, str, int | None]] = []
+
+    def _made(self, kind: str, name: str, parent: int | None) -> dict[str, Any]:
+        self.created.append((kind, name, parent))
+        return {"id": 900 + len(self.created), "name": name}
+
+    async def create_project(self, workspace_id: int, name: str, client_id: int | None = None) -> Any:
+        return self._made("project", name, client_id)
+
+    async def create_client(self, workspace_id: int, name: str) -> Any:
+        return self._made("client", name, None)
+
+    async def create_task(self, workspace_id: int, project_id: int, name: str) -> Any:
+        return self._made("task", name, project_id)
 
 
 @dataclass
@@ -310,6 +331,104 @@ def test_the_column_of_a_payload_field_is_the_files_column() -> None:
     assert [p.column(f) for f in fields] == ["Datum", "Bis", "Bis", "Projekt", "Aufgabe", "E-Mail",
                                              "Schlagworte", "Notiz", None, None, None]  # fmt: skip
     assert p.column("project") == "Projekt"  # resolution names mapping fields
+
+
+async def test_a_description_longer_than_toggl_takes_is_refused_before_any_lookup(tmp_path: Path) -> None:
+    client = FakeClient()
+    s = sheet(tmp_path, "a.csv", [row(1, description="x" * 3001, email="nobody@example.com"),
+                                  row(2, description="y" * 3000)],
+              header=HEADER.replace("Description", "Notes"))  # fmt: skip
+    got = await plan(planner(client), s)
+    (error,) = got.errors
+    assert (error.row, error.column, error.reason) == (2, "Notes", "description_too_long")
+    assert error.message.startswith("the description is 3,001 characters long")
+    assert [r.row for r in got.rows] == [3]
+
+
+# -- --create-missing: only what valid rows need, after every other check ------------------------
+def create_missing_rows() -> list[str]:
+    return [
+        row(1, client="Hooli", project="Nucleus", task="Compression"),  # all three new
+        row(2, client="Acme Corp", project="Website", task="Design"),  # all known
+        row(3, client="Hooli", project="Nucleus", task="Compression"),  # the same new names
+        row(4, client="Pied Piper", project="Nucleus", task="", email="nobody@example.com"),
+        row(5, client="Raviga", project="Fund", task="", description="x" * 3001),
+        row(6, client="", project="Orion", task="", email="ghost@example.com"),  # an id the model refuses
+        row(7, client="", project="Support", task="QA"),  # a new task under a known project
+        row(1, client="hooli", project="nucleus", task="compression"),  # row 2 again: a duplicate
+        row(8, client="Endframe", project="", task=""),  # a new client alone
+    ]
+
+
+NEEDED = [NewName("client", "Hooli", None), NewName("project", "Nucleus", "Hooli"),
+          NewName("task", "Compression", "Nucleus"), NewName("task", "QA", "Support"),
+          NewName("client", "Endframe", None)]  # fmt: skip
+"""What the rows above need created, in order: nothing for Pied Piper, Raviga or Orion, whose
+rows are refused for their email, their description and an id the model refuses."""
+
+
+async def test_create_missing_creates_only_what_valid_rows_need_after_every_check(tmp_path: Path) -> None:
+    toggl = CreatingClient(extra_users={"ghost@example.com": -5})
+    resolver = Resolver(toggl, WID, create_missing=True)
+    got = await plan(Planner(resolver, WID, created_with="toggl-import"),
+                     sheet(tmp_path, "a.csv", create_missing_rows()))  # fmt: skip
+    assert [(e.row, e.reason) for e in got.errors] == [
+        (5, "unknown_user"), (6, "description_too_long"), (7, "invalid_entry")]  # fmt: skip
+    assert toggl.created == [("client", "Hooli", None), ("project", "Nucleus", 901),
+                             ("task", "Compression", 902), ("task", "QA", 201000003),
+                             ("client", "Endframe", None)]  # fmt: skip
+    assert resolver.created == NEEDED
+    by_row = {r.row: r for r in got.rows}
+    assert (by_row[2].body["project_id"], by_row[2].body["task_id"]) == (902, 903)
+    assert (by_row[8].body["project_id"], by_row[8].body["task_id"]) == (201000003, 904)
+    assert "project_id" not in by_row[10].body
+    assert [(r.row, r.duplicate_of) for r in got.rows if r.duplicate_of] == [(9, 2)]
+    for planned in got.rows:
+        assert planned.creates is None  # created already: nothing is left unknown
+        assert planned.fingerprint == fingerprint(planned.body)
+        assert TimeEntryCreate.model_validate(planned.body).to_body() == planned.body
+
+
+async def test_a_dry_run_plans_the_same_rows_with_null_ids_and_what_they_need(tmp_path: Path) -> None:
+    s = sheet(tmp_path, "a.csv", create_missing_rows())
+    extra = {"extra_users": {"ghost@example.com": -5}}
+    real = await plan(Planner(Resolver(CreatingClient(**extra), WID, create_missing=True), WID,
+                              created_with="toggl-import"), s)  # fmt: skip
+    toggl = CreatingClient(**extra)
+    resolver = Resolver(toggl, WID, create_missing=True, plan_only=True)
+    dry = await plan(Planner(resolver, WID, created_with="toggl-import"), s)
+    assert toggl.created == [] and toggl.requests.count(f"/workspaces/{WID}/projects") == 1
+    assert dry.errors == real.errors
+    assert [(r.row, r.duplicate_of) for r in dry.rows] == [(r.row, r.duplicate_of) for r in real.rows]
+    assert resolver.would_create == NEEDED
+    creates = {r.row: r.creates for r in dry.rows}
+    assert creates == {2: {"client": "Hooli", "project": "Nucleus", "task": "Compression"}, 3: None,
+                       4: {"client": "Hooli", "project": "Nucleus", "task": "Compression"},
+                       8: {"task": "QA"}, 9: {"client": "Hooli", "project": "Nucleus", "task": "Compression"},
+                       10: {"client": "Endframe"}}  # fmt: skip
+    for planned, done in zip(dry.rows, real.rows, strict=True):
+        ids = {"project_id", "task_id"} & {f"{kind}_id" for kind in planned.creates or ()}
+        assert list(planned.body) == list(done.body)  # the same fields, in the same order...
+        assert {k: v for k, v in planned.body.items() if k not in ids} == {
+            k: v for k, v in done.body.items() if k not in ids}  # fmt: skip
+        assert all(planned.body[k] is None and done.body[k] for k in ids)  # ...unknown ids null
+
+
+@pytest.mark.parametrize("plan_only", [False, True])
+async def test_create_missing_the_slow_way_gives_the_same_plan(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, plan_only: bool
+) -> None:
+    s = sheet(tmp_path, "a.csv", create_missing_rows())
+
+    async def planned() -> list[Any]:
+        resolver = Resolver(CreatingClient(extra_users={"ghost@example.com": -5}), WID,
+                            create_missing=True, plan_only=plan_only)  # fmt: skip
+        got = await plan(Planner(resolver, WID, created_with="toggl-import"), s)
+        return [got.errors, [(r.row, r.body, r.fingerprint, r.duplicate_of, r.creates) for r in got.rows]]
+
+    fast = await planned()
+    monkeypatch.setattr(payloads, "_exact", lambda body: False)
+    assert await planned() == fast
 
 
 # -- fingerprints and the run's memory -----------------------------------------------------------

@@ -1,5 +1,6 @@
 """Resolver: names to ids against the real sandbox over TCP (matching, scoping, messages,
-creation once, and one paged set of GETs per entity kind however many rows there are)."""
+creation once and only when asked, who may enter time for whom, and one paged set of GETs per
+entity kind however many rows there are)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 
 from importer.client import TogglClient
 from importer.config import Credentials
-from importer.resolve import Resolver, Unresolved
+from importer.resolve import Missing, NewName, Resolver, ToCreate, TripleResult, Unresolved
 from importer.sandbox import Sandbox
 
 WID = 1234567
@@ -68,6 +69,31 @@ def resolver(toggl: SpyClient) -> Resolver:
 def unresolved(value: object) -> Unresolved:
     assert isinstance(value, Unresolved), f"expected a refusal, got {value!r}"
     return value
+
+
+def to_create(value: object) -> ToCreate:
+    assert isinstance(value, ToCreate), f"expected a name to create, got {value!r}"
+    return value
+
+
+async def made(resolver: Resolver, result: TripleResult) -> TripleResult:
+    """A triple's ids once what it needs is created (what the planner does for a valid row)."""
+    if not isinstance(result, Missing):
+        return result
+    got = await resolver.create(result.creates())
+    refusal = next((g for g in got.values() if isinstance(g, Unresolved)), None)
+    if refusal is not None:
+        return refusal
+    project = got[result.project] if isinstance(result.project, ToCreate) else result.project
+    task = None if result.task is None else got[result.task]
+    assert isinstance(project, int | None) and isinstance(task, int | None)
+    return (project, task)
+
+
+async def created_id(resolver: Resolver, name: object) -> int:
+    got = (await resolver.create([to_create(name)]))[to_create(name)]
+    assert isinstance(got, int), got
+    return got
 
 
 # -- projects ------------------------------------------------------------------------------------
@@ -285,47 +311,81 @@ async def test_resolve_many_maps_emails_and_leaves_empty_ones_alone(resolver: Re
 # -- create_missing ------------------------------------------------------------------------------
 
 
+async def test_create_missing_looks_up_without_creating(sandbox: Sandbox, toggl: SpyClient) -> None:
+    """Looking up never writes: a missing name comes back as what to create, with its parents,
+    so that the planner can check everything else about its rows first."""
+    resolver = Resolver(toggl, WID, create_missing=True)
+    by_triple, _ = await resolver.resolve_many(
+        [("Newco", "Launch", "Kickoff"), (None, "Support", "QA"), ("Hooli", None, None)], []
+    )
+    newco = by_triple[("Newco", "Launch", "Kickoff")]
+    assert isinstance(newco, Missing)
+    assert [(n.kind, n.name) for n in newco.creates()] == [
+        ("client", "Newco"), ("project", "Launch"), ("task", "Kickoff")]  # fmt: skip
+    assert by_triple[(None, "Support", "QA")] == Missing(SUPPORT, ToCreate("task", "qa", SUPPORT, "QA"))
+    assert by_triple[("Hooli", None, None)] == Missing(None, None, ToCreate("client", "hooli", None, "Hooli"))
+    assert not any(m == "POST" for m, _ in sandbox.state.requests)
+    assert resolver.created == []
+
+
 async def test_create_missing_creates_each_missing_entity_once_under_concurrency(
     sandbox: Sandbox, toggl: SpyClient
 ) -> None:
     resolver = Resolver(toggl, WID, create_missing=True)
     triple = ("Newco", "Launch", "Kickoff")
-    results = await asyncio.gather(*(resolver.resolve_many([triple], []) for _ in range(25)))
-    ids = {by_triple[triple] for by_triple, _ in results}
+
+    async def one() -> TripleResult:
+        by_triple, _ = await resolver.resolve_many([triple], [])
+        return await made(resolver, by_triple[triple])
+
+    ids = set(await asyncio.gather(*(one() for _ in range(25))))
     assert len(ids) == 1
-    (project_id, task_id) = ids.pop()
+    (project_id, task_id) = ids.pop()  # type: ignore[misc]
     assert sandbox.state.requests[CLIENTS_POST] == 1
     assert sandbox.state.requests[PROJECTS_POST] == 1
     assert sandbox.state.requests[TASKS_POST] == 1
     client = next(c for c in sandbox.state.clients.values() if c["name"] == "Newco")
     assert sandbox.state.projects[project_id]["cid"] == client["id"]
     assert sandbox.state.tasks[task_id]["pid"] == project_id
-    assert sorted(resolver.created) == [("client", "Newco"), ("project", "Launch"), ("task", "Kickoff")]
+    assert resolver.created == [NewName("client", "Newco", None), NewName("project", "Launch", "Newco"),
+                                NewName("task", "Kickoff", "Launch")]  # fmt: skip
+    # a later chunk finds them: nothing more to create
+    again, _ = await resolver.resolve_many([triple, ("newco", "launch", None)], [])
+    assert again == {triple: (project_id, task_id), ("newco", "launch", None): (project_id, None)}
 
 
 async def test_create_missing_concurrent_single_names(sandbox: Sandbox, toggl: SpyClient) -> None:
     resolver = Resolver(toggl, WID, create_missing=True)
-    projects = await asyncio.gather(*(resolver.project_id("Brand New") for _ in range(20)))
-    clients = await asyncio.gather(*(resolver.client_id("Hooli") for _ in range(20)))
-    tasks = await asyncio.gather(*(resolver.task_id("QA", SUPPORT) for _ in range(20)))
-    for ids in (projects, clients, tasks):
+    wanted = [await resolver.project_id("Brand New"), await resolver.client_id("Hooli"),
+              await resolver.task_id("QA", SUPPORT)]  # fmt: skip
+    for name in wanted:
+        ids = await asyncio.gather(*(created_id(resolver, name) for _ in range(20)))
         assert len(set(ids)) == 1
-        assert all(isinstance(i, int) for i in ids)
     assert sandbox.state.requests[PROJECTS_POST] == 1
     assert sandbox.state.requests[CLIENTS_POST] == 1
     assert sandbox.state.requests[TASKS_POST] == 1
-    assert sandbox.state.tasks[tasks[0]]["pid"] == SUPPORT
+    assert sandbox.state.tasks[await created_id(resolver, wanted[2])]["pid"] == SUPPORT
 
 
 async def test_a_created_project_is_found_again_by_case_and_spaces(
     sandbox: Sandbox, toggl: SpyClient
 ) -> None:
     resolver = Resolver(toggl, WID, create_missing=True)
-    first = await resolver.project_id("  Brand New ")
-    assert isinstance(first, int)
+    first = await created_id(resolver, await resolver.project_id("  Brand New "))
     assert sandbox.state.projects[first]["name"] == "Brand New"  # trimmed before creating
     assert await resolver.project_id("brand new") == first
     assert sandbox.state.requests[PROJECTS_POST] == 1
+
+
+async def test_two_spellings_of_one_missing_name_are_created_once(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    names = [await resolver.project_id("Brand New"), await resolver.project_id(" brand NEW")]
+    assert names[0] == names[1]
+    got = await resolver.create(names)
+    assert len(got) == 1 and sandbox.state.requests[PROJECTS_POST] == 1
+    assert resolver.created == [NewName("project", "Brand New", None)]  # as first written
 
 
 async def test_create_missing_leaves_existing_and_ambiguous_names_alone(
@@ -346,11 +406,27 @@ async def test_create_missing_scopes_a_new_project_to_its_client(
 ) -> None:
     resolver = Resolver(toggl, WID, create_missing=True)
     # "Support" exists for Acme Corp only: Globex gets its own.
-    created = await resolver.project_id("Support", "Globex")
-    assert isinstance(created, int)
+    created = await created_id(resolver, await resolver.project_id("Support", "Globex"))
     assert created != SUPPORT
     assert sandbox.state.projects[created]["cid"] == GLOBEX
     assert await resolver.project_id("Support", "Acme Corp") == SUPPORT
+    assert await resolver.project_id("Support", "Globex") == created
+    assert resolver.created == [NewName("project", "Support", "Globex")]
+
+
+async def test_a_name_under_a_parent_toggl_refused_to_create_is_refused_with_it(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    resolver = Resolver(toggl, WID, create_missing=True)
+    await resolver.client_id("Acme Corp")  # the clients are read now...
+    sandbox.state.add_client(WID, "Hidden Co")  # ...and someone takes the name meanwhile
+    by_triple, _ = await resolver.resolve_many([("Hidden Co", "Launch", "Kickoff")], [])
+    missing = by_triple[("Hidden Co", "Launch", "Kickoff")]
+    assert isinstance(missing, Missing)
+    got = await resolver.create(missing.creates())
+    assert {unresolved(g).reason for g in got.values()} == {"create_refused"}
+    assert sandbox.state.requests[CLIENTS_POST] == 1
+    assert sandbox.state.requests[PROJECTS_POST] == sandbox.state.requests[TASKS_POST] == 0
 
 
 async def test_without_create_missing_nothing_is_created(sandbox: Sandbox, resolver: Resolver) -> None:
@@ -520,22 +596,75 @@ async def test_create_missing_still_creates_a_name_two_edits_away(
     sandbox: Sandbox, toggl: SpyClient
 ) -> None:
     creating = Resolver(toggl, WID, create_missing=True)
-    got = await creating.project_id("Website 2", "Acme Corp")
-    assert isinstance(got, int)
-    assert creating.created == [("project", "Website 2")]
+    got = await created_id(creating, await creating.project_id("Website 2", "Acme Corp"))
+    assert sandbox.state.projects[got]["cid"] == ACME
+    assert creating.created == [NewName("project", "Website 2", "Acme Corp")]
+
+
+async def test_a_name_close_to_one_this_run_created_is_no_typo(
+    sandbox: Sandbox, toggl: SpyClient
+) -> None:
+    """A typo is a name one letter from one Toggl had before the run: whether a chunk created
+    'Nucleus' before another asks for 'Nucleas' must not change the answer (nor may a dry run,
+    which creates nothing, answer otherwise)."""
+    for plan_only in (False, True):
+        resolver = Resolver(toggl, WID, create_missing=True, plan_only=plan_only)
+        await resolver.create([to_create(await resolver.project_id(f"Nucleus {plan_only}"))])
+        assert isinstance(await resolver.project_id(f"Nucleas {plan_only}"), ToCreate)
 
 
 async def test_a_dry_run_lists_what_create_missing_would_create_and_creates_nothing(
     sandbox: Sandbox, toggl: SpyClient
 ) -> None:
     planning = Resolver(toggl, WID, create_missing=True, plan_only=True)
-    by_triple, _ = await planning.resolve_many(
-        [("Hooli", "Nucleus", "Compression"), ("Hooli", "Nucleus", None), (None, "Internal", None)],
-        [None],
-    )
-    first = unresolved(by_triple[("Hooli", "Nucleus", "Compression")])
-    assert first.reason == "would_create"
-    assert "'Hooli' would be created" in first.message
+    triples = [("Hooli", "Nucleus", "Compression"), ("Hooli", "Nucleus", None), (None, "Internal", None),
+               (None, "Support", "QA")]  # fmt: skip
+    by_triple, _ = await planning.resolve_many(triples, [None])
+    first = by_triple[triples[0]]
+    assert isinstance(first, Missing)
     assert by_triple[(None, "Internal", None)] == (201000004, None)
-    assert planning.would_create == [("client", "Hooli")]
+    got = await planning.create([n for t in triples if isinstance(m := by_triple[t], Missing)
+                                 for n in m.creates()])  # fmt: skip
+    assert set(got.values()) == {None}  # no ids: nothing was created
+    assert planning.would_create == [
+        NewName("client", "Hooli", None), NewName("project", "Nucleus", "Hooli"),
+        NewName("task", "Compression", "Nucleus"), NewName("task", "QA", "Support"),
+    ]  # fmt: skip
+    # from now on they are matched as the real run would match what it created
+    again, _ = await planning.resolve_many([("hooli", "nucleus", "compression"), ("Hooli", None, None)], [])
+    assert again[("hooli", "nucleus", "compression")] == first
+    assert again[("Hooli", None, None)] == Missing(None, None, first.creates()[0])
+    await planning.create(first.creates())
+    assert len(planning.would_create) == 4
     assert not any(m == "POST" for m, _ in sandbox.state.requests)
+
+
+# -- who may enter time for whom -----------------------------------------------------------------
+
+
+async def test_a_member_cannot_enter_time_for_others_and_one_get_me_says_so(
+    sandbox: Sandbox, session: aiohttp.ClientSession
+) -> None:
+    """Toggl takes entries for other people from workspace admins only: with a member's token,
+    someone else's email refuses the row at plan time (their own is fine)."""
+    member = SpyClient(session, sandbox.base_url, Credentials.from_token("sandbox-member-token"))
+    resolver = Resolver(member, WID)
+    _, users = await resolver.resolve_many([], ["olivia@example.com", "max@example.com", None])
+    refused = unresolved(users["olivia@example.com"])
+    assert (refused.column, refused.reason) == ("email", "not_workspace_admin")
+    assert "'olivia@example.com'" in refused.message and "admin" in refused.message
+    assert users["max@example.com"] == 102
+    assert sandbox.state.requests[("GET", "/me")] == 1
+    await resolver.user_id("olivia@example.com")
+    assert sandbox.state.requests[("GET", "/me")] == 1  # asked once per run
+
+
+async def test_an_admin_enters_time_for_anyone(sandbox: Sandbox, resolver: Resolver) -> None:
+    _, users = await resolver.resolve_many([], ["olivia@example.com", "max@example.com"])
+    assert users == {"olivia@example.com": 101, "max@example.com": 102}
+    assert sandbox.state.requests[("GET", "/me")] == 1
+
+
+async def test_no_get_me_when_nobody_enters_time_for_a_person(sandbox: Sandbox, resolver: Resolver) -> None:
+    await resolver.resolve_many([(None, "Support", None)], [None, ""])
+    assert sandbox.state.requests[("GET", "/me")] == 0

@@ -38,7 +38,14 @@ from importer.report import Summary
 from importer.runner import Importer
 from importer.sandbox import Sandbox, entries
 
-TOO_LONG = "x" * 3001  # a description over Toggl's 3,000 characters: the sandbox answers 400
+TOO_LONG = "x" * 101
+"""A description the sandbox refuses (400) once ``strict_toggl`` lowers its limit to 100: a rule
+only Toggl knows (one the planner knows, like 3,000 characters, refuses the row before sending)."""
+
+
+@pytest.fixture
+def strict_toggl(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(entries, "MAX_DESCRIPTION", 100)
 
 
 @pytest.fixture(autouse=True)
@@ -209,6 +216,7 @@ async def test_refused_credentials_exit_3_with_a_clear_message(
 # -- 6. the token stays secret ---------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("strict_toggl")
 async def test_the_token_never_appears_in_any_output(sandbox_factory: Any, tmp_path: Path) -> None:
     token = "tok-SECRET-7f3a9c2e5d1b"
     sb = await sandbox_factory(token=token, fail_500=0.1, fail_drop=0.1, random_seed=3)
@@ -287,6 +295,7 @@ async def test_rows_left_in_doubt_are_read_back_in_windows_and_only_absent_ones_
 # -- 9. --retry-failed -----------------------------------------------------------------------------
 
 
+@pytest.mark.usefixtures("strict_toggl")
 async def test_failed_rows_are_skipped_unless_retry_failed(
     sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -309,7 +318,7 @@ async def test_failed_rows_are_skipped_unless_retry_failed(
     shown = second.examples["HTTP 400"]  # what the summary prints under the failed count
     assert shown and shown[0].startswith(f"{legacy} row 2: ") and "--retry-failed" in shown[0]
 
-    monkeypatch.setattr(entries, "MAX_DESCRIPTION", 10_000)  # Toggl takes longer ones now
+    monkeypatch.setattr(entries, "MAX_DESCRIPTION", 3000)  # Toggl takes longer ones now
     third = await run(sandbox, tmp_path, [good, legacy], retry_failed=True)
     assert posts(sandbox) == before + 3
     assert (third.exit_code, third.created, third.already_done) == (0, 3, 20)

@@ -135,6 +135,11 @@ class Action:
         return self._body
 
     @property
+    def creates(self) -> dict[str, str] | None:
+        """A dry run's create: the names ``--create-missing`` would create for it first."""
+        return getattr(self._planned, "creates", None)
+
+    @property
     def marked(self) -> RowStatus:
         return MARKED[self.kind]
 

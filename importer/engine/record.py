@@ -53,10 +53,6 @@ class Recorder:
     # -- what planning decided -------------------------------------------------------------------
     def refused(self, err: RowError) -> None:
         s = self.summary
-        if err.reason == "would_create" and self.dry_run:  # --create-missing --dry-run
-            s.to_post += 1
-            self.line(err.file, err.row, "create", message=f"would be posted after: {err.message}")
-            return
         s.refused += 1
         s.refused_by_reason[err.reason] += 1
         column = f" [{err.column}]" if err.column else ""
@@ -107,14 +103,16 @@ class Recorder:
         """``--emit-payloads``: the body a row's create is (or would be) posted with (read only
         when it is asked for: a dry run without it never builds a body)."""
         if self._payloads is not None:
-            self._payloads.write(file, row, planned.body)
+            self._payloads.write(file, row, planned.body, getattr(planned, "creates", None))
 
     def would(self, action: Action) -> None:
         """A dry run: the real run would send this."""
         s = self.summary
         if action.kind is Kind.CREATE:
             s.to_post += 1
-            self.line(action.file, action.row, "create", message="would be posted")
+            creates = action.creates
+            message = messages.would_create(list(creates.items())) if creates else "would be posted"
+            self.line(action.file, action.row, "create", message=message)
         elif action.kind is Kind.UPDATE:
             s.to_update += 1
             self.line(action.file, action.row, "update", action.entry_id,
