@@ -30,9 +30,13 @@ from collections.abc import Sequence
 
 from .errors import quote
 
-DATE_FORMATS = "YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
+DATE_FORMATS = (
+    "YYYY-MM-DD, MM/DD/YYYY, DD.MM.YYYY or the month by its name (20 Jan 2026, 20-Jan-26, "
+    "January 20 2026)"
+)
+"""The date shapes a refusal lists; ``tests/test_messages.py`` reads each example it gives."""
 TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
-STAMP_FORMATS = "2026-03-05 09:30 or 2026-03-05T09:30+01:00"
+STAMP_FORMATS = "2026-03-05 09:30, 2026-03-05T09:30+01:00 or Jan 20 2026 6:25 PM"
 DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"
 BOOL_FORMATS = "yes/no, true/false, y/n, 1/0"
 FIRST_YEAR, LAST_YEAR = 1970, 2099
@@ -66,6 +70,12 @@ _SHORT_YEAR = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{2}(?!\d)")
 def bad_date(text: str, *, day_first: bool = False) -> str:
     """``day_first``: how this file's dates with slashes are read (``--date-order``)."""
     return f"cannot read {quote(text)} as a date: use {DATE_FORMATS}{_slash_hint(text, day_first)}"
+
+
+def weekday_mismatch(text: str, written: str, actual: str, day: str) -> str:
+    """Reason ``bad_date``: the date names a weekday it is not on (``Monday, January 20, 2023``);
+    ``day``: the date as read, ``actual``: its weekday."""
+    return f"{quote(text)} says {written}, but {day} is a {actual}: correct the date or the weekday"
 
 
 def ambiguous_date(text: str, day_only: str) -> str:

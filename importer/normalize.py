@@ -40,6 +40,7 @@ from .cells import (
     parse_moments,
     split_tags,
     utc_texts,
+    weekday_conflict,
 )
 from .localtime import NAT, clock_change, localize, zone_for
 from .models import MAX_DURATION_SECONDS, RowError
@@ -371,8 +372,17 @@ def _moment(
 
 def _unreadable(values: np.ndarray, what: str, day_first: bool) -> Callable[[int], str]:
     if what == "date":
-        return lambda i: messages.bad_date(values[i], day_first=day_first)
-    return lambda i: messages.bad_time(values[i], with_date=what == "stamp", day_first=day_first)
+        return lambda i: _weekday(values[i]) or messages.bad_date(values[i], day_first=day_first)
+    if what == "stamp":
+        return lambda i: _weekday(values[i]) or messages.bad_time(values[i], with_date=True,
+                                                                   day_first=day_first)  # fmt: skip
+    return lambda i: messages.bad_time(values[i], day_first=day_first)
+
+
+def _weekday(text: str) -> str | None:
+    """The message for a date on another weekday than it says, if that is why it was refused."""
+    conflict = weekday_conflict(text)
+    return messages.weekday_mismatch(text, *conflict) if conflict is not None else None
 
 
 def _ambiguous(values: np.ndarray, evidence: str) -> Callable[[int], str]:

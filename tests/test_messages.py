@@ -170,6 +170,8 @@ def report_rows(path: Path) -> dict[tuple[str, int], dict[str, str]]:
 # -- refused rows, in one dry run over three files ---------------------------------------------------
 ROWS_HEADER = ["Date", "Start", "End date", "End", "Duration", "Description", "Project", "Client",
                "Task", "Billable", "Email"]  # fmt: skip
+DATES = ("YYYY-MM-DD, MM/DD/YYYY, DD.MM.YYYY or the month by its name (20 Jan 2026, 20-Jan-26, "
+         "January 20 2026)")  # fmt: skip
 DAY = {"Date": "2026-11-02", "Start": "09:00"}
 HOUR = {**DAY, "End": "10:00"}
 
@@ -185,9 +187,9 @@ class Row:
 
 ROWS = [
     Row("bad_date", "bad_date", "Date", {**HOUR, "Date": "2026-13-45"},
-        "cannot read '2026-13-45' as a date: use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"),
+        f"cannot read '2026-13-45' as a date: use {DATES}"),
     Row("bad_date", "bad_date", "Date", {**HOUR, "Date": "13/25/2026"},
-        "cannot read '13/25/2026' as a date: use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY "
+        f"cannot read '13/25/2026' as a date: use {DATES} "
         "(with slashes the month comes first; for day-first dates pass --date-order dmy)"),
     Row("bad_time", "bad_time", "Start", {**HOUR, "Start": "25:00"},
         "cannot read '25:00' as a time: use HH:MM, HH:MM:SS or hh:mm AM/PM"),
@@ -363,12 +365,26 @@ def test_a_date_and_time_in_one_column_that_cannot_be_read(toggl: Toggl, tmp_pat
     (tmp_path / "stamps.csv").write_text("When,Duration,Description\n2026-11-02 25:61,1:00,x\n")
     done = toggl("stamps.csv", "--map", "start=When", "--report", "r.csv")
     message = (
-        "cannot read '2026-11-02 25:61' as a date and time: use 2026-03-05 09:30 or "
-        "2026-03-05T09:30+01:00"
+        "cannot read '2026-11-02 25:61' as a date and time: use 2026-03-05 09:30, "
+        "2026-03-05T09:30+01:00 or Jan 20 2026 6:25 PM"
     )
     assert report_rows(tmp_path / "r.csv")[("stamps.csv", 2)]["message"] == f"column 'When': {message}"
     assert f"stamps.csv row 2 [When]: {message}" in done.out
     spy.check("bad_time", message)
+
+
+@uses("weekday_mismatch")
+def test_a_date_on_another_weekday_than_it_says(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "w.csv", ["Date", "Start", "End"], [
+        {**HOUR, "Date": "Monday, January 20, 2026"}, {**HOUR, "Date": "Tuesday, January 20, 2026"}])
+    done = toggl("w.csv", "--report", "r.csv")
+    message = ("'Monday, January 20, 2026' says Monday, but 20 January 2026 is a Tuesday: correct the "
+               "date or the weekday")  # fmt: skip
+    report = report_rows(tmp_path / "r.csv")
+    assert report[("w.csv", 2)]["message"] == f"column 'Date': {message}"
+    assert report[("w.csv", 3)]["status"] == "pending"  # corrected as the message says
+    spy.check("weekday_mismatch", message)
+    assert done.code == 1
 
 
 @uses("typo_not_created", "would_create")

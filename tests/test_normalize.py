@@ -303,7 +303,7 @@ def test_date_and_time_forms(tmp_path: Path, date: str, time: str, start: str) -
     ("date", "time", "reason", "column", "words"),
     [
         ("2026-02-30", "09:00", "bad_date", "Date", "cannot read '2026-02-30' as a date: use"),
-        ("13/05/2026", "09:00", "bad_date", "Date", "DD.MM.YYYY (with slashes the month comes first"),
+        ("13/05/2026", "09:00", "bad_date", "Date", "January 20 2026) (with slashes the month comes first"),
         ("05-03-26", "09:00", "bad_date", "Date", "YYYY-MM-DD"),
         ("yesterday", "09:00", "bad_date", "Date", "'yesterday'"),
         ("2026-03-05", "25:00", "bad_time", "Start", "cannot read '25:00' as a time: use HH:MM"),
@@ -639,3 +639,91 @@ def test_a_refused_date_with_slashes_gets_the_hint_for_its_order(order: str, tex
     out = normalize(chunk, detect(list(frame.columns)), timezone="UTC", date_order=order)
     assert [e.reason for e in out.errors] == ["bad_date"]
     assert out.errors[0].message.endswith(hint), out.errors[0].message
+
+
+# -- dates with month names, ISO with milliseconds, +0100 ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("Jan 20, 2023, 6:25 PM", "2023-01-20T17:25:00Z"),  # Jira Cloud
+        ("01-Aug-2023 09:00:00", "2023-08-01T07:00:00Z"),  # Jira Server
+        ("29-Jun-2023  04:00:00 PM", "2023-06-29T14:00:00Z"),  # two spaces
+        ("20/Jan/23 6:25 PM", "2023-01-20T17:25:00Z"),  # Jira's own, a two-digit year
+        ("20 Jan 2023 18:25", "2023-01-20T17:25:00Z"),
+        ("Friday, January 20, 2023 6:25 pm", "2023-01-20T17:25:00Z"),  # the weekday fits
+        ("Fri 20 Jan 2023 18:25", "2023-01-20T17:25:00Z"),
+        ("Sept 5, 2023 9:00", "2023-09-05T07:00:00Z"),
+        ("5 Sept. 2023 9:00", "2023-09-05T07:00:00Z"),
+        ("SEP 5 2023 9:00 AM", "2023-09-05T07:00:00Z"),
+        ("December 31, 2026, 11:59 PM", "2026-12-31T22:59:00Z"),
+        ("2nd March 2026 10:00", "2026-03-02T09:00:00Z"),
+        ("20-Jan-26 10:00", "2026-01-20T09:00:00Z"),
+        ("2023-01-20T18:25:00.123Z", "2023-01-20T18:25:00Z"),  # milliseconds
+        ("2023-01-20T18:25:00.500Z", "2023-01-20T18:25:01Z"),  # rounded like 09:30:00.6
+        ("2023-01-20T18:25:00.000+0100", "2023-01-20T17:25:00Z"),  # Jira's REST worklogs
+        ("2023-01-20T18:25:00+0100", "2023-01-20T17:25:00Z"),
+        ("2023-01-20T18:25:00.000-05:30", "2023-01-20T23:55:00Z"),
+        ("2023-01-20 18:25:00.250", "2023-01-20T17:25:00Z"),
+        ("2023-01-20 18:25", "2023-01-20T17:25:00Z"),
+        ("20 Jan 2023 6:25 pm +01:00", "2023-01-20T17:25:00Z"),
+    ],
+)
+def test_date_times_with_month_names_and_milliseconds(tmp_path: Path, text: str, start: str) -> None:
+    got, errors = run_text(tmp_path, f'When,Duration\n"{text}",1:00\n', overrides={"start": "When"})
+    assert errors == []
+    assert got[0]["start"] == start
+    assert moment(text) is not None  # the regex path reads what the fast path reads
+
+
+@pytest.mark.parametrize(
+    ("date", "start"),
+    [("20 Jan 2023", "2023-01-20T08:00:00Z"), ("January 20 2023", "2023-01-20T08:00:00Z"),
+     ("Jan 20, 23", "2023-01-20T08:00:00Z"), ("20-jan-2023", "2023-01-20T08:00:00Z"),
+     ("29 Feb 2024", "2024-02-29T08:00:00Z"), ("Tuesday, 20 January 2026", "2026-01-20T08:00:00Z")],
+)  # fmt: skip
+def test_dates_with_month_names_in_a_date_column(tmp_path: Path, date: str, start: str) -> None:
+    got, errors = run_text(tmp_path, f'Date,Start,Duration\n"{date}",09:00,1:00\n')
+    assert errors == [] and got[0]["start"] == start
+
+
+@pytest.mark.parametrize(
+    ("date", "words"),
+    [
+        ("Monday, January 20, 2023", "'Monday, January 20, 2023' says Monday, but 20 January 2023 is a "
+                                     "Friday: correct the date or the weekday"),
+        ("Feb 30, 2023", "cannot read 'Feb 30, 2023' as a date: use YYYY-MM-DD"),
+        ("29 Feb 2023", "cannot read '29 Feb 2023'"),
+        ("Jam 20, 2023", "the month by its name (20 Jan 2026, 20-Jan-26, January 20 2026)"),
+        ("Someday, Jan 20, 2023", "cannot read 'Someday, Jan 20, 2023'"),
+        ("20 Jan", "cannot read '20 Jan'"),
+    ],
+)  # fmt: skip
+def test_dates_with_month_names_that_are_refused(tmp_path: Path, date: str, words: str) -> None:
+    got, errors = run_text(tmp_path, f'Date,Start,Duration\n"{date}",09:00,1:00\n')
+    assert got == [] and [(e.reason, e.column) for e in errors] == [("bad_date", "Date")]
+    assert words in errors[0].message
+
+
+def test_a_weekday_that_contradicts_a_date_time_is_named(tmp_path: Path) -> None:
+    text = 'When,Duration\n"Sat, Jan 20, 2023, 6:25 PM",1:00\n'
+    _, errors = run_text(tmp_path, text, overrides={"start": "When"})
+    assert [(e.reason, e.message) for e in errors] == [
+        ("bad_time", "'Sat, Jan 20, 2023, 6:25 PM' says Saturday, but 20 January 2023 is a Friday: "
+                     "correct the date or the weekday")
+    ]  # fmt: skip
+
+
+def test_month_names_are_parsed_once_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importer.cells as cells
+
+    seen: list[str] = []
+    real = cells.moment
+    monkeypatch.setattr(cells, "moment", lambda text: seen.append(text) or real(text))
+    values = np.array(["Jan 20, 2023, 6:25 PM", "01-Aug-2023 09:00:00"] * 1000, dtype=object)
+    found = parse_moments(values)
+    assert sorted(seen) == ["01-Aug-2023 09:00:00", "Jan 20, 2023, 6:25 PM"]
+    assert not found.bad.any()
+
+
