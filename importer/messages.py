@@ -37,7 +37,7 @@ DATE_FORMATS = (
 """The date shapes a refusal lists; ``tests/test_messages.py`` reads each example it gives."""
 TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
 STAMP_FORMATS = "2026-03-05 09:30, 2026-03-05T09:30+01:00 or Jan 20 2026 6:25 PM"
-DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"
+DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m"
 BOOL_FORMATS = "yes/no, true/false, y/n, 1/0"
 FIRST_YEAR, LAST_YEAR = 1970, 2099
 """Dates outside these years are refused (``date_out_of_range``)."""
@@ -127,11 +127,17 @@ def too_long(hours: float) -> str:
     )
 
 
-def bad_duration(text: str, *, decimal_comma: bool) -> str:
-    hint = ""
-    if "," in text and not decimal_comma:
-        hint = f" (write {text.replace(',', '.')!r}: a decimal comma is read only in ;-separated files)"
-    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}{hint}"
+def bad_duration(text: str) -> str:
+    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}"
+
+
+def ambiguous_duration(text: str, whole: str, decimal: str, unit: str) -> str:
+    """Reason ``ambiguous_duration``: a number like 1,234 outside a ;-separated file, where its
+    comma may separate thousands or decimals; ``unit``: "hours", "minutes" or "seconds"."""
+    return (
+        f"{quote(text)} could be {whole} {unit} (a thousands separator) or {decimal} {unit} (a "
+        f"decimal comma): write {whole} or {decimal}"
+    )
 
 
 def no_duration() -> str:

@@ -106,14 +106,16 @@ def normalize(
     default_start_time: dt.time = dt.time(9, 0),
     state: NormalizeState | None = None,
     date_order: str = "mdy",
+    jira_day_hours: float = 8.0,
 ) -> NormalizedChunk:
     """Type the rows of ``chunk``; refuse the rows that cannot become an entry, saying why.
 
     Pass one ``NormalizeState`` per file, the same for all its chunks, so that rows stacked from
     ``default_start_time`` go on where the previous chunk left them, and dates with slashes read
     alike in every chunk. ``date_order``: ``mdy`` (month first), ``dmy``, or ``auto`` -- day first
-    once a date like 25/11/2026 shows it (and no 11/25/2026 says otherwise), else month first. Raises
-    ``ConfigError`` only when rows have local times and ``timezone`` is missing or unknown.
+    once a date like 25/11/2026 shows it (and no 11/25/2026 says otherwise), else month first.
+    ``jira_day_hours``: the hours of ``1d`` in a duration. Raises ``ConfigError`` only when rows
+    have local times and ``timezone`` is missing or unknown.
     """
     rows = _Rows(chunk, mapping)
     refused = _Refusals(chunk.file, chunk.rows)
@@ -127,7 +129,7 @@ def normalize(
     has_end = end.tod >= 0
     end.day = np.where(has_end & (end.day == NO_DAY), start.day, end.day)
     end.offset = np.where(has_end & (end.offset == NO_OFFSET), start.offset, end.offset)
-    length = _length(rows, refused, has_end)
+    length = _length(rows, refused, has_end, jira_day_hours)
     stacked = (start.tod < 0) & ~refused.mask
     refused.add(
         stacked & has_end,
@@ -393,7 +395,7 @@ def _out_of_range(values: np.ndarray) -> Callable[[int], str]:
     return lambda i: messages.date_out_of_range(values[i])
 
 
-def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray) -> np.ndarray:
+def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray, day_hours: float) -> np.ndarray:
     """Seconds from the duration column, for the rows without an end."""
     values = rows.values("duration")
     if values is None:
@@ -401,14 +403,14 @@ def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray) -> np.ndarray:
         empty = np.ones(rows.n, dtype=bool)
         seconds = np.zeros(rows.n, dtype=np.int64)
     else:
-        found = parse_durations(values, decimal_comma=rows.chunk.decimal_comma)
-        found_bad, empty, seconds = found.bad, found.empty, found.seconds
-        refused.add(
-            ~has_end & found_bad,
-            "bad_duration",
-            rows.name("duration"),
-            lambda i: messages.bad_duration(values[i], decimal_comma=rows.chunk.decimal_comma),
+        unit = rows.mapping.duration_unit
+        found = parse_durations(
+            values, decimal_comma=rows.chunk.decimal_comma, day_hours=day_hours, unit=unit
         )
+        found_bad, empty, seconds = found.bad, found.empty, found.seconds
+        column = rows.name("duration")
+        refused.add(~has_end & found.ambiguous, "ambiguous_duration", column, _either(values, unit))
+        refused.add(~has_end & found_bad, "bad_duration", column, lambda i: messages.bad_duration(values[i]))
     refused.add(
         ~has_end & empty,
         "no_duration",
@@ -494,6 +496,19 @@ def _billable(rows: _Rows, refused: _Refusals) -> np.ndarray | None:
     )
     return value
 
+
+_UNIT_NAMES = {1: "seconds", 60: "minutes", 3600: "hours"}
+
+
+def _either(values: np.ndarray, unit: int) -> Callable[[int], str]:
+    """The message of a number like 1,234 that may have a thousands separator or a decimal comma."""
+
+    def message(i: int) -> str:
+        text = str(values[i]).strip()
+        whole, decimal = text.replace(",", ""), text.replace(",", ".")
+        return messages.ambiguous_duration(text, whole, decimal, _UNIT_NAMES.get(unit, "hours"))
+
+    return message
 
 def _texts(values: np.ndarray | None, n: int) -> np.ndarray:
     if values is None:

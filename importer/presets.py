@@ -44,6 +44,12 @@ class Mapping:
     def get(self, name: str) -> str | None:
         return self.columns.get(name)
 
+    @property
+    def duration_unit(self) -> int:
+        """Seconds a plain number of the duration column counts: 3600 (hours), unless its name
+        says seconds or minutes (Jira's ``Time Spent (seconds)``, ``Duration (min)``)."""
+        return _unit(self.columns.get("duration", ""))
+
     def notes(self, header: Iterable[str], default_start: str = "09:00") -> list[str]:
         """What a user should know before importing with this mapping (warnings, not errors);
         ``default_start``: the configured ``default_start_time`` (HH:MM)."""
@@ -62,6 +68,19 @@ class Mapping:
 def key(name: str) -> str:
     """How ``generic`` compares names: case-insensitive, ignoring spaces and underscores."""
     return re.sub(r"[\s_]+", "", name).casefold()
+
+
+_SECONDS = re.compile(r".*(?:\((?:s|secs?|seconds?)\)|seconds)")
+_MINUTES = re.compile(r".*(?:\((?:m|mins?|minutes?)\)|minutes)")
+
+
+def _unit(column: str) -> int:
+    name = key(column)
+    if _SECONDS.fullmatch(name):
+        return 1
+    if _MINUTES.fullmatch(name):
+        return 60
+    return 3600
 
 
 # field → header names it may have, per preset (compared with ``key``)
@@ -96,7 +115,9 @@ _PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "start_date": ("date", "start date", "day"),
         "start_time": ("start", "start time", "from", "begin"),
         "end_date": ("end date",), "end_time": ("end", "stop", "end time", "to", "until"),
-        "duration": ("duration", "hours", "time spent"),
+        "duration": ("duration", "hours", "time spent", "duration (h)", "duration (min)",
+                     "duration (minutes)", "duration (seconds)", "minutes", "time spent (h)",
+                     "time spent (seconds)"),
         "description": ("description", "notes", "what", "activity", "comment"),
         "project": ("project",), "client": ("client",), "task": ("task",), "tags": ("tags",),
         "billable": ("billable",), "email": ("email", "user email"), "user": ("user",),

@@ -212,10 +212,10 @@ ROWS = [
         "the entry lasts 1,000.0 hours, and Toggl takes 999 at most: correct the end or the "
         "duration, or split the entry in two"),
     Row("bad_duration", "bad_duration", "Duration", {**DAY, "Duration": "abc"},
-        "cannot read 'abc' as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"),
-    Row("bad_duration", "bad_duration", "Duration", {**DAY, "Duration": "1,5"},
-        "cannot read '1,5' as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m "
-        "(write '1.5': a decimal comma is read only in ;-separated files)"),
+        "cannot read 'abc' as a duration: use H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m"),
+    Row("ambiguous_duration", "ambiguous_duration", "Duration", {**DAY, "Duration": "1,234"},
+        "'1,234' could be 1234 hours (a thousands separator) or 1.234 hours (a decimal comma): "
+        "write 1234 or 1.234"),
     Row("no_duration", "no_duration", "End", DAY,
         "the row has neither an end time nor a duration (running timers are not imported): "
         "fill in one of them"),
@@ -337,7 +337,7 @@ def test_a_refused_row_of_a_wide_csv_or_a_workbook(case: tuple[Any, ...], row_ru
 def test_the_summary_counts_the_refusals_by_reason_code(row_run: RowRun) -> None:
     assert row_run.summary["refused_by_reason"] == {
         "bad_date": 2 + 1, "bad_time": 1, "no_date": 1, "no_start": 1, "no_start_time": 1,
-        "end_before_start": 2, "too_long": 2, "bad_duration": 2, "no_duration": 1,
+        "end_before_start": 2, "too_long": 2, "bad_duration": 1, "ambiguous_duration": 1, "no_duration": 1,
         "bad_billable": 1, "nonexistent_time": 1, "ambiguous_time": 1, "unknown_client": 2,
         "ambiguous_project": 1, "archived_project": 1, "unknown_project": 2, "unknown_task": 2,
         "task_without_project": 1, "unknown_user": 2, "too_many_cells": 2,

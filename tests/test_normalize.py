@@ -342,19 +342,58 @@ def test_duration_forms(tmp_path: Path, text: str, seconds: int) -> None:
     assert got[0]["duration"] == seconds
 
 
-def test_decimal_comma_only_in_semicolon_files(tmp_path: Path) -> None:
-    got, _ = run_text(tmp_path, "Date;Start;Duration\n2026-03-05;09:00;1,5\n2026-03-05;11:00;2\n")
-    assert [e["duration"] for e in got] == [5400, 7200]
-    got, errors = run_text(tmp_path, 'Date,Start,Duration\n2026-03-05,09:00,"1,5"\n')
-    assert got == [] and reasons(errors) == [(2, "bad_duration")]
-    assert "write '1.5': a decimal comma is read only in ;-separated files" in errors[0].message
+def test_decimal_comma_in_semicolon_files(tmp_path: Path) -> None:
+    got, errors = run_text(tmp_path, "Date;Start;Duration\n2026-03-05;09:00;1,5\n2026-03-05;11:00;2\n"
+                                     "2026-03-05;13:00;1,234\n")  # fmt: skip
+    assert [e["duration"] for e in got] == [5400, 7200, 4442] and errors == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "seconds"),
+    [
+        ('"20,0"', 72000), ('"1,5"', 5400), ('"0,25"', 900), ('"1,75"', 6300), ('",5"', 1800),
+        ('"1,234.5"', None), ('"1.234,5"', None), ("1.5", 5400), ('"1,5h"', 5400),
+    ],
+)  # fmt: skip
+def test_a_quoted_decimal_comma_in_a_comma_file(tmp_path: Path, cell: str, seconds: int | None) -> None:
+    """A comma inside a cell of a comma-separated file cannot separate cells: it is a decimal one,
+    unless a dot is there too (1,234.5 and 1.234,5 are 1234.5 hours: over 999, so refused)."""
+    got, errors = run_text(tmp_path, f"Date,Start,Duration\n2026-03-05,09:00,{cell}\n")
+    if seconds is None:
+        assert got == [] and reasons(errors) == [(2, "too_long")]
+        assert "lasts 1,234.5 hours" in errors[0].message
+    else:
+        assert errors == [] and got[0]["duration"] == seconds
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+def test_a_comma_and_three_digits_outside_a_semicolon_file_is_refused_not_guessed(
+    tmp_path: Path, sep: str
+) -> None:
+    """1,234 separates thousands (1234 hours) or decimals (1.234): we do not guess."""
+    cells = ['"1,234"', "2"] if sep == "," else ["1,234", "2"]
+    text = f"Date{sep}Start{sep}Duration\n" + "".join(f"2026-03-05{sep}09:00{sep}{c}\n" for c in cells)
+    got, errors = run_text(tmp_path, text)
+    assert [e["duration"] for e in got] == [7200]
+    assert [(e.row, e.reason, e.column) for e in errors] == [(2, "ambiguous_duration", "Duration")]
+    assert errors[0].message == (
+        "'1,234' could be 1234 hours (a thousands separator) or 1.234 hours (a decimal comma): "
+        "write 1234 or 1.234"
+    )
+    for fixed, seconds in (("1234", None), ("1.234", 4442)):  # following the advice
+        text = f"Date{sep}Start{sep}Duration\n2026-03-05{sep}09:00{sep}{fixed}\n"
+        got, errors = run_text(tmp_path, text)
+        if seconds is None:
+            assert reasons(errors) == [(2, "too_long")]
+        else:
+            assert got[0]["duration"] == seconds and errors == []
 
 
 @pytest.mark.parametrize("text", ["-1:00", "abc", "1:75", "1,5,5", "1e3", "--", "1h75", "1h 5 5"])
 def test_bad_duration(tmp_path: Path, text: str) -> None:
     _, errors = run_text(tmp_path, f'Date,Start,Duration\n2026-03-05,09:00,"{text}"\n')
     assert [(e.reason, e.column) for e in errors] == [("bad_duration", "Duration")]
-    assert "as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m" in errors[0].message
+    assert "as a duration: use H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m" in errors[0].message
 
 
 def test_too_long(tmp_path: Path) -> None:
@@ -727,3 +766,39 @@ def test_month_names_are_parsed_once_per_distinct_text(monkeypatch: pytest.Monke
     assert not found.bad.any()
 
 
+# -- durations: Jira's days and weeks, seconds columns, separators -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "day_hours", "seconds"),
+    [("35m", 8, 2100), ("1h", 8, 3600), ("0h 30m", 8, 1800), ("1d 2h", 8, 36000), ("1d", 7.5, 27000),
+     ("1w", 8, 144000), ("1w 2d 3h 30m", 8, 214200), ("2 days", 8, 57600), ("1.5d", 8, 43200),
+     ("1,5h", 8, 5400), ("3 weeks", 6, 3 * 5 * 6 * 3600)],
+)  # fmt: skip
+def test_jira_days_and_weeks(text: str, day_hours: float, seconds: int) -> None:
+    assert duration(text, day_hours=day_hours) == seconds
+    assert parse_durations([text], day_hours=day_hours).seconds.tolist() == [seconds]
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal_comma", "seconds"),
+    [("1,5", False, 5400), ("1,5", True, 5400), ("20,0", False, 72000), ("1,234", True, 4442),
+     ("1,234", False, None), ("1,234.5", False, 4444200), ("1,234.5", True, 4444200),
+     ("1.234,5", False, 4444200), ("1.234,5", True, 4444200), ("1,234,567", False, 4444441200),
+     ("1.234.567", True, 4444441200), ("1.234", False, 4442), ("1.234", True, 4442),
+     ("12,34.5", False, None), ("1,5,5", True, None), ("1.2.3", False, None)],
+)  # fmt: skip
+def test_thousands_and_decimal_separators(text: str, decimal_comma: bool, seconds: int | None) -> None:
+    assert duration(text, decimal_comma=decimal_comma) == seconds
+    found = parse_durations([text], decimal_comma=decimal_comma)
+    assert found.ambiguous.tolist() == [text == "1,234" and not decimal_comma]
+    assert found.bad.tolist() == [seconds is None]
+
+
+def test_a_column_of_seconds_or_minutes(tmp_path: Path) -> None:
+    got, errors = run_text(tmp_path, "Date,Start,Time Spent (seconds),Duration (min)\n"
+                                     "2026-03-05,09:00,5400,90\n",
+                           overrides={"duration": "Time Spent (seconds)"})  # fmt: skip
+    assert errors == [] and got[0]["duration"] == 5400
+    got, errors = run_text(tmp_path, "Date,Start,Duration (min)\n2026-03-05,09:00,90\n2026-03-05,11:00,1h\n")
+    assert errors == [] and [e["duration"] for e in got] == [5400, 3600]
