@@ -557,12 +557,14 @@ def _round(value: float) -> int | None:
 # ---------------------------------------------------------------------------------------------
 # yes/no and tags
 
-_TRUE = frozenset({"yes", "true", "y", "1"})
-_FALSE = frozenset({"no", "false", "n", "0", ""})
+_TRUE = frozenset({"yes", "true", "y", "1", "ja", "wahr", "oui", "vrai", "sí", "si", "verdadero",
+                   "sim", "verdadeiro"})  # fmt: skip
+_FALSE = frozenset({"no", "false", "n", "0", "", "nein", "falsch", "non", "faux", "falso", "não", "nao"})
 
 
 def parse_bools(values: np.ndarray | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``(value, bad)``: yes/no, true/false, y/n, 1/0 in any case; empty is false."""
+    """``(value, bad)``: yes/no, true/false, y/n, 1/0 in any case, and the yes and no of the
+    languages ``generic`` reads headers in (ja/nein, oui/non, sí/no, sim/não); empty is false."""
     codes, uniques = _distinct(values)
     lowered = [u.strip().casefold() for u in uniques]
     value = np.array([v in _TRUE for v in lowered], dtype=bool)

@@ -34,7 +34,7 @@ DEFAULT_PRESET = "auto"
 DEFAULT_START_TIME = time(9, 0)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CREATED_WITH_NAME = DEFAULT_CREATED_WITH
-PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
+PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "jira", "generic")
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ DATE_FORMATS = (
 TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
 STAMP_FORMATS = "2026-03-05 09:30, 2026-03-05T09:30+01:00 or Jan 20 2026 6:25 PM"
 DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m"
-BOOL_FORMATS = "yes/no, true/false, y/n, 1/0"
+BOOL_FORMATS = "yes/no, true/false, y/n, 1/0 (or ja/nein, oui/non, sí/no, sim/não)"
 FIRST_YEAR, LAST_YEAR = 1970, 2099
 """Dates outside these years are refused (``date_out_of_range``)."""
 FILE_KINDS = "export the timesheet as CSV (UTF-8), TSV, XLSX, XLS or ODS"
@@ -411,6 +411,26 @@ def unknown_map_field(field: str, fields: Sequence[str]) -> str:
 
 def map_no_such_column(field: str, column: str, file: str | None, columns: Sequence[str]) -> str:
     return f"--map {field}={column!r}: no such column; {_has(file)} {_listing(columns)}: name one of them"
+
+
+def preset_needs_column(
+    preset: str,
+    needs: Sequence[tuple[str, Sequence[str]]],
+    columns: Sequence[str],
+    example: str,
+    generic: bool,
+) -> str:
+    """A whole file (``InputError``): a named preset (``--preset``, or the one ``auto`` picked)
+    without the columns it reads the date or the length from; ``needs``: (what, the column names
+    the preset knows for it); ``generic``: whether ``--preset generic`` reads the file instead."""
+    wanted = " and the ".join(f"{what} from a column {' or '.join(map(repr, n))}" for what, n in needs)
+    them = "them" if len(needs) > 1 else "it"
+    other = ", or pass --preset generic" if generic else ""
+    return (
+        f"the {preset} preset reads the {wanted}, and the header has {_listing(columns)}: name the "
+        f"column{'s' if len(needs) > 1 else ''} that hold{'' if len(needs) > 1 else 's'} {them}, "
+        f"for example {example}{other}"
+    )
 
 
 def unusable_header(what: str, preset: str, file: str | None, columns: Sequence[str], example: str) -> str:

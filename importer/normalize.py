@@ -20,6 +20,8 @@ Rules (the contract's "Reading and normalising rows"):
 - A date and a duration but no start time (Harvest): the row starts at ``default_start_time``, and
   the next such row of the same person on the same day where the last one ended, in file order,
   across chunks (``NormalizeState``, one per file).
+- The description is the ``description`` cell, else the ``summary`` cell, after the ``issue``
+  cell: ``PROJ-12: Fix the login`` (Jira). The ``key`` cell (a worklog id) is carried as text.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ from .models import MAX_DURATION_SECONDS, RowError
 from .presets import Mapping
 from .reader import RawChunk
 
-_TEXT_FIELDS = ("description", "project", "client", "task", "email")
+_TEXT_FIELDS = ("project", "client", "task", "email")
 
 
 @dataclass
@@ -84,6 +86,9 @@ class NormalizedChunk:
     """Object array of ``tuple[str, ...]`` (empty when none)."""
     billable: np.ndarray | None
     """``bool`` array, or ``None`` when the file has no billable column."""
+    key: np.ndarray
+    """Object array of ``str``: each row's id in the system it came from (the ``key`` column, a
+    worklog id), ``""`` where empty or when there is no such column. Never posted."""
     errors: list[RowError] = field(default_factory=list)
     """One per refused row, in row order, including the rows the reader refused."""
 
@@ -164,9 +169,11 @@ def normalize(
         rows=chunk.rows[keep],
         start=begin[keep],
         duration=length[keep],
+        description=_description(rows)[keep],
         **{f: _texts(rows.values(f), len(chunk))[keep] for f in _TEXT_FIELDS},
         tags=_tags(rows.values("tags"), len(chunk))[keep],
         billable=None if billable is None else billable[keep],
+        key=_keys(rows.values("key"), len(chunk))[keep],
         errors=sorted([*chunk.errors, *refused.errors()], key=lambda e: e.row),
     )
 
@@ -509,6 +516,24 @@ def _either(values: np.ndarray, unit: int) -> Callable[[int], str]:
         return messages.ambiguous_duration(text, whole, decimal, _UNIT_NAMES.get(unit, "hours"))
 
     return message
+
+
+def _description(rows: _Rows) -> np.ndarray:
+    """The description, else the summary, after the issue key: ``KEY: text`` (``None``: none)."""
+    text, summary, issue = (rows.values(f) for f in ("description", "summary", "issue"))
+    if summary is None and issue is None:
+        return _texts(text, rows.n)
+    text = np.full(rows.n, "", dtype=object) if text is None else text
+    if summary is not None:
+        text = np.where(text == "", summary, text)
+    if issue is not None:
+        text = np.where(issue == "", text, np.where(text == "", issue, issue + ": " + text))
+    return _texts(np.asarray(text, dtype=object), rows.n)
+
+
+def _keys(values: np.ndarray | None, n: int) -> np.ndarray:
+    return np.full(n, "", dtype=object) if values is None else values
+
 
 def _texts(values: np.ndarray | None, n: int) -> np.ndarray:
     if values is None:

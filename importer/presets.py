@@ -9,24 +9,29 @@ reader hands ``detect`` a ``Header`` that knows where it was found, for the note
 Fields: ``start`` / ``end`` (a full date-time in one cell), ``start_date`` / ``start_time`` and
 ``end_date`` / ``end_time`` (split over two cells), ``duration``, ``description``, ``project``,
 ``client``, ``task``, ``tags``, ``billable``, ``email``, and ``user`` (a person's name: only used to
-stack Harvest rows per person when there is no email). A cell of ``start_time`` or ``end_time`` that
-holds a whole date-time is read as one, so ``generic`` copes with a ``Start`` column of timestamps.
+stack Harvest rows per person when there is no email). ``issue`` (a ticket key) goes before the
+description ("KEY: comment") and ``summary`` stands in for an empty description (Jira); ``key`` is
+the row's id in the system it came from (a worklog id), carried through, never posted. A cell of
+``start_time`` or ``end_time`` that holds a whole date-time is read as one, so ``generic`` copes
+with a ``Start`` column of timestamps. Names compare ignoring case, accents, spaces and underscores.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from . import messages
-from .errors import ConfigError
+from .errors import ConfigError, InputError
 
 FIELDS = (
     "start", "start_date", "start_time", "end", "end_date", "end_time", "duration",
     "description", "project", "client", "task", "tags", "billable", "email", "user",
+    "issue", "summary", "key",
 )  # fmt: skip
-PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
+PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "jira", "generic")
 HEADER_SEARCH_ROWS = 10
 """How many non-empty rows from the top of a sheet may hold its header (titles above it)."""
 
@@ -66,8 +71,10 @@ class Mapping:
 
 
 def key(name: str) -> str:
-    """How ``generic`` compares names: case-insensitive, ignoring spaces and underscores."""
-    return re.sub(r"[\s_]+", "", name).casefold()
+    """How names compare: ignoring case, accents, spaces and underscores (``Durée`` = ``duree``)."""
+    plain = unicodedata.normalize("NFKD", name)
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    return re.sub(r"[\s_]+", "", plain).casefold()
 
 
 _SECONDS = re.compile(r".*(?:\((?:s|secs?|seconds?)\)|seconds)")
@@ -111,19 +118,46 @@ _PRESETS: dict[str, dict[str, tuple[str, ...]]] = {
         "project": ("Project",), "client": ("Client",), "task": ("Task",),
         "billable": ("Billable?",),
     },
-    "generic": {
-        "start_date": ("date", "start date", "day"),
-        "start_time": ("start", "start time", "from", "begin"),
-        "end_date": ("end date",), "end_time": ("end", "stop", "end time", "to", "until"),
+    "jira": {  # worklog exports (Jira, its worklog report apps, Tempo)
+        "start": ("Started", "Start Date", "Date Started", "Work date"),
+        "duration": ("Time Spent (seconds)", "Time Spent", "Time spent (h)", "Hours"),
+        "description": ("Comment", "Work Description", "Worklog Comment"),
+        "issue": ("Issue Key", "Key"), "summary": ("Summary", "Issue Summary"),
+        "email": ("Author Email", "User Email", "Email"),
+        "user": ("Author", "User", "Full name", "Username"),
+        "key": ("Worklog Id", "Id"),
+    },
+    "generic": {  # English, German, French, Spanish, Portuguese
+        "start_date": ("date", "start date", "day", "datum", "startdatum", "date de debut",
+                       "fecha", "fecha de inicio", "data", "data de inicio"),
+        "start_time": ("start", "start time", "from", "begin", "beginn", "startzeit", "von",
+                       "debut", "heure de debut", "inicio", "hora de inicio"),
+        "end_date": ("end date", "enddatum", "date de fin", "fecha de fin", "data de fim"),
+        "end_time": ("end", "stop", "end time", "to", "until", "ende", "endzeit", "bis", "fin",
+                     "heure de fin", "hora de fin", "fim", "hora de fim"),
         "duration": ("duration", "hours", "time spent", "duration (h)", "duration (min)",
                      "duration (minutes)", "duration (seconds)", "minutes", "time spent (h)",
-                     "time spent (seconds)"),
-        "description": ("description", "notes", "what", "activity", "comment"),
-        "project": ("project",), "client": ("client",), "task": ("task",), "tags": ("tags",),
-        "billable": ("billable",), "email": ("email", "user email"), "user": ("user",),
+                     "time spent (seconds)", "dauer", "stunden", "duree", "heures", "duracion",
+                     "horas", "duracao"),
+        "description": ("description", "notes", "what", "activity", "comment", "beschreibung",
+                        "tatigkeit", "bemerkung", "notizen", "commentaire", "descripcion",
+                        "notas", "descricao"),
+        "project": ("project", "projekt", "projet", "proyecto", "projeto"),
+        "client": ("client", "kunde", "cliente"),
+        "task": ("task", "aufgabe", "tache", "tarea", "tarefa"),
+        "tags": ("tags", "tag", "schlagworter", "schlagworte", "etiquettes", "etiquetas"),
+        "billable": ("billable", "abrechenbar", "facturable", "faturavel"),
+        "email": ("email", "user email", "e-mail", "courriel", "correo", "correo electronico"),
+        "user": ("user", "benutzer", "mitarbeiter", "utilisateur", "usuario"),
     },
 }  # fmt: skip
 _HARVEST_NAME = ("First Name", "Last Name")
+_STARTS = ("start", "start_date", "start_time")
+_LENGTHS = ("duration", "end", "end_time")
+_DATE_WORDS = ("date", "day", "start", "when", "datum", "fecha", "data", "jour", "dia")
+"""Words in a column name that suggest the date, for the ``--map`` a refusal proposes."""
+_LENGTH_WORDS = ("duration", "hours", "time", "spent", "length", "dauer", "zeit", "stunden",
+                 "duree", "heures", "horas", "tiempo", "tempo")  # fmt: skip
 
 
 def detect(
@@ -136,7 +170,8 @@ def detect(
     """The mapping for a file with this header.
 
     Raises ``ConfigError`` for an unknown preset or field, an override naming a column the header
-    lacks, and a header with no start date or no way to know the length (no duration and no end).
+    lacks, and a header with no start date or no way to know the length (no duration and no end);
+    ``InputError`` for a header without the date or length column of its named preset.
     """
     place = header.place if isinstance(header, Header) else None
     columns = list(header)
@@ -148,6 +183,8 @@ def detect(
         _override(found, fld, column, columns, file)
     person = _person(name, found, columns)
     mapping = Mapping(name, found, person)
+    if name != "generic":
+        _check_preset(mapping, columns, file)
     _check_usable(mapping, columns, file, place)
     return mapping
 
@@ -161,6 +198,9 @@ def pick(header: Iterable[str]) -> str:
         return "clockify"
     if {"date", "hours", "notes"} <= keys and keys & {"billable?", "projectcode", "firstname"}:
         return "harvest"
+    jira_length = {"timespent", "timespent(h)", "timespent(seconds)", "hours"}
+    if keys & jira_length and (keys & {"issuekey", "worklogid"} or {"key", "summary"} <= keys):
+        return "jira"
     if {"startdate", "starttime", "duration"} <= keys and "endtime" not in keys:
         return "toggl-import"
     return "generic"
@@ -212,7 +252,7 @@ def usable(names: Sequence[str]) -> bool:
         return False
     try:
         detect(names)
-    except ConfigError:
+    except (ConfigError, InputError):
         return False
     return True
 
@@ -272,21 +312,42 @@ def _person(name: str, found: dict[str, str], columns: list[str]) -> tuple[str, 
     return ()
 
 
+def _check_preset(mapping: Mapping, columns: list[str], file: str | None) -> None:
+    """A named preset has the columns it reads the date and the length from: else one message for
+    the file (rather than one refusal per row), naming what it looked for and what it saw, and the
+    ``--map`` (or ``--preset generic``) that reads the file."""
+    spec = _PRESETS[mapping.preset]
+    free = [c for c in columns if c not in mapping.columns.values()]
+    sides = (("date", ("start", "start_date"), _DATE_WORDS), ("length", _LENGTHS, _LENGTH_WORDS))
+    needs, maps = [], []
+    for what, group, words in sides:
+        if any(f in mapping.columns for f in group):
+            continue
+        fld = next(f for f in group if f in spec)
+        needs.append((what, spec[fld]))
+        maps.append(f'--map {fld}="{_guess(free, words)}"')
+    if not needs:
+        return
+    generic = _match(_PRESETS["generic"], columns).keys()
+    reads = bool(generic & {"start", "start_date"}) and bool(generic & set(_LENGTHS))
+    message = messages.preset_needs_column(mapping.preset, needs, columns, " ".join(maps), reads)
+    raise InputError(message, file=file)
+
+
 def _check_usable(mapping: Mapping, columns: list[str], file: str | None, place: Place | None) -> None:
     """A usable mapping knows where each entry starts and how long it lasts."""
     has = mapping.columns.keys()
     titled = place is not None and place.searched_to > 0
     names = [] if titled else columns  # a title's words are no column names to suggest
     fixes = []
-    if not has & {"start", "start_date", "start_time"}:
-        fixes.append(("start", "start_date", _guess(names, ("date", "day", "start", "when"))))
-    if not has & {"duration", "end", "end_time"}:
+    if not has & set(_STARTS):
+        fixes.append(("start", "start_date", _guess(names, _DATE_WORDS)))
+    if not has & set(_LENGTHS):
         ending = _guess(names, ("end", "stop", "until", "finish", "to"))
         if ending != "<column>":
             fixes.append(("length", "end_time", ending))
         else:
-            words = ("duration", "hours", "time", "spent", "length")
-            fixes.append(("length", "duration", _guess(names, words)))
+            fixes.append(("length", "duration", _guess(names, _LENGTH_WORDS)))
     if not fixes:
         return
     what = " and the ".join(f[0] for f in fixes)
@@ -300,7 +361,6 @@ def _check_usable(mapping: Mapping, columns: list[str], file: str | None, place:
 def _guess(columns: list[str], words: tuple[str, ...]) -> str:
     for word in words:
         for column in columns:
-            if word in column.casefold():
+            if word in key(column):
                 return column
     return "<column>"
-

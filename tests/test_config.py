@@ -99,3 +99,9 @@ def test_credentials_in_the_config_file_are_refused_with_the_fix(tmp_path: Path)
     cfg.write_text('[api]\ntoken = "abc"\n')
     with pytest.raises(ConfigError, match="TOGGL_API_TOKEN"):
         read_config_file(cfg)
+
+
+def test_presets_of_the_settings_are_those_of_the_presets() -> None:
+    from importer import config, presets
+
+    assert config.PRESETS == presets.PRESETS

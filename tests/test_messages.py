@@ -220,7 +220,8 @@ ROWS = [
         "the row has neither an end time nor a duration (running timers are not imported): "
         "fill in one of them"),
     Row("bad_billable", "bad_billable", "Billable", {**HOUR, "Billable": "maybe"},
-        "cannot read 'maybe' as billable: use yes/no, true/false, y/n, 1/0"),
+        "cannot read 'maybe' as billable: use yes/no, true/false, y/n, 1/0 (or ja/nein, oui/non, sí/no, "
+        "sim/não)"),
     Row("nonexistent_time", "nonexistent_time", "Start",
         {"Date": "2026-03-29", "Start": "02:30", "Duration": "1:00"},
         "2026-03-29 02:30 does not exist in Europe/Berlin: the clocks jump forward over it (as when "
@@ -644,9 +645,9 @@ def test_text_the_csv_parser_gives_up_on(
 
 # -- columns, options, config and environment: one line, exit 2 ------------------------------------
 HEADER_TIMES = "Date,Start,End\n2026-11-02,09:00,10:00\n"
-PRESET_LIST = "auto, toggl, toggl-import, clockify, harvest, generic"
+PRESET_LIST = "auto, toggl, toggl-import, clockify, harvest, jira, generic"
 FIELD_LIST = ("start, start_date, start_time, end, end_date, end_time, duration, description, project, "
-              "client, task, tags, billable, email, user")  # fmt: skip
+              "client, task, tags, billable, email, user, issue, summary, key")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -751,6 +752,12 @@ USAGE = {
     "payloads folder missing": Usage("cannot_write", ("t.csv", "--emit-payloads", "out/p.jsonl"),
                                      "--emit-payloads out/p.jsonl: cannot write it (No such file or "
                                      "directory): give a file path in a folder that exists"),
+    "preset without its date": Usage(
+        "preset_needs_column", ("t.csv", "--preset", "toggl-import"),
+        "t.csv: the toggl-import preset reads the date from a column 'Start date', and the header has the "
+        "columns 'Email', 'Date', 'Start time', 'Duration': name the column that holds it, for example "
+        '--map start_date="Date", or pass --preset generic',
+        (("t.csv", "Email,Date,Start time,Duration\nolivia@example.com,2026-11-02,09:00,1:00\n"),)),
 }  # fmt: skip
 COVERED.update(case.uses for case in USAGE.values())
 
@@ -767,6 +774,13 @@ def test_a_wrong_option_or_setting_says_the_fix_in_one_line(
     pattern = re.escape(f"toggl-import: {usage.expected}\n").replace(re.escape("(*)"), r"\(.+\)")
     assert re.fullmatch(pattern, done.err), done.err
     spy.check(usage.uses, done.err)
+
+
+def test_following_a_preset_refusal_to_the_generic_preset_works(toggl: Toggl, tmp_path: Path) -> None:
+    _, _, expected, files, *_ = USAGE["preset without its date"].__dict__.values()
+    (tmp_path / "t.csv").write_text(files[0][1], encoding="utf-8")
+    assert "or pass --preset generic" in expected
+    assert toggl("t.csv", "--preset", "generic").code == 0
 
 
 @uses("cannot_listen")

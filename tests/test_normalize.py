@@ -802,3 +802,28 @@ def test_a_column_of_seconds_or_minutes(tmp_path: Path) -> None:
     assert errors == [] and got[0]["duration"] == 5400
     got, errors = run_text(tmp_path, "Date,Start,Duration (min)\n2026-03-05,09:00,90\n2026-03-05,11:00,1h\n")
     assert errors == [] and [e["duration"] for e in got] == [5400, 3600]
+
+
+# -- since, until, only_email: rows skipped, not refused ------------------------------------------
+
+
+def window(tmp_path: Path, text: str, **kw: Any) -> NormalizedChunk:
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    mapping = detect(read_header(path))
+    [chunk] = [normalize(c, mapping, timezone=kw.pop("timezone", BERLIN), **kw) for c in iter_chunks(path)]
+    return chunk
+
+
+# -- the description with an issue key, the key column -------------------------------------------
+
+
+def test_issue_key_summary_and_worklog_id(tmp_path: Path) -> None:
+    text = ("Issue Key,Summary,Worklog Id,Started,Time Spent,Comment\n"
+            "WEB-1,Login,77,2026-03-05 09:00,1h,Fix the form\nWEB-1,Login,78,2026-03-05 10:00,1h,\n"
+            ",,,2026-03-05 11:00,1h,No issue\n,,,2026-03-05 12:00,1h,\n")  # fmt: skip
+    chunk = window(tmp_path, text)
+    assert chunk.description.tolist() == ["WEB-1: Fix the form", "WEB-1: Login", "No issue", None]
+    assert chunk.key.tolist() == ["77", "78", "", ""]
+    plain = window(tmp_path, "Date,Start,Duration\n2026-03-05,09:00,1:00\n")
+    assert plain.key.tolist() == [""] and plain.description.tolist() == [None]
