@@ -74,6 +74,10 @@ class Settings:
     create_missing: bool = False
     check_existing: bool = False
     retry_failed: bool = False
+    header_row: int | None = None
+    """The spreadsheet row of every file's header (``--header-row``, from 1); ``None``: look."""
+    sheet: str | None = None
+    """The worksheet to read (``--sheet``): its name, or its number among the visible ones."""
 
     def __post_init__(self) -> None:
         check_api_url(self.api_url)
@@ -93,6 +97,8 @@ class Settings:
             raise ConfigError(messages.empty_created_with())
         if self.date_order not in DATE_ORDERS:
             raise ConfigError(messages.unknown_date_order(self.date_order, DATE_ORDERS))
+        if self.header_row is not None and self.header_row < 1:
+            raise ConfigError(messages.bad_header_row(self.header_row))
 
     @property
     def reports_base(self) -> str:
@@ -144,6 +150,8 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "date_order"): "date_order",
     ("import", "create_missing"): "create_missing",
     ("import", "check_existing"): "check_existing",
+    ("import", "header_row"): "header_row",
+    ("import", "sheet"): "sheet",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
 }
@@ -179,11 +187,13 @@ def _coerce(name: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = str(kinds[name])
     try:
+        if name == "sheet":
+            return str(value).strip()
         if name == "ledger":
             return Path(value)
         if name == "default_start_time":
             return value if isinstance(value, time) else time.fromisoformat(str(value))
-        if name in ("workspace_id", "concurrency"):
+        if name in ("workspace_id", "concurrency", "header_row"):
             if isinstance(value, bool):
                 raise ValueError
             return int(value)

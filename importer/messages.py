@@ -356,6 +356,44 @@ def empty_worksheet() -> str:
     return "the first worksheet is empty: put the timesheet on the first sheet, header first"
 
 
+def no_such_sheet(sheet: str, sheets: Sequence[str]) -> str:
+    """``--sheet NAME|N`` names no sheet of the workbook; ``sheets``: its visible sheets."""
+    shown = ", ".join(quote(s) for s in sheets[:10]) + (" and more" if len(sheets) > 10 else "")
+    return (
+        f"--sheet {quote(sheet)}: no such sheet; the workbook has {shown}: name one of them, or "
+        "give its number (--sheet 1 for the first)"
+    )
+
+
+def sheet_empty(sheet: str, sheets: Sequence[str]) -> str:
+    """``--sheet`` names a sheet without a cell; ``sheets``: the workbook's visible sheets."""
+    shown = ", ".join(quote(s) for s in sheets[:10]) + (" and more" if len(sheets) > 10 else "")
+    return f"sheet {quote(sheet)} is empty: pass --sheet with the sheet of the timesheet (one of {shown})"
+
+
+def header_row_empty(row: int, filled: Sequence[int]) -> str:
+    """``--header-row N`` names a row without a cell (or past the end); ``filled``: the first rows
+    that have some."""
+    near = ""
+    if filled:
+        rows = ", ".join(str(r) for r in filled[:-1]) + " and " * (len(filled) > 1) + str(filled[-1])
+        near = f" (rows {rows} have cells)" if len(filled) > 1 else f" (row {rows} has cells)"
+    return (
+        f"--header-row {row}: row {row} is empty or past the end{near}: pass the number of the row "
+        "with the column names"
+    )
+
+
+def read_by_content(suffix: str, what: str) -> str:
+    """A note: the file is not what its name says, and is read as what it holds; ``what``:
+    "UTF-8 text separated by commas", "an XLSX workbook"."""
+    named = f"named {suffix}" if suffix else "without a file type in its name"
+    return (
+        f"the file is {what}, though {named}: it is read as such; rename it to match if other "
+        "programs are to open it"
+    )
+
+
 def bad_encoding(described: str, reason: str) -> str:
     """``described``: ``TextFormat.describe()``, e.g. "UTF-8 text separated by commas"."""
     return (
@@ -456,12 +494,12 @@ def unusable_title(
     of_sheet = f" of sheet {quote(sheet)}" if sheet is not None and others else ""
     nor = f", nor on the other {_sheets(others)}," if others else ""
     place = "further down or on another sheet" if others else "further down"
-    move = " and move its sheet first" if others else ""
+    also = " (and --sheet with its sheet's name)" if others else ""
     return (
         f"cannot tell which columns hold the {what} of each entry ({preset} preset): "
         f"{_has(file)} {_listing(columns)} in row {row}{of_sheet}, and no row below it down to "
-        f"row {last}{nor} looks like a header either; if the header is {place}, delete the rows "
-        f"above it{move}, else name the columns, for example {example}"
+        f"row {last}{nor} looks like a header either; if the header is {place}, pass --header-row "
+        f"with its row number{also}, else name the columns, for example {example}"
     )
 
 
@@ -523,6 +561,13 @@ def unknown_timezone(name: str) -> str:
 
 def unknown_date_order(value: str, choices: Sequence[str]) -> str:
     return f"unknown date order {value!r}: choose one of {', '.join(choices)}"
+
+
+def bad_header_row(row: int) -> str:
+    return (
+        f"header row {row} is not a row number: give the spreadsheet row of the header, 1 for "
+        "the first, for example --header-row 3"
+    )
 
 
 def bad_rate(rate: float) -> str:
@@ -591,6 +636,7 @@ _SETTING_KINDS = {
     "timeout": "a number of seconds",
     "default_start_time": 'a time of day such as "09:00"',
     "ledger": "a file path",
+    "header_row": "a whole number",
 }
 
 

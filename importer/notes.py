@@ -18,23 +18,24 @@ from . import messages
 from .cells import duration
 from .config import Settings
 from .normalize import DATE_FIELDS, SLASHED, first_of, slash_evidence
-from .presets import Mapping, detect
+from .presets import HeaderHints, Mapping, detect
 from .reader import RawChunk, iter_chunks, read_header
 
 
 def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
-    """The notes for ``files``, each prefixed with its file: a later sheet or title rows, unused
-    columns, no start time, several people without emails, how dates with slashes read, and
-    durations that look like hours and minutes."""
+    """The notes for ``files``, each prefixed with its file: a file read by its content, a later
+    sheet or title rows, unused columns, no start time, several people without emails, how dates
+    with slashes read, and durations that look like hours and minutes."""
     out: list[str] = []
+    hints = HeaderHints.of(settings)
     for path in files:
-        header = read_header(path, display_name=str(path))
+        header = read_header(path, display_name=str(path), hints=hints)
         mapping = detect(header, settings.preset, settings.column_map, file=str(path))
         start = settings.default_start_time.strftime("%H:%M")
-        notes = [*header.notes(), *mapping.notes(header, start)]
+        notes = [*header.notes(str(path)), *mapping.notes(header, start)]
         no_email = bool(mapping.person) and "email" not in mapping.columns
         if no_email or settings.date_order != "dmy" or "duration" in mapping.columns:
-            chunk = _first_chunk(path)
+            chunk = _first_chunk(path, hints)
             frame = chunk.frame
             people = _people(frame, mapping.person) if no_email else set()
             if len(people) > 1:
@@ -48,9 +49,9 @@ def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
     return out
 
 
-def _first_chunk(path: Path) -> RawChunk:
+def _first_chunk(path: Path, hints: HeaderHints) -> RawChunk:
     """The first chunk of a file's rows (a note's evidence, not a rule)."""
-    for chunk in iter_chunks(path, display_name=str(path)):
+    for chunk in iter_chunks(path, display_name=str(path), hints=hints):
         return chunk
     raise AssertionError("iter_chunks yields a chunk or raises")  # pragma: no cover
 

@@ -2,9 +2,12 @@
 
 A ``Mapping`` says which column feeds which payload field. ``detect(header)`` picks the preset by
 the header (most specific first), applies ``--map FIELD=COLUMN`` overrides, and refuses a header it
-cannot use with the columns it saw and the ``--map`` that would fix it. ``find_header`` tells the
-header from title rows above it (the first of the top rows ``usable`` without ``--map``); the
-reader hands ``detect`` a ``Header`` that knows where it was found, for the notes and the refusal.
+cannot use with the columns it saw and the ``--map`` that would fix it: a named preset (``--preset
+toggl-import``, or one ``auto`` picked) without its date or length column in one file-level
+``InputError``, not a refusal per row. ``find_header`` tells the header from title rows above it:
+the row ``--header-row`` names, else the first of the top rows that holds every ``--map`` column,
+else the first that is ``usable``; the reader hands ``detect`` a ``Header`` that knows where it was
+found, for the notes and the refusal (``HeaderHints`` carries what the user said).
 
 Fields: ``start`` / ``end`` (a full date-time in one cell), ``start_date`` / ``start_time`` and
 ``end_date`` / ``end_time`` (split over two cells), ``duration``, ``description``, ``project``,
@@ -22,6 +25,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from . import messages
 from .errors import ConfigError, InputError
@@ -32,7 +36,7 @@ FIELDS = (
     "issue", "summary", "key",
 )  # fmt: skip
 PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "jira", "generic")
-HEADER_SEARCH_ROWS = 10
+HEADER_SEARCH_ROWS = 20
 """How many non-empty rows from the top of a sheet may hold its header (titles above it)."""
 
 
@@ -209,6 +213,37 @@ def pick(header: Iterable[str]) -> str:
 # -- where the header is: below title rows, on a later sheet ----------------------------------------
 
 
+class _HintSettings(Protocol):
+    @property
+    def header_row(self) -> int | None: ...
+    @property
+    def sheet(self) -> str | None: ...
+    @property
+    def column_map(self) -> dict[str, str]: ...
+    @property
+    def preset(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class HeaderHints:
+    """What the user said about where a file's header is (``--header-row``, ``--sheet``, the
+    columns ``--map`` names, ``--preset``)."""
+
+    row: int | None = None
+    """The spreadsheet row of the header (1-based), or ``None``: look for it."""
+    sheet: str | None = None
+    """A workbook's sheet to read: its name, or its number among the visible sheets (from 1)."""
+    columns: tuple[str, ...] = ()
+    """Columns named by ``--map``: the first of the top rows that holds them all is the header."""
+    preset: str = "auto"
+
+    @classmethod
+    def of(cls, settings: _HintSettings) -> HeaderHints:
+        """The hints a run's ``Settings`` give."""
+        mapped = tuple(c.strip() for c in settings.column_map.values() if c.strip())
+        return cls(settings.header_row, settings.sheet, mapped, settings.preset)
+
+
 @dataclass(frozen=True)
 class Place:
     """Where the reader found a file's header."""
@@ -227,6 +262,9 @@ class Place:
     """The visible worksheets before it, which are not read."""
     other_sheets: int = 0
     """How many other visible worksheets the workbook has."""
+    read_as: str = ""
+    """What the file holds when its name says otherwise ("UTF-8 text separated by commas", "an
+    XLSX workbook"): it is read as that (``""``: what its name says)."""
 
 
 class Header(list[str]):
@@ -236,9 +274,12 @@ class Header(list[str]):
         super().__init__(names)
         self.place = place or Place()
 
-    def notes(self) -> list[str]:
-        """What a user should know before importing: rows or sheets above the header not read."""
+    def notes(self, file: str = "") -> list[str]:
+        """What a user should know before importing: what the file really is, rows or sheets
+        above the header not read."""
         place, out = self.place, []
+        if place.read_as:
+            out.append(messages.read_by_content(_suffix(file), place.read_as))
         if place.sheets_before and place.sheet is not None:
             out.append(messages.sheet_not_first(place.sheet, place.sheet_number, place.sheets_before))
         if place.title:
@@ -246,33 +287,58 @@ class Header(list[str]):
         return out
 
 
-def usable(names: Sequence[str]) -> bool:
-    """Whether ``auto``, without ``--map``, finds where each entry starts and how long it lasts."""
+def _suffix(file: str) -> str:
+    dot = file.rfind(".")
+    return file[dot:] if dot > max(file.rfind("/"), file.rfind("\\")) else ""
+
+
+def usable(names: Sequence[str], preset: str = "auto") -> bool:
+    """Whether ``preset`` (``auto``: the one the names show), without ``--map``, finds where each
+    entry starts and how long it lasts."""
     if sum(1 for n in names if n) < 2:  # a start and a length: two columns at least
         return False
     try:
-        detect(names)
+        detect(names, preset)
     except (ConfigError, InputError):
         return False
     return True
 
 
-def find_header(rows: Sequence[tuple[int, Sequence[str]]]) -> tuple[int | None, Place]:
+def find_header(
+    rows: Sequence[tuple[int, Sequence[str]]], hints: HeaderHints | None = None, *, file: str | None = None
+) -> tuple[int | None, Place]:
     """Which of a sheet's first non-empty rows (row number, trimmed cells; top down) is its header.
 
-    The first of the top ``HEADER_SEARCH_ROWS`` that is ``usable``: the rows above it are titles.
-    ``None`` when none is; the first row is the header then (``--map`` may name its columns), and
-    ``Place.searched_to`` says how far was looked when it has fewer cells than a row below it.
+    The row ``hints.row`` names (``InputError`` when it is empty); else the first of the top
+    ``HEADER_SEARCH_ROWS`` that holds every column ``hints.columns`` names; else the first that is
+    ``usable``: the rows above it are titles. ``None`` when none is; the first row is the header
+    then (``--map`` may name its columns), and ``Place.searched_to`` says how far was looked when
+    it has fewer cells than a row below it. ``rows`` reach down to ``hints.row`` when it is given.
     """
+    hints = hints or HeaderHints()
     top = rows[:HEADER_SEARCH_ROWS]
+    if hints.row is not None:
+        at = next((i for i, (row, _) in enumerate(rows) if row == hints.row), None)
+        if at is None:
+            raise InputError(messages.header_row_empty(hints.row, [r for r, _ in top[:3]]), file=file)
+        return at, Place(row=hints.row, title=_title(rows, at))
+    if hints.columns:
+        wanted = {key(c) for c in hints.columns}
+        for at, (row, cells) in enumerate(top):
+            if wanted <= {key(c) for c in cells if c}:
+                return at, Place(row=row, title=_title(rows, at))
     for at, (row, cells) in enumerate(top):
-        if usable(cells):
-            title = next((c for c in top[0][1] if c), "") if at else ""
-            return at, Place(row=row, title=title)
+        if usable(cells, hints.preset):
+            return at, Place(row=row, title=_title(rows, at))
     row, cells = top[0]
     width = sum(1 for c in cells if c)
     titled = any(sum(1 for c in below if c) > width for _, below in top[1:])
     return None, Place(row=row, searched_to=top[-1][0] if titled else 0)
+
+
+def _title(rows: Sequence[tuple[int, Sequence[str]]], at: int) -> str:
+    """The first text of the rows above the header (``""``: the header is the first row)."""
+    return next((c for c in rows[0][1] if c), "") if at else ""
 
 
 def _match(spec: dict[str, tuple[str, ...]], columns: list[str]) -> dict[str, str]:

@@ -55,7 +55,7 @@ from .limits import Limiter, Stopped
 from .models import RowError, RowStatus
 from .normalize import NormalizeState, normalize
 from .payloads import DoneLookup, PlannedRow, Planner
-from .presets import detect
+from .presets import HeaderHints, detect
 from .reader import iter_chunks, read_header
 from .reconcile import Doubtful, read_back
 from .report import PayloadWriter, ReportWriter, Summary, estimate_seconds
@@ -276,7 +276,8 @@ class Importer:
                 self._report.close()
             raise
         s.report = str(report) if report else None
-        headers = {path: read_header(path) for path in files}  # whole-file problems first
+        hints = HeaderHints.of(self.settings)
+        headers = {path: read_header(path, hints=hints) for path in files}  # whole-file problems first
         mappings = {
             path: detect(header, self.settings.preset, self.settings.column_map, file=str(path))
             for path, header in headers.items()
@@ -476,7 +477,7 @@ class Importer:
         s = self.summary
         for path in files:
             state = NormalizeState()
-            chunks = iter_chunks(path, display_name=str(path))
+            chunks = iter_chunks(path, display_name=str(path), hints=HeaderHints.of(self.settings))
             while not self._stop.is_set():
                 raw = await asyncio.to_thread(next, chunks, None)
                 if raw is None:

@@ -682,8 +682,8 @@ USAGE = {
         "unusable_title", ("odd.csv",),
         "cannot tell which columns hold the start and the length of each entry (generic preset): odd.csv "
         "has the columns 'Ada Lovelace: November 2026' in row 1, and no row below it down to row 3 looks "
-        "like a header either; if the header is further down, delete the rows above it, else name the "
-        'columns, for example --map start_date="<column>" --map duration="<column>"',
+        "like a header either; if the header is further down, pass --header-row with its row number, else "
+        'name the columns, for example --map start_date="<column>" --map duration="<column>"',
         (("odd.csv", "Ada Lovelace: November 2026\nWhen,Length,What\n2026-11-16 09:00,1:00,x\n"),)),
     "no timezone": Usage("no_timezone", ("t.csv",),
                          "t.csv, row 2, column 'Start': times such as '09:00' have no UTC offset: pass "
@@ -752,6 +752,12 @@ USAGE = {
     "payloads folder missing": Usage("cannot_write", ("t.csv", "--emit-payloads", "out/p.jsonl"),
                                      "--emit-payloads out/p.jsonl: cannot write it (No such file or "
                                      "directory): give a file path in a folder that exists"),
+    "header row 0": Usage("bad_header_row", ("t.csv", "--header-row", "0"),
+                          "header row 0 is not a row number: give the spreadsheet row of the header, 1 for "
+                          "the first, for example --header-row 3"),
+    "header row empty": Usage("header_row_empty", ("t.csv", "--header-row", "3"),
+                              "t.csv: --header-row 3: row 3 is empty or past the end (rows 1 and 2 have "
+                              "cells): pass the number of the row with the column names"),
     "preset without its date": Usage(
         "preset_needs_column", ("t.csv", "--preset", "toggl-import"),
         "t.csv: the toggl-import preset reads the date from a column 'Start date', and the header has the "
@@ -781,6 +787,100 @@ def test_following_a_preset_refusal_to_the_generic_preset_works(toggl: Toggl, tm
     (tmp_path / "t.csv").write_text(files[0][1], encoding="utf-8")
     assert "or pass --preset generic" in expected
     assert toggl("t.csv", "--preset", "generic").code == 0
+
+
+def test_the_shapes_a_refusal_lists_are_read(tmp_path: Path) -> None:
+    """Every example the date, date-time and duration refusals give reads as what it shows."""
+    dates = re.findall(r"\d\d? \w{3} \d{4}|\d\d?-\w{3}-\d\d|\w+ \d\d? \d{4}", messages.DATE_FORMATS)
+    stamps = [s.strip() for s in re.split(r",|\bor\b", messages.STAMP_FORMATS)]
+    assert dates == ["20 Jan 2026", "20-Jan-26", "January 20 2026"] and len(stamps) == 3
+    rows = [*(f"{d},09:00,1:00" for d in dates), *(f",{s},1:00" for s in stamps),
+            "2026-01-20,09:00,1.5", '2026-01-20,09:00,"1,5"', "2026-01-20,09:00,1h 30m",
+            "Tuesday 20 January 2026,09:00,1:00"]  # the weekday corrected  # fmt: skip
+    path = tmp_path / "t.csv"
+    path.write_text("Date,Start,Duration\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    mapping = detect(read_header(path))
+    [chunk] = [normalize(c, mapping, timezone="UTC") for c in iter_chunks(path)]
+    assert chunk.errors == []
+    starts = chunk.start_text().tolist()
+    assert starts[:3] == ["2026-01-20T09:00:00Z"] * 3
+    assert starts[3:6] == ["2026-03-05T09:30:00Z", "2026-03-05T08:30:00Z", "2026-01-20T18:25:00Z"]
+    assert chunk.duration.tolist()[6:9] == [5400] * 3
+
+
+@uses("header_row_empty", "no_such_sheet", "sheet_empty")
+@pytest.mark.parametrize(("args", "expected", "fixed"), [
+    (("--sheet", "Hours"),
+     "book.xlsx: --sheet 'Hours': no such sheet; the workbook has 'Cover', 'Stunden', 'Leer': name one "
+     "of them, or give its number (--sheet 1 for the first)", ("--sheet", "Stunden")),
+    (("--sheet", "9"),
+     "book.xlsx: --sheet '9': no such sheet; the workbook has 'Cover', 'Stunden', 'Leer': name one of "
+     "them, or give its number (--sheet 1 for the first)", ("--sheet", "2")),
+    (("--sheet", "Leer"),
+     "book.xlsx: sheet 'Leer' is empty: pass --sheet with the sheet of the timesheet (one of 'Cover', "
+     "'Stunden', 'Leer')", ("--sheet", "stunden")),
+    (("--sheet", "Stunden", "--header-row", "2"),
+     "book.xlsx: --header-row 2: row 2 is empty or past the end (rows 1, 3 and 4 have cells): pass the "
+     "number of the row with the column names", ("--sheet", "Stunden", "--header-row", "3")),
+])  # fmt: skip
+def test_a_sheet_or_header_row_that_is_not_there_says_what_is(
+    args: tuple[str, ...], expected: str, fixed: tuple[str, ...], toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    workbook(tmp_path / "book.xlsx", ("Cover", [["Stundenzettel 2026"]]),
+             ("Stunden", [["Ada Lovelace, November"], [], ["Tag der Arbeit", "Arbeitszeit"],
+                          [dt.date(2026, 11, 2), 1.5]]),
+             ("Leer", []))  # fmt: skip
+    done = toggl("book.xlsx", *args)
+    assert (done.code, done.out, done.err) == (2, "", f"toggl-import: {expected}\n")
+    spy.check("sheet_empty" if "empty:" in expected else "header_row_empty" if "row" in args[-2]
+              else "no_such_sheet", done.err)  # fmt: skip
+    names = ("--map", "start_date=Tag der Arbeit", "--map", "duration=Arbeitszeit")
+    followed = toggl("book.xlsx", *fixed, *names)
+    assert followed.code == 0, followed
+
+
+def test_following_the_title_advice_with_header_row_sheet_or_map_works(toggl: Toggl, tmp_path: Path) -> None:
+    """The unusable_title advice: --header-row (and --sheet), else --map with the header's names."""
+    workbook(tmp_path / "odd.xlsx", ("Cover", [["Timesheet"], ["Day", "Worked"], [dt.date(2026, 11, 2), 1]]),
+             ("Notes", [["just", "notes"]]))  # fmt: skip
+    (tmp_path / "odd.csv").write_text("Ada Lovelace: November 2026\nWhen,Length,What\n"
+                                      "2026-11-16 09:00,1:00,x\n")  # fmt: skip
+    for args in (("odd.csv", "--header-row", "2", "--map", "start=When", "--map", "duration=Length"),
+                 ("odd.csv", "--map", "start=When", "--map", "duration=Length"),
+                 ("odd.xlsx", "--sheet", "Cover", "--header-row", "2", "--map", "duration=Worked"),
+                 ("odd.xlsx", "--map", "start_date=Day", "--map", "duration=Worked")):  # fmt: skip
+        done = toggl(*args, "--emit-payloads", "p.jsonl")
+        assert done.code == 0, (args, done)
+        assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 1
+
+
+@uses("read_by_content")
+def test_a_file_that_is_not_what_its_name_says_is_read_by_content_with_a_note(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    text = "Date,Start,End,Description\n2026-11-02,09:00,10:00,by content\n"
+    (tmp_path / "text.xlsx").write_text(text)
+    workbook(tmp_path / "book.csv", ("Sheet1", [["Date", "Start", "End", "Description"],
+                                                [dt.date(2026, 11, 3), dt.time(9), dt.time(10), "zip"]]))
+    done = toggl("text.xlsx", "book.csv", "--emit-payloads", "p.jsonl")
+    assert done.code == 0, done
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
+    assert notes == [
+        "note: text.xlsx: the file is UTF-8 text separated by commas, though named .xlsx: it is read as "
+        "such; rename it to match if other programs are to open it",
+        "note: book.csv: the file is an XLSX workbook, though named .csv: it is read as such; rename it "
+        "to match if other programs are to open it",
+    ]
+    for note in notes:
+        spy.check("read_by_content", note)
+    before = (tmp_path / "p.jsonl").read_text()
+    (tmp_path / "text.xlsx").rename(tmp_path / "text.csv")  # the advice
+    (tmp_path / "book.csv").rename(tmp_path / "book.xlsx")
+    renamed = toggl("text.csv", "book.xlsx", "--emit-payloads", "p.jsonl")
+    assert [n for n in notes_in(renamed) if NO_LEDGER not in n] == []
+    assert (tmp_path / "p.jsonl").read_text() == before.replace("text.xlsx", "text.csv").replace(
+        "book.csv", "book.xlsx"
+    )
 
 
 @uses("cannot_listen")
@@ -921,8 +1021,9 @@ def test_a_title_over_no_header_on_any_sheet_names_the_sheet(toggl: Toggl, tmp_p
         "toggl-import: cannot tell which columns hold the start and the length of each entry (generic "
         "preset): odd.xlsx has the columns 'Timesheet', 'Unnamed: 1' in row 1 of sheet 'Cover', and no row "
         "below it down to row 3, nor on the other 2 sheets, looks like a header either; if the header is "
-        "further down or on another sheet, delete the rows above it and move its sheet first, else name the "
-        'columns, for example --map start_date="<column>" --map duration="<column>"\n'
+        "further down or on another sheet, pass --header-row with its row number (and --sheet with its "
+        'sheet\'s name), else name the columns, for example --map start_date="<column>" --map '
+        'duration="<column>"\n'
     )
     spy.check("unusable_title", done.err)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from importer.errors import ConfigError, InputError
-from importer.presets import FIELDS, Header, Place, detect, find_header, key, pick
+from importer.presets import FIELDS, Header, HeaderHints, Place, detect, find_header, key, pick
 
 TOGGL = [
     "User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
@@ -208,8 +208,9 @@ def test_fields_cover_the_payload() -> None:
         ([(1, ["When", "Length"]), (2, ["2026-11-02", "1"])], None, Place()),  # --map may name them
         ([(1, ["Timesheet"]), (2, ["When", "Length"]), (4, ["2026-11-02", "1"])], None,
          Place(row=1, searched_to=4)),  # a title: how far was looked is said
-        ([(n, ["Title"]) for n in range(1, 11)] + [(11, ["Date", "Hours"])], None, Place()),  # 10 rows only
-        ([(n, ["Title"]) for n in range(1, 10)] + [(10, ["Date", "Hours"])], 9, Place(row=10, title="Title")),
+        ([(n, ["Title"]) for n in range(1, 21)] + [(21, ["Date", "Hours"])], None, Place()),  # 20 rows only
+        ([(n, ["Title"]) for n in range(1, 20)] + [(20, ["Date", "Hours"])], 19,
+         Place(row=20, title="Title")),
     ],
 )
 def test_find_header(rows: list[tuple[int, list[str]]], at: int | None, place: Place) -> None:
@@ -343,3 +344,40 @@ def test_key_ignores_accents_too() -> None:
     assert detect(["Date", "Durée"], overrides={"duration": "duree"}).columns["duration"] == "Durée"
 
 
+# -- the header: --header-row, the --map columns, --preset ------------------------------------------
+
+
+def test_header_hints_of_the_settings() -> None:
+    from importer.config import Settings
+
+    settings = Settings(header_row=3, sheet="Hours", column_map={"duration": " Zeit ", "task": ""})
+    assert HeaderHints.of(settings) == HeaderHints(3, "Hours", ("Zeit",), "auto")
+
+
+TITLED = [(1, ["Stundenzettel"]), (2, ["Name", "Ada"]), (4, ["Tag der Arbeit", "Zeit", "Was"]),
+          (5, ["2026-03-05", "1", "x"])]  # fmt: skip
+
+
+def test_find_header_takes_the_row_holding_the_mapped_columns() -> None:
+    assert find_header(TITLED) == (None, Place(row=1, searched_to=5))
+    hints = HeaderHints(columns=("tag der arbeit", "Zeit"))
+    assert find_header(TITLED, hints) == (2, Place(row=4, title="Stundenzettel"))
+    missing = HeaderHints(columns=("Zeit", "Elsewhere"))
+    assert find_header(TITLED, missing) == (None, Place(row=1, searched_to=5))
+
+
+def test_find_header_takes_the_row_it_is_told() -> None:
+    assert find_header(TITLED, HeaderHints(row=2)) == (1, Place(row=2, title="Stundenzettel"))
+    assert find_header(TITLED, HeaderHints(row=1, columns=("Zeit",))) == (0, Place(row=1))
+    with pytest.raises(InputError) as refused:
+        find_header(TITLED, HeaderHints(row=3), file="t.csv")
+    assert str(refused.value) == (
+        "t.csv: --header-row 3: row 3 is empty or past the end (rows 1, 2 and 4 have cells): pass the "
+        "number of the row with the column names"
+    )
+
+
+def test_find_header_with_a_named_preset() -> None:
+    rows = [(1, ["Report"]), (2, ["Date", "Hours", "Notes", "Billable?"]), (3, ["2026-03-05", "1", "x", "y"])]
+    assert find_header(rows, HeaderHints(preset="harvest"))[0] == 1
+    assert find_header(rows, HeaderHints(preset="toggl"))[0] is None

@@ -46,7 +46,14 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="use COLUMN for FIELD (repeatable); fields: start_date, start_time, start, "
                         "end_date, end_time, end, duration, description, project, client, task, "
-                        "tags, billable, email, user")
+                        "tags, billable, email, user, issue (before the description: KEY: text), "
+                        "summary (when the description is empty), key (the row's id, never sent)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="the spreadsheet row of the header (1 for the first), when title rows "
+                        "above it hide it (default: found by its column names)")
+    p.add_argument("--sheet", metavar="NAME|N",
+                   help="the worksheet of a workbook to read, by name or number (default: the "
+                        "first visible one with a header)")
     p.add_argument("--timezone", metavar="ZONE",
                    help="IANA zone for times without an offset, e.g. Europe/Berlin (required when "
                         "the file's times have no offset, as exports from Toggl, Clockify and "
@@ -170,6 +177,8 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         "create_missing": args.create_missing,
         "check_existing": args.check_existing,
         "retry_failed": args.retry_failed,
+        "header_row": args.header_row,
+        "sheet": args.sheet,
     }
     settings = load_settings(from_env, flags, config_path=config_path)
     maps = parse_maps(args.map)
