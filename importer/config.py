@@ -8,9 +8,10 @@ result once, so the rest of the package receives a checked, frozen ``Settings``.
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from datetime import time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,8 @@ DEFAULT_START_TIME = time(9, 0)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CREATED_WITH_NAME = DEFAULT_CREATED_WITH
 PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "jira", "generic")
+DEFAULT_JIRA_DAY_HOURS = 8.0
+"""Hours of a day in durations such as ``1d 2h`` (Jira's working day; a week ``1w`` is 5 days)."""
 
 
 @dataclass(frozen=True)
@@ -74,10 +77,17 @@ class Settings:
     create_missing: bool = False
     check_existing: bool = False
     retry_failed: bool = False
+    jira_day_hours: float = DEFAULT_JIRA_DAY_HOURS
     header_row: int | None = None
     """The spreadsheet row of every file's header (``--header-row``, from 1); ``None``: look."""
     sheet: str | None = None
     """The worksheet to read (``--sheet``): its name, or its number among the visible ones."""
+    since: date | None = None
+    """Rows whose local start date (in ``timezone``) is earlier are skipped (``--since``)."""
+    until: date | None = None
+    """Rows whose local start date is later are skipped (``--until``, inclusive)."""
+    only_email: tuple[str, ...] = ()
+    """Only rows of these people are imported, the others skipped (``--only-email``, lower case)."""
 
     def __post_init__(self) -> None:
         check_api_url(self.api_url)
@@ -97,8 +107,15 @@ class Settings:
             raise ConfigError(messages.empty_created_with())
         if self.date_order not in DATE_ORDERS:
             raise ConfigError(messages.unknown_date_order(self.date_order, DATE_ORDERS))
+        if not 0 < self.jira_day_hours <= 24:
+            raise ConfigError(messages.bad_jira_day_hours(self.jira_day_hours))
         if self.header_row is not None and self.header_row < 1:
             raise ConfigError(messages.bad_header_row(self.header_row))
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ConfigError(messages.since_after_until(self.since.isoformat(), self.until.isoformat()))
+        for email in self.only_email:
+            if "@" not in email:
+                raise ConfigError(messages.bad_only_email(email))
 
     @property
     def reports_base(self) -> str:
@@ -150,8 +167,12 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "date_order"): "date_order",
     ("import", "create_missing"): "create_missing",
     ("import", "check_existing"): "check_existing",
+    ("import", "jira_day_hours"): "jira_day_hours",
     ("import", "header_row"): "header_row",
     ("import", "sheet"): "sheet",
+    ("import", "since"): "since",
+    ("import", "until"): "until",
+    ("import", "only_email"): "only_email",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
 }
@@ -183,10 +204,35 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return out
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(name: str, value: Any) -> date:
+    """``--since``/``--until``: a TOML date, or ``YYYY-MM-DD`` text."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ConfigError(messages.bad_date_option(name, str(value)))
+
+
+def _emails(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else list(value)
+    return tuple(str(e).strip().casefold() for e in items if str(e).strip())
+
+
 def _coerce(name: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = str(kinds[name])
+    if name in ("since", "until"):
+        return _date(name, value)
     try:
+        if name == "only_email":
+            return _emails(value)
         if name == "sheet":
             return str(value).strip()
         if name == "ledger":
@@ -197,7 +243,7 @@ def _coerce(name: str, value: Any) -> Any:
             if isinstance(value, bool):
                 raise ValueError
             return int(value)
-        if name in ("rate", "timeout"):
+        if name in ("rate", "timeout", "jira_day_hours"):
             return float(value)
         if "bool" in kind:
             if isinstance(value, str):

@@ -166,6 +166,32 @@ def ambiguous_time(shown: str, zone: str, instants: tuple[str, str], offsets: tu
     )
 
 
+# -- skipped rows: outside what the run imports (normalize.py) ---------------------------------------
+
+
+def skipped_before_since(since: str) -> str:
+    """Reason ``skipped`` (a choice, not a problem): the row's local date is before ``--since``."""
+    return f"before --since {since}"
+
+
+def skipped_after_until(until: str) -> str:
+    """Reason ``skipped``: the row's local date is after ``--until``."""
+    return f"after --until {until}"
+
+
+def skipped_other_email(emails: Sequence[str]) -> str:
+    """Reason ``skipped``: the row's email (or its empty one) is not one ``--only-email`` names."""
+    return "not one of --only-email " + ", ".join(emails)
+
+
+def only_email_no_column(columns: Sequence[str]) -> str:
+    """A whole file (``InputError``): ``--only-email`` is given, but no column holds emails."""
+    return (
+        f"--only-email picks rows by their email, and no column holds one ({_listing(columns)}): "
+        "name it with --map email=COLUMN"
+    )
+
+
 # -- refused rows: the file's shape (reader.py) -------------------------------------------------
 
 
@@ -563,10 +589,36 @@ def unknown_date_order(value: str, choices: Sequence[str]) -> str:
     return f"unknown date order {value!r}: choose one of {', '.join(choices)}"
 
 
+def bad_date_option(name: str, value: str) -> str:
+    """``--since`` / ``--until`` (or ``since`` / ``until`` in the config file) that is no date."""
+    return (
+        f"{name} {value!r} is not a date: write it as YYYY-MM-DD, for example --{name} 2026-01-31 "
+        f"(in the config file: {name} = 2026-01-31)"
+    )
+
+
+def since_after_until(since: str, until: str) -> str:
+    return f"--since {since} is after --until {until}, so no row could be imported: swap them"
+
+
+def bad_only_email(email: str) -> str:
+    return (
+        f"--only-email {email!r} is not an email address: give the email as the file writes it, "
+        "for example --only-email ana@example.com"
+    )
+
+
 def bad_header_row(row: int) -> str:
     return (
         f"header row {row} is not a row number: give the spreadsheet row of the header, 1 for "
         "the first, for example --header-row 3"
+    )
+
+
+def bad_jira_day_hours(hours: float) -> str:
+    return (
+        f"jira_day_hours {hours:g} is not a number of hours from 0 to 24: give the hours of a "
+        "working day in Jira, for example jira_day_hours = 8"
     )
 
 
@@ -637,6 +689,8 @@ _SETTING_KINDS = {
     "default_start_time": 'a time of day such as "09:00"',
     "ledger": "a file path",
     "header_row": "a whole number",
+    "jira_day_hours": "a number of hours",
+    "only_email": 'a list of emails such as ["ana@example.com"]',
 }
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from . import messages
 from .cells import duration
 from .config import Settings
-from .normalize import DATE_FIELDS, SLASHED, first_of, slash_evidence
+from .normalize import DATE_FIELDS, SLASHED, check_only_email, first_of, slash_evidence
 from .presets import HeaderHints, Mapping, detect
 from .reader import RawChunk, iter_chunks, read_header
 
@@ -31,6 +31,7 @@ def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
     for path in files:
         header = read_header(path, display_name=str(path), hints=hints)
         mapping = detect(header, settings.preset, settings.column_map, file=str(path))
+        check_only_email(mapping, header, settings.only_email, str(path))  # a rule: before any note
         start = settings.default_start_time.strftime("%H:%M")
         notes = [*header.notes(str(path)), *mapping.notes(header, start)]
         no_email = bool(mapping.person) and "email" not in mapping.columns

@@ -489,6 +489,10 @@ class Importer:
                     default_start_time=self.settings.default_start_time,
                     state=state,
                     date_order=self.settings.date_order,
+                    jira_day_hours=self.settings.jira_day_hours,
+                    since=self.settings.since,
+                    until=self.settings.until,
+                    only_email=self.settings.only_email,
                 )
                 plan = await planner.plan(norm, done=done, columns=mappings[path].columns)
                 s.rows += len(plan.rows) + len(plan.errors) + len(plan.done)

@@ -85,7 +85,8 @@ class Spy:
             assert name in NOT_A_PROBLEM or ": " in text or "; " in text, text
 
 
-NOT_A_PROBLEM = {"would_create", "duplicate_row"}
+NOT_A_PROBLEM = {"would_create", "duplicate_row", "skipped_before_since", "skipped_after_until",
+                 "skipped_other_email"}  # fmt: skip
 NO_LEDGER = "no ledger at"
 """The dry runs here start with no ledger: the note about it is tested once, not in every list."""
 """A plan, and a row posted once by design: they say what happens; there is nothing to fix."""
@@ -752,9 +753,29 @@ USAGE = {
     "payloads folder missing": Usage("cannot_write", ("t.csv", "--emit-payloads", "out/p.jsonl"),
                                      "--emit-payloads out/p.jsonl: cannot write it (No such file or "
                                      "directory): give a file path in a folder that exists"),
+    "since not a date": Usage("bad_date_option", ("t.csv", "--since", "2026-13-01"),
+                              "since '2026-13-01' is not a date: write it as YYYY-MM-DD, for example "
+                              "--since 2026-01-31 (in the config file: since = 2026-01-31)"),
+    "until in config": Usage("bad_date_option", ("t.csv", "--config", TOML),
+                             "until '31.01.2026' is not a date: write it as YYYY-MM-DD, for example "
+                             "--until 2026-01-31 (in the config file: until = 2026-01-31)",
+                             (("t.csv", HEADER_TIMES), (TOML, '[import]\nuntil = "31.01.2026"\n'))),
+    "since after until": Usage("since_after_until",
+                               ("t.csv", "--since", "2026-11-03", "--until", "2026-11-01"),
+                               "--since 2026-11-03 is after --until 2026-11-01, so no row could be "
+                               "imported: swap them"),
+    "only-email no address": Usage("bad_only_email", ("t.csv", "--only-email", "olivia"),
+                                   "--only-email 'olivia' is not an email address: give the email as the "
+                                   "file writes it, for example --only-email ana@example.com",
+                                   (("t.csv", "Date,Start,End,Email\n2026-11-02,09:00,10:00,"
+                                              "olivia@example.com\n"),)),
     "header row 0": Usage("bad_header_row", ("t.csv", "--header-row", "0"),
                           "header row 0 is not a row number: give the spreadsheet row of the header, 1 for "
                           "the first, for example --header-row 3"),
+    "jira day of 0 hours": Usage("bad_jira_day_hours", ("t.csv", "--config", TOML),
+                                 "jira_day_hours 0 is not a number of hours from 0 to 24: give the hours "
+                                 "of a working day in Jira, for example jira_day_hours = 8",
+                                 (("t.csv", HEADER_TIMES), (TOML, "[import]\njira_day_hours = 0\n"))),
     "header row empty": Usage("header_row_empty", ("t.csv", "--header-row", "3"),
                               "t.csv: --header-row 3: row 3 is empty or past the end (rows 1 and 2 have "
                               "cells): pass the number of the row with the column names"),
@@ -764,6 +785,11 @@ USAGE = {
         "columns 'Email', 'Date', 'Start time', 'Duration': name the column that holds it, for example "
         '--map start_date="Date", or pass --preset generic',
         (("t.csv", "Email,Date,Start time,Duration\nolivia@example.com,2026-11-02,09:00,1:00\n"),)),
+    "only-email without emails": Usage(
+        "only_email_no_column", ("t.csv", "--only-email", "olivia@example.com"),
+        "t.csv: --only-email picks rows by their email, and no column holds one (the columns 'Date', "
+        "'Start', 'End', 'Who'): name it with --map email=COLUMN",
+        (("t.csv", "Date,Start,End,Who\n2026-11-02,09:00,10:00,olivia@example.com\n"),)),
 }  # fmt: skip
 COVERED.update(case.uses for case in USAGE.values())
 
@@ -780,6 +806,30 @@ def test_a_wrong_option_or_setting_says_the_fix_in_one_line(
     pattern = re.escape(f"toggl-import: {usage.expected}\n").replace(re.escape("(*)"), r"\(.+\)")
     assert re.fullmatch(pattern, done.err), done.err
     spy.check(usage.uses, done.err)
+
+
+ADVICE_FOLLOWED = {  # a case of USAGE: the options its advice says to add instead of the wrong ones
+    "since not a date": ("--since", "2026-01-31"),
+    "since after until": ("--since", "2026-11-01", "--until", "2026-11-03"),
+    "only-email no address": ("--only-email", "olivia@example.com"),
+    "header row 0": ("--header-row", "1"),
+    "header row empty": ("--header-row", "1"),
+    "preset without its date": ("--preset", "toggl-import", "--map", "start_date=Date"),
+    "only-email without emails": ("--only-email", "olivia@example.com", "--map", "email=Who"),
+    "map unknown column": ("--map", "duration=End"),
+    "unknown header": ("--map", "start_date=When", "--map", "duration=Length"),
+}
+
+
+@pytest.mark.parametrize("case", list(ADVICE_FOLLOWED))
+def test_following_the_advice_of_a_refusal_works(case: str, toggl: Toggl, tmp_path: Path) -> None:
+    usage = USAGE[case]
+    for name, text in usage.files:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    file = usage.files[0][0]
+    done = toggl(file, *ADVICE_FOLLOWED[case], "--emit-payloads", "p.jsonl", timezone=usage.timezone)
+    assert done.code == 0, done
+    assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 1
 
 
 def test_following_a_preset_refusal_to_the_generic_preset_works(toggl: Toggl, tmp_path: Path) -> None:
@@ -881,6 +931,44 @@ def test_a_file_that_is_not_what_its_name_says_is_read_by_content_with_a_note(
     assert (tmp_path / "p.jsonl").read_text() == before.replace("text.xlsx", "text.csv").replace(
         "book.csv", "book.xlsx"
     )
+
+
+@uses("skipped_before_since", "skipped_after_until", "skipped_other_email")
+def test_rows_outside_since_until_or_only_email_are_skipped_saying_why(tmp_path: Path, spy: Spy) -> None:
+    path = write_csv(tmp_path / "t.csv", ["Date", "Start", "Duration", "Email"], [
+        {"Date": "2025-12-31", "Start": "09:00", "Duration": "1:00", "Email": "ana@example.com"},
+        {"Date": "2026-01-05", "Start": "09:00", "Duration": "1:00", "Email": "Ana@Example.com"},
+        {"Date": "2026-02-01", "Start": "09:00", "Duration": "1:00", "Email": "ana@example.com"},
+        {"Date": "2026-01-06", "Start": "09:00", "Duration": "1:00", "Email": "bo@example.com"},
+    ])  # fmt: skip
+    mapping = detect(read_header(path, display_name="t.csv"))
+    window = {"since": dt.date(2026, 1, 1), "until": dt.date(2026, 1, 31)}
+    [chunk] = [normalize(raw, mapping, timezone="UTC", **window, only_email=["ana@example.com"])
+               for raw in iter_chunks(path, display_name="t.csv")]  # fmt: skip
+    assert chunk.rows.tolist() == [3] and chunk.errors == []
+    assert [(e.row, e.column, e.reason, e.message) for e in chunk.skipped] == [
+        (2, "Date", "skipped", "before --since 2026-01-01"),
+        (4, "Date", "skipped", "after --until 2026-01-31"),
+        (5, "Email", "skipped", "not one of --only-email ana@example.com"),
+    ]
+    for name, error in zip(("skipped_before_since", "skipped_after_until", "skipped_other_email"),
+                           chunk.skipped, strict=True):  # fmt: skip
+        spy.check(name, error.message)
+
+
+def test_a_dry_run_with_since_until_and_only_email_posts_the_rows_inside(
+    toggl: Toggl, tmp_path: Path
+) -> None:
+    write_csv(tmp_path / "t.csv", ["Date", "Start", "End", "Email"], [
+        {**HOUR, "Date": "2026-10-31", "Email": "olivia@example.com"},
+        {**HOUR, "Email": "olivia@example.com"},
+        {**HOUR, "Date": "2026-11-03", "Start": "99:00", "Email": "olivia@example.com"},  # skipped wins
+        {**HOUR, "Email": "max@example.com"},
+    ])  # fmt: skip
+    done = toggl("t.csv", "--since", "2026-11-01", "--until", "2026-11-02", "--only-email",
+                 "OLIVIA@example.com", "--emit-payloads", "p.jsonl")  # fmt: skip
+    assert done.code == 0, done
+    assert [json.loads(line)["row"] for line in (tmp_path / "p.jsonl").read_text().splitlines()] == [3]
 
 
 @uses("cannot_listen")

@@ -22,7 +22,7 @@ from importer.cells import (
     parse_moments,
     split_tags,
 )
-from importer.errors import ConfigError
+from importer.errors import ConfigError, InputError
 from importer.models import RowError
 from importer.normalize import NormalizedChunk, NormalizeState, normalize
 from importer.presets import detect
@@ -813,6 +813,63 @@ def window(tmp_path: Path, text: str, **kw: Any) -> NormalizedChunk:
     mapping = detect(read_header(path))
     [chunk] = [normalize(c, mapping, timezone=kw.pop("timezone", BERLIN), **kw) for c in iter_chunks(path)]
     return chunk
+
+
+def skipped(chunk: NormalizedChunk) -> list[tuple[int, str | None, str]]:
+    assert all(e.reason == "skipped" for e in chunk.skipped)
+    return [(e.row, e.column, e.message) for e in chunk.skipped]
+
+
+def test_since_and_until_are_inclusive_local_dates(tmp_path: Path) -> None:
+    text = ("Date,Start,Duration,Description\n2025-12-31,23:30,1:00,a\n2026-01-01,00:10,1:00,b\n"
+            "2026-01-31,23:59,1:00,c\n2026-02-01,00:00,1:00,d\n")  # fmt: skip
+    chunk = window(tmp_path, text, since=dt.date(2026, 1, 1), until=dt.date(2026, 1, 31))
+    assert chunk.rows.tolist() == [3, 4] and chunk.description.tolist() == ["b", "c"]
+    assert chunk.errors == []
+    assert skipped(chunk) == [(2, "Date", "before --since 2026-01-01"),
+                              (5, "Date", "after --until 2026-01-31")]  # fmt: skip
+    assert len(chunk.start) == len(chunk.duration) == len(chunk.key) == len(chunk.tags) == 2
+
+
+def test_a_time_with_an_offset_is_in_the_window_by_its_local_date(tmp_path: Path) -> None:
+    """2026-01-31T23:30:00Z is 1 February in Berlin: after --until 2026-01-31 there, inside in UTC;
+    2025-12-31T23:30:00-01:00 is 1 January in both."""
+    text = "When,Duration\n2026-01-31T23:30:00Z,1:00\n2025-12-31T23:30:00-01:00,1:00\n"
+    rules = {"since": dt.date(2026, 1, 1), "until": dt.date(2026, 1, 31)}
+    berlin = window(tmp_path, text.replace("When", "Start"), **rules)
+    assert berlin.rows.tolist() == [3] and [r for r, *_ in skipped(berlin)] == [2]
+    utc = window(tmp_path, text.replace("When", "Start"), timezone="UTC", **rules)
+    assert utc.rows.tolist() == [2, 3] and utc.skipped == []
+    no_zone = window(tmp_path, text.replace("When", "Start"), timezone=None, **rules)
+    assert no_zone.rows.tolist() == [2]  # the date as written: 2025-12-31 is before
+
+
+def test_skipped_wins_over_a_refusal_only_when_the_date_is_readable(tmp_path: Path) -> None:
+    text = ("Date,Start,Duration\n2025-06-01,99:00,1:00\n2025-06-01,09:00,abc\nnot a date,09:00,1:00\n"
+            "2025-13-01,09:00,1:00\n2026-03-01,99:00,1:00\n")  # fmt: skip
+    chunk = window(tmp_path, text, since=dt.date(2026, 1, 1))
+    assert [r for r, *_ in skipped(chunk)] == [2, 3]
+    assert reasons(chunk.errors) == [(4, "bad_date"), (5, "bad_date"), (6, "bad_time")]
+
+
+def test_only_email_ignores_case_and_skips_rows_without_one(tmp_path: Path) -> None:
+    text = ("Date,Start,Duration,Email\n2026-03-05,09:00,1:00, Ana@Example.COM \n"
+            "2026-03-05,10:00,1:00,bo@example.com\n2026-03-05,11:00,1:00,\n2026-03-05,12:00,x,bo@example.com\n")
+    chunk = window(tmp_path, text, only_email=("ana@example.com", "cy@example.com"))
+    assert chunk.rows.tolist() == [2] and chunk.errors == []
+    assert skipped(chunk) == [(r, "Email", "not one of --only-email ana@example.com, cy@example.com")
+                              for r in (3, 4, 5)]  # fmt: skip
+
+
+def test_only_email_without_an_email_column_refuses_the_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--only-email picks rows by their email, and no column holds one"):
+        window(tmp_path, "Date,Start,Duration\n2026-03-05,09:00,1:00\n", only_email=("a@b.c",))
+
+
+def test_stacked_rows_skip_the_days_outside(tmp_path: Path) -> None:
+    text = "Date,Hours,Notes\n2026-03-04,2,a\n2026-03-05,2,b\n2026-03-05,1,c\n"
+    chunk = window(tmp_path, text, since=dt.date(2026, 3, 5))
+    assert chunk.start_text().tolist() == ["2026-03-05T08:00:00Z", "2026-03-05T10:00:00Z"]
 
 
 # -- the description with an issue key, the key column -------------------------------------------

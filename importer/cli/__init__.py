@@ -54,6 +54,13 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sheet", metavar="NAME|N",
                    help="the worksheet of a workbook to read, by name or number (default: the "
                         "first visible one with a header)")
+    p.add_argument("--since", metavar="DATE",
+                   help="skip rows that start before this local date (YYYY-MM-DD, in --timezone)")
+    p.add_argument("--until", metavar="DATE",
+                   help="skip rows that start after this local date (YYYY-MM-DD, inclusive)")
+    p.add_argument("--only-email", action="append", metavar="EMAIL",
+                   help="import only the rows of this person (repeatable; case does not matter); "
+                        "the others are skipped")
     p.add_argument("--timezone", metavar="ZONE",
                    help="IANA zone for times without an offset, e.g. Europe/Berlin (required when "
                         "the file's times have no offset, as exports from Toggl, Clockify and "
@@ -179,6 +186,9 @@ def settings_from_args(args: argparse.Namespace, env: dict[str, str]) -> Setting
         "retry_failed": args.retry_failed,
         "header_row": args.header_row,
         "sheet": args.sheet,
+        "since": args.since,
+        "until": args.until,
+        "only_email": args.only_email,
     }
     settings = load_settings(from_env, flags, config_path=config_path)
     maps = parse_maps(args.map)
