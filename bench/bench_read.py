@@ -1,6 +1,6 @@
 """Reading and normalising a Toggl export: our chunked pipeline against ``pandas.read_csv`` alone.
 
-    python bench/bench_read.py [--rows 100000 1000000] [--repeat 3] [--json]
+    python bench/bench_read.py [--rows 100000 1000000] [--repeat 3] [--json] [--against DIR]
 
 For each size it writes (once, under ``bench/out/``) a Toggl Detailed report export with
 ``make_timesheet.py``, then runs, each in a fresh subprocess so that peak memory is its own:
@@ -11,6 +11,10 @@ For each size it writes (once, under ``bench/out/``) a Toggl Detailed report exp
 It prints the median wall time of each, their ratio (target: ours ≤ 5x read_csv) and the peak RSS
 (``ru_maxrss``) of each process (target: ours < 300 MiB, and flat from 100k to 1M rows).
 Machines here are noisy: compare the ratio, not the absolute seconds.
+
+``--against DIR`` also runs ``ours`` from another checkout of the package (for example the commit
+before a change: ``git worktree add /tmp/base HEAD~3``), alternating the two run by run so that
+the machine's mood is shared, and prints both medians and their ratio (``against``).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 CHILD = r"""
 import resource, sys, time
 kind, path = sys.argv[1], sys.argv[2]
-sys.path.insert(0, ".")
+sys.path.insert(0, sys.argv[3])
 import pandas as pd
 from importer.normalize import NormalizeState, normalize
 from importer.presets import detect
@@ -50,18 +54,19 @@ print(f"{elapsed} {peak} {rows} {refused}")
 """
 
 
-def measure(kind: str, path: Path) -> tuple[float, float, int, int]:
-    """Seconds, peak RSS (MiB), valid rows and refused rows of one run in a fresh process.
+def measure(kind: str, path: Path, code: Path = HERE.parent) -> tuple[float, float, int, int]:
+    """Seconds, peak RSS (MiB), valid rows and refused rows of one run in a fresh process, of the
+    package in ``code``.
 
     Linux carries the parent's peak RSS into ``ru_maxrss`` across fork and exec, so this process
     never imports pandas or writes the files itself.
     """
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, kind, str(path)],
+        [sys.executable, "-c", CHILD, kind, str(path), str(code)],
         check=True,
         capture_output=True,
         text=True,
-        cwd=HERE.parent,
+        cwd=code,
     ).stdout.split()
     return float(out[0]), float(out[1]), int(out[2]), int(out[3])
 
@@ -72,6 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--against", type=Path, metavar="DIR",
+                        help="also time ours from this checkout, alternating run by run")
     args = parser.parse_args(argv)
 
     results = []
@@ -82,13 +89,22 @@ def main(argv: list[str] | None = None) -> int:
                 [sys.executable, str(HERE / "make_timesheet.py"), str(rows), str(path)], check=True
             )
         figures: dict[str, Any] = {"rows": rows, "mib": round(path.stat().st_size / 2**20)}
-        for kind in ("read_csv", "ours"):
-            runs = [measure(kind, path) for _ in range(args.repeat)]
-            figures[f"{kind}_s"] = round(statistics.median(r[0] for r in runs), 2)
-            figures[f"{kind}_peak_mib"] = round(max(r[1] for r in runs))
-            if kind == "ours":
-                figures["valid"], figures["refused"] = runs[0][2], runs[0][3]
+        kinds = [("read_csv", HERE.parent), ("ours", HERE.parent)]
+        if args.against:
+            kinds.append(("against", args.against.resolve()))
+        runs: dict[str, list[tuple[float, float, int, int]]] = {kind: [] for kind, _ in kinds}
+        for _ in range(args.repeat):  # alternating: a noisy minute hits every kind alike
+            for kind, code in kinds:
+                runs[kind].append(measure("read_csv" if kind == "read_csv" else "ours", path, code))
+        for kind, measured in runs.items():
+            figures[f"{kind}_s"] = round(statistics.median(r[0] for r in measured), 2)
+            figures[f"{kind}_peak_mib"] = round(max(r[1] for r in measured))
+        figures["valid"], figures["refused"] = runs["ours"][0][2], runs["ours"][0][3]
         figures["ratio"] = round(figures["ours_s"] / figures["read_csv_s"], 2)
+        if args.against:
+            figures["ours_vs_against"] = round(figures["ours_s"] / figures["against_s"], 3)
+            figures["against_runs_s"] = [round(r[0], 2) for r in runs["against"]]
+            figures["ours_runs_s"] = [round(r[0], 2) for r in runs["ours"]]
         results.append(figures)
         if not args.json:
             print(
@@ -98,6 +114,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"(valid {figures['valid']:,}, refused {figures['refused']:,})",
                 flush=True,
             )
+            if args.against:
+                print(f"{'':>9}   against {args.against}: {figures['against_s']:.2f} s "
+                      f"{figures['against_runs_s']}, ours {figures['ours_runs_s']}: ours/against "
+                      f"{figures['ours_vs_against']:.3f}", flush=True)  # fmt: skip
     if args.json:
         print(json.dumps(results))
     return 0

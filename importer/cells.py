@@ -7,15 +7,22 @@ whatever is left goes through a regular expression, one distinct text at a time.
 raises on bad text: a cell that cannot be read is flagged ``bad``.
 
 Dates: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``MM/DD/YYYY`` (Clockify), ``DD.MM.YYYY``, Excel serials
-(``46086``, 1970-2099). Times: ``H:MM``, ``HH:MM:SS``, ``hh:mm[:ss] AM/PM``, fractions of a day
-(``0.375``). Date-times: a date and a time separated by ``T`` or spaces, optionally with ``Z`` or an
-offset (``+02:00``, ``+0200``, ``+02``), or an Excel serial with a fraction (``46086.375``).
-Durations: ``H:MM:SS``, ``H:MM``, decimal hours (``1.5``; ``1,5`` with ``decimal_comma``), and
-``1h 30m`` / ``1h30`` / ``45m`` / ``2h`` / ``90 min`` / ``30s``.
+(``46086``, 1970-2099), and English month names or their abbreviations (``Sept`` too) in the orders
+``Jan 20, 2023``, ``20 Jan 2023``, ``01-Aug-2023``, ``20/Jan/23`` (Jira's own; a two-digit year is
+20YY), optionally after a weekday (``Friday, January 20, 2023``: one the date is not on is
+refused, and ``weekday_conflict`` says why). Times: ``H:MM``, ``HH:MM:SS``, ``hh:mm[:ss] AM/PM``,
+fractions of a day (``0.375``). Date-times: a date and a time separated by ``T``, spaces or a comma
+(``Jan 20, 2023, 6:25 PM``), optionally with milliseconds, ``Z`` or an offset (``+02:00``,
+``+0200``, ``+02``), or an Excel serial with a fraction (``46086.375``).
+Durations: ``H:MM:SS``, ``H:MM``, decimal hours (``1.5``, ``1,5``; ``1,234.5`` and ``1.234,5`` are
+1234.5, and ``1,234`` reads as 1.234 only with ``decimal_comma``, being ``ambiguous`` elsewhere),
+and ``1h 30m`` / ``1h30`` / ``45m`` / ``2h`` / ``90 min`` / ``30s`` / ``1d 2h`` / ``1w`` (a day of
+``day_hours``, a week of 5 days). A plain number counts ``unit`` seconds (3600: hours).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,7 +63,10 @@ class Durations:
     seconds: np.ndarray
     """``int64`` seconds (0 where bad or empty)."""
     bad: np.ndarray
+    """Not a duration, or ``ambiguous``."""
     empty: np.ndarray
+    ambiguous: np.ndarray
+    """A number like ``1,234`` outside a ``decimal_comma`` file: thousands or a decimal comma."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -184,34 +194,39 @@ def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     offset = np.full(n, NO_OFFSET, dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
     todo = np.flatnonzero(u != "")
-    points = _points(u, min(25, max(map(len, u[todo]), default=0)))
+    points = _points(u, min(_WIDEST, max(map(len, u[todo]), default=0)))
     ends = (points == 0).argmax(axis=1)  # each text's length (0 if cut: it matches no shape)
-    for pattern, date, clock, zone in _FAST:
-        fits = ends[todo] == len(pattern.text)
+    for shape in _FAST:
+        fits = ends[todo] == len(shape.pattern.text)
         if not fits.any():
             continue
-        hit, fields = pattern.match(points[todo[fits]])
+        hit, fields = shape.pattern.match(points[todo[fits]])
         where, todo = todo[fits][hit], np.concatenate([todo[~fits], todo[fits][~hit]])
         f = [x[hit] for x in fields]
         good = np.ones(len(where), dtype=bool)
-        if date:
-            y, m, d = (f[i] for i in date)
+        if shape.date:
+            y, m, d = (f[i] for i in shape.date)
             good &= valid_date(y, m, d)
             day[where] = days_from_civil(y, m, d)
-        if clock:
-            h, mi, sec = (f[i] if i < len(f) else np.zeros_like(f[0]) for i in clock)
+        if shape.clock:
+            h, mi, sec = (f[i] if i < len(f) else np.zeros_like(f[0]) for i in shape.clock)
             good &= _clock_ok(h, mi, sec)
-            if zone == "ampm":
+            if shape.ampm:
                 good &= (h >= 1) & (h <= 12)
-                pm = np.isin(points[where, 9], [ord("P"), ord("p")])
+                pm = np.isin(points[where, shape.ampm], [ord("P"), ord("p")])
                 h = h % 12 + np.where(pm, 12, 0)
-            tod[where] = h * 3600 + mi * 60 + sec
-        if zone == "Z":
+            extra = (f[shape.millis] >= 500) if shape.millis is not None else 0  # as moment() rounds
+            tod[where] = h * 3600 + mi * 60 + sec + extra
+        if shape.sign == -1:
             offset[where] = 0
-        elif zone == "+":
-            sign = np.where(points[where, 19] == ord("-"), -1, 1)
-            good &= (f[6] < 24) & (f[7] < 60)
-            offset[where] = sign * (f[6] * 3600 + f[7] * 60)
+        elif shape.sign:
+            sign = np.where(points[where, shape.sign] == ord("-"), -1, 1)
+            if len(shape.offset) == 2:
+                oh, om = (f[i] for i in shape.offset)
+            else:  # +0100: one run of digits
+                oh, om = np.divmod(f[shape.offset[0]], 100)
+            good &= (oh < 24) & (om < 60)
+            offset[where] = sign * (oh * 3600 + om * 60)
         ok[where] = good
     for i in todo:
         found = moment(u[i])
@@ -222,19 +237,45 @@ def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return day, tod, offset, ok
 
 
+@dataclass(frozen=True)
+class _Shape:
+    """A fixed-width text shape, and which of its runs of digits are what."""
+
+    pattern: _Pattern
+    date: tuple[int, ...] = ()
+    """Fields of (year, month, day)."""
+    clock: tuple[int, ...] = ()
+    """Fields of (hour, minute, second); a missing second is 0."""
+    ampm: int = 0
+    """Position of the A or P of AM/PM (0: none)."""
+    millis: int | None = None
+    """Field of the milliseconds."""
+    sign: int = 0
+    """Position of the offset's sign (0: no offset; -1: ``Z``)."""
+    offset: tuple[int, ...] = ()
+    """Fields of the offset's hours and minutes, or the one field of both (``+0100``)."""
+
+
 _YMD, _HMS = (0, 1, 2), (3, 4, 5)
-_FAST: list[tuple[_Pattern, tuple[int, ...], tuple[int, ...], str]] = [
-    # pattern, positions of (year, month, day), of (hour, minute, second), what follows
-    (_Pattern("dddd-dd-dd"), _YMD, (), ""),
-    (_Pattern("dd:dd:dd"), (), (0, 1, 2), ""),
-    (_Pattern("dd:dd"), (), (0, 1, 2), ""),
-    (_Pattern("dd/dd/dddd"), (2, 0, 1), (), ""),
-    (_Pattern("dd.dd.dddd"), (2, 1, 0), (), ""),
-    (_Pattern("dd:dd:dd AM"), (), (0, 1, 2), "ampm"),
-    (_Pattern("dddd-dd-ddTdd:dd:dd"), _YMD, _HMS, ""),
-    (_Pattern("dddd-dd-ddTdd:dd:ddZ"), _YMD, _HMS, "Z"),
-    (_Pattern("dddd-dd-ddTdd:dd:ddsdd:dd"), _YMD, _HMS, "+"),
+_FAST = [
+    _Shape(_Pattern("dddd-dd-dd"), _YMD),
+    _Shape(_Pattern("dd:dd:dd"), (), (0, 1, 2)),
+    _Shape(_Pattern("dd:dd"), (), (0, 1, 2)),
+    _Shape(_Pattern("dd/dd/dddd"), (2, 0, 1)),
+    _Shape(_Pattern("dd.dd.dddd"), (2, 1, 0)),
+    _Shape(_Pattern("dd:dd:dd AM"), (), (0, 1, 2), ampm=9),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd"), _YMD, _HMS),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd"), _YMD, (3, 4, 5)),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:ddZ"), _YMD, _HMS, sign=-1),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:ddsdd:dd"), _YMD, _HMS, sign=19, offset=(6, 7)),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:ddsdddd"), _YMD, _HMS, sign=19, offset=(6,)),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.ddd"), _YMD, _HMS, millis=6),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.dddZ"), _YMD, _HMS, millis=6, sign=-1),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.dddsdd:dd"), _YMD, _HMS, millis=6, sign=23, offset=(7, 8)),
+    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.dddsdddd"), _YMD, _HMS, millis=6, sign=23, offset=(7,)),
 ]
+_WIDEST = max(len(shape.pattern.text) for shape in _FAST)
+"""Texts are compared up to this many characters (longer ones go to the regexes)."""
 
 
 _DATE = r"(?P<a>\d{1,4})(?P<sep>[-/.])(?P<b>\d{1,2})(?P=sep)(?P<c>\d{1,4})"
@@ -245,6 +286,27 @@ _TIME = (
 _OFFSET = r"\s*(?P<off>[Zz]|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?"
 _MOMENT = re.compile(rf"(?:{_DATE})?(?:(?:^|[Tt]|\s+){_TIME}{_OFFSET})?")
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_NAMED = re.compile(  # a weekday, then Jan 20, 2023 or 20 Jan 2023 / 20-Jan-23 / 20/Jan/23, then a time
+    r"(?:(?P<wd>[A-Za-z]+)\.?,?\s+)?"
+    rf"(?:(?P<mon>[A-Za-z]+)\.?\s*(?P<d1>\d{{1,2}}){_ORDINAL},?\s*(?P<y1>\d{{4}}|\d{{2}})"
+    rf"|(?P<d2>\d{{1,2}}){_ORDINAL}(?P<sep>[-/.\s])\s*(?P<mon2>[A-Za-z]+)\.?(?:(?P=sep)|,)?\s*"
+    r"(?P<y2>\d{4}|\d{2}))"
+    rf"(?:(?:\s*,\s*|\s+|[Tt]){_TIME}{_OFFSET})?"
+)
+MONTHS = {
+    "jan": 1, "january": 1, "feb": 2, "february": 2, "mar": 3, "march": 3, "apr": 4, "april": 4,
+    "may": 5, "jun": 6, "june": 6, "jul": 7, "july": 7, "aug": 8, "august": 8, "sep": 9,
+    "sept": 9, "september": 9, "oct": 10, "october": 10, "nov": 11, "november": 11, "dec": 12,
+    "december": 12,
+}  # fmt: skip
+"""English month names and their abbreviations, lower case."""
+WEEKDAYS = {
+    "mon": 0, "monday": 0, "tue": 1, "tues": 1, "tuesday": 1, "wed": 2, "wednesday": 2,
+    "thu": 3, "thur": 3, "thurs": 3, "thursday": 3, "fri": 4, "friday": 4, "sat": 5,
+    "saturday": 5, "sun": 6, "sunday": 6,
+}  # fmt: skip
+_EPOCH_ORDINAL = dt.date(1970, 1, 1).toordinal()
 
 
 def moment(text: str) -> tuple[int, int, int] | None:
@@ -254,13 +316,23 @@ def moment(text: str) -> tuple[int, int, int] | None:
         return _serial(float(text))
     m = _MOMENT.fullmatch(text)
     if m is None or not text:
-        return None
-    day, tod, off = NO_DAY, -1, NO_OFFSET
-    if m["a"] is not None:
+        named = _named(text) if text else None
+        if named is None or named[1] is not None:
+            return None
+        day, m = named[0], named[2]
+    elif m["a"] is not None:
         found = _date(m["a"], m["sep"], m["b"], m["c"])
         if found is None:
             return None
         day = found
+    else:
+        day = NO_DAY
+    return _clock_part(m, day)
+
+
+def _clock_part(m: re.Match[str], day: int) -> tuple[int, int, int] | None:
+    """``moment`` of a matched date (``day``) and the time and offset the match holds."""
+    tod, off = -1, NO_OFFSET
     if m["h"] is not None:
         found = _time(m["h"], m["mi"], m["s"], m["frac"], m["ampm"])
         if found is None:
@@ -274,6 +346,38 @@ def moment(text: str) -> tuple[int, int, int] | None:
             return None
         off = offset
     return day, tod, off
+
+
+_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+def _named(text: str) -> tuple[int, tuple[str, str, str] | None, re.Match[str]] | None:
+    """A date with the month's name: ``(day, conflict, match)``; ``conflict`` is (the weekday
+    written, the date's own, the date) when the text names a weekday the date is not on."""
+    m = _NAMED.fullmatch(text)
+    if m is None:
+        return None
+    month = MONTHS.get((m["mon"] or m["mon2"]).casefold())
+    weekday = WEEKDAYS.get(m["wd"].casefold()) if m["wd"] else None
+    if month is None or (m["wd"] and weekday is None):
+        return None
+    year = int(m["y1"] or m["y2"])
+    year += 2000 if year < 100 else 0
+    try:
+        date = dt.date(year, month, int(m["d1"] or m["d2"]))
+    except ValueError:
+        return None
+    conflict = None
+    if weekday is not None and weekday != date.weekday():
+        conflict = (_DAY_NAMES[weekday], _DAY_NAMES[date.weekday()], f"{date.day} {date:%B %Y}")
+    return date.toordinal() - _EPOCH_ORDINAL, conflict, m
+
+
+def weekday_conflict(text: str) -> tuple[str, str, str] | None:
+    """Why a date with a weekday was refused: (the weekday written, the date's own, the date as
+    ``20 January 2023``); ``None`` when that is not why."""
+    found = _named(text.strip())
+    return found[1] if found is not None else None
 
 
 def _date(a: str, sep: str, b: str, c: str) -> int | None:
@@ -332,41 +436,74 @@ def _serial(value: float) -> tuple[int, int, int] | None:
 # durations
 
 
-def parse_durations(values: np.ndarray | Sequence[str], *, decimal_comma: bool = False) -> Durations:
-    """Read every cell as a length of time, in whole seconds."""
+def parse_durations(
+    values: np.ndarray | Sequence[str],
+    *,
+    decimal_comma: bool = False,
+    day_hours: float = 8.0,
+    unit: int = 3600,
+) -> Durations:
+    """Read every cell as a length of time, in whole seconds (see the module docstring)."""
     codes, uniques = _distinct(values)
     seconds = np.zeros(len(uniques), dtype=np.int64)
     empty_u = uniques == ""
     todo = np.flatnonzero(~empty_u)
     hit, fields = _Pattern("dd:dd:dd").match(_points(uniques[todo], 8))
     ok = np.zeros(len(uniques), dtype=bool)
+    ambiguous = np.zeros(len(uniques), dtype=bool)
     if hit.any():
         h, mi, sec = (f[hit] for f in fields)
         good = (mi < 60) & (sec < 60)
         seconds[todo[hit][good]] = (h * 3600 + mi * 60 + sec)[good]
         ok[todo[hit][good]] = True
     for i in todo[~hit]:
-        found = duration(uniques[i], decimal_comma=decimal_comma)
-        if found is not None:
+        found = _duration(uniques[i], decimal_comma, day_hours, unit)
+        if isinstance(found, _Ambiguous):
+            ambiguous[i] = True
+        elif found is not None:
             seconds[i], ok[i] = found, True
-    seconds, bad, empty = _spread(codes, seconds, ~ok & ~empty_u, empty_u)
-    return Durations(seconds, bad, empty)
+    seconds, bad, empty, ambiguous = _spread(codes, seconds, ~ok & ~empty_u, empty_u, ambiguous)
+    return Durations(seconds, bad, empty, ambiguous)
 
 
 _CLOCK_DURATION = re.compile(r"(\d+):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?")
 _DECIMAL = re.compile(r"\d+(?:\.\d*)?|\.\d+")
+_COMMA_DECIMAL = re.compile(r"\d*,\d+")
+_THOUSANDS_OR_DECIMAL = re.compile(r"\d{1,3},\d{3}")
+_GROUPED = (  # a thousands separator, and the other one for the decimals: 1,234.5 and 1.234,5
+    (re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"), ","),
+    (re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?"), "."),
+)
 _UNITS = re.compile(
+    r"(?:(?P<w>\d+(?:[.,]\d+)?)\s*w(?:ee)?(?:ks?)?\.?)?\s*"
+    r"(?:(?P<d>\d+(?:[.,]\d+)?)\s*d(?:ays?)?\.?)?\s*"
     r"(?:(?P<h>\d+(?:[.,]\d+)?)\s*h(?:ours?|rs?)?\.?)?\s*"
     r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*m(?:in(?:ute)?s?)?\.?)?\s*"
     r"(?:(?P<s>\d+)\s*s(?:ec(?:ond)?s?)?\.?)?",
     re.IGNORECASE,
 )
+WEEK_DAYS = 5
+"""Days of a week in ``1w`` (Jira's working week)."""
 
 _HOURS_THEN_MINUTES = re.compile(r"(\d+)\s*h(?:ours?|rs?)?\.?\s*(\d{1,2})", re.IGNORECASE)
 
 
-def duration(text: str, *, decimal_comma: bool = False) -> int | None:
-    """Seconds of one duration cell, or ``None`` when it is unreadable."""
+class _Ambiguous:
+    """What ``_duration`` gives for ``1,234`` outside a ``decimal_comma`` file."""
+
+
+AMBIGUOUS = _Ambiguous()
+
+
+def duration(
+    text: str, *, decimal_comma: bool = False, day_hours: float = 8.0, unit: int = 3600
+) -> int | None:
+    """Seconds of one duration cell, or ``None`` when it is unreadable (or ambiguous)."""
+    found = _duration(text, decimal_comma, day_hours, unit)
+    return None if isinstance(found, _Ambiguous) else found
+
+
+def _duration(text: str, decimal_comma: bool, day_hours: float, unit: int) -> int | _Ambiguous | None:
     text = text.strip()
     if not text or len(text) > 40:
         return None
@@ -377,19 +514,37 @@ def duration(text: str, *, decimal_comma: bool = False) -> int | None:
             return None
         extra = int(float("0." + m[4]) >= 0.5) if m[4] else 0
         return _round(hours * 3600 + minutes * 60 + seconds + extra)
-    number = text.replace(",", ".", 1) if decimal_comma and text.count(",") == 1 else text
-    if _DECIMAL.fullmatch(number):
-        return _round(float(number) * 3600)
+    number = plain_number(text, decimal_comma=decimal_comma)
+    if isinstance(number, _Ambiguous):
+        return number
+    if number is not None:
+        return _round(number * unit)
     m = _HOURS_THEN_MINUTES.fullmatch(text)
     if m:  # "1h30", "1 h 30": the minutes' unit left out, as people write it
         return _round(int(m[1]) * 3600 + int(m[2]) * 60) if int(m[2]) < 60 else None
     m = _UNITS.fullmatch(text)
-    if m and any(m.group(k) for k in "hms"):
+    if m and any(m.group(k) for k in "wdhms"):
         total = 0.0
-        for unit, factor in (("h", 3600), ("m", 60), ("s", 1)):
-            if m[unit]:
-                total += float(m[unit].replace(",", ".")) * factor
+        day = day_hours * 3600
+        for name, factor in (("w", WEEK_DAYS * day), ("d", day), ("h", 3600), ("m", 60), ("s", 1)):
+            if m[name]:
+                total += float(m[name].replace(",", ".")) * factor
         return _round(total)
+    return None
+
+
+def plain_number(text: str, *, decimal_comma: bool = False) -> float | _Ambiguous | None:
+    """A number without a unit: ``1.5``, ``1,5``, ``1,234.5``, ``1.234,5``, ``1,234,567``;
+    ``AMBIGUOUS`` for ``1,234`` unless ``decimal_comma``; ``None`` when it is none."""
+    if _DECIMAL.fullmatch(text):
+        return float(text)
+    if _COMMA_DECIMAL.fullmatch(text):
+        if not decimal_comma and _THOUSANDS_OR_DECIMAL.fullmatch(text):
+            return AMBIGUOUS
+        return float(text.replace(",", "."))
+    for pattern, thousands in _GROUPED:
+        if pattern.fullmatch(text):
+            return float(text.replace(thousands, "").replace(",", "."))
     return None
 
 
@@ -402,12 +557,14 @@ def _round(value: float) -> int | None:
 # ---------------------------------------------------------------------------------------------
 # yes/no and tags
 
-_TRUE = frozenset({"yes", "true", "y", "1"})
-_FALSE = frozenset({"no", "false", "n", "0", ""})
+_TRUE = frozenset({"yes", "true", "y", "1", "ja", "wahr", "oui", "vrai", "sí", "si", "verdadero",
+                   "sim", "verdadeiro"})  # fmt: skip
+_FALSE = frozenset({"no", "false", "n", "0", "", "nein", "falsch", "non", "faux", "falso", "não", "nao"})
 
 
 def parse_bools(values: np.ndarray | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """``(value, bad)``: yes/no, true/false, y/n, 1/0 in any case; empty is false."""
+    """``(value, bad)``: yes/no, true/false, y/n, 1/0 in any case, and the yes and no of the
+    languages ``generic`` reads headers in (ja/nein, oui/non, sí/no, sim/não); empty is false."""
     codes, uniques = _distinct(values)
     lowered = [u.strip().casefold() for u in uniques]
     value = np.array([v in _TRUE for v in lowered], dtype=bool)

@@ -8,9 +8,10 @@ result once, so the rest of the package receives a checked, frozen ``Settings``.
 from __future__ import annotations
 
 import ipaddress
+import re
 import tomllib
 from dataclasses import dataclass, field, fields, replace
-from datetime import time
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,7 +36,9 @@ DEFAULT_START_TIME = time(9, 0)
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_CREATED_WITH_NAME = DEFAULT_CREATED_WITH
 DEFAULT_MAX_DELETES = 25
-PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "generic")
+PRESETS = ("auto", "toggl", "toggl-import", "clockify", "harvest", "jira", "generic")
+DEFAULT_JIRA_DAY_HOURS = 8.0
+"""Hours of a day in durations such as ``1d 2h`` (Jira's working day; a week ``1w`` is 5 days)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,17 @@ class Settings:
     max_deletes: int = DEFAULT_MAX_DELETES
     overwrite: bool = False
     all_or_nothing: bool = False
+    jira_day_hours: float = DEFAULT_JIRA_DAY_HOURS
+    header_row: int | None = None
+    """The spreadsheet row of every file's header (``--header-row``, from 1); ``None``: look."""
+    sheet: str | None = None
+    """The worksheet to read (``--sheet``): its name, or its number among the visible ones."""
+    since: date | None = None
+    """Rows whose local start date (in ``timezone``) is earlier are skipped (``--since``)."""
+    until: date | None = None
+    """Rows whose local start date is later are skipped (``--until``, inclusive)."""
+    only_email: tuple[str, ...] = ()
+    """Only rows of these people are imported, the others skipped (``--only-email``, lower case)."""
 
     def __post_init__(self) -> None:
         check_api_url(self.api_url)
@@ -108,6 +122,23 @@ class Settings:
             raise ConfigError(messages.bad_setting("source", self.source))
         if self.key_column is not None and not self.key_column.strip():
             raise ConfigError(messages.bad_setting("key_column", self.key_column))
+
+        if not 0 < self.jira_day_hours <= 24:
+            raise ConfigError(messages.bad_jira_day_hours(self.jira_day_hours))
+        if self.header_row is not None and self.header_row < 1:
+            raise ConfigError(messages.bad_header_row(self.header_row))
+        if self.since is not None and self.until is not None and self.since > self.until:
+            raise ConfigError(messages.since_after_until(self.since.isoformat(), self.until.isoformat()))
+        for email in self.only_email:
+            if "@" not in email:
+                raise ConfigError(messages.bad_only_email(email))
+
+    @property
+    def columns(self) -> dict[str, str]:
+        """``column_map`` with ``key_column`` as the ``key`` field (``--key`` is ``--map key=``)."""
+        if self.key_column:
+            return {**self.column_map, "key": self.key_column}
+        return self.column_map
 
     @property
     def keyed(self) -> bool:
@@ -176,6 +207,12 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "max_deletes"): "max_deletes",
     ("import", "overwrite"): "overwrite",
     ("import", "all_or_nothing"): "all_or_nothing",
+    ("import", "jira_day_hours"): "jira_day_hours",
+    ("import", "header_row"): "header_row",
+    ("import", "sheet"): "sheet",
+    ("import", "since"): "since",
+    ("import", "until"): "until",
+    ("import", "only_email"): "only_email",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
 }
@@ -207,19 +244,46 @@ def read_config_file(path: Path) -> dict[str, Any]:
     return out
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _date(name: str, value: Any) -> date:
+    """``--since``/``--until``: a TOML date, or ``YYYY-MM-DD`` text."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = str(value).strip()
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+    except ValueError:
+        pass
+    raise ConfigError(messages.bad_date_option(name, str(value)))
+
+
+def _emails(value: Any) -> tuple[str, ...]:
+    items = [value] if isinstance(value, str) else list(value)
+    return tuple(str(e).strip().casefold() for e in items if str(e).strip())
+
+
 def _coerce(name: str, value: Any) -> Any:
     kinds = {f.name: f.type for f in fields(Settings)}
     kind = str(kinds[name])
+    if name in ("since", "until"):
+        return _date(name, value)
     try:
+        if name == "only_email":
+            return _emails(value)
+        if name == "sheet":
+            return str(value).strip()
         if name == "ledger":
             return Path(value)
         if name == "default_start_time":
             return value if isinstance(value, time) else time.fromisoformat(str(value))
-        if name in ("workspace_id", "concurrency", "max_deletes"):
+        if name in ("workspace_id", "concurrency", "max_deletes", "header_row"):
             if isinstance(value, bool):
                 raise ValueError
             return int(value)
-        if name in ("rate", "timeout"):
+        if name in ("rate", "timeout", "jira_day_hours"):
             return float(value)
         if "bool" in kind:
             if isinstance(value, str):

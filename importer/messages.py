@@ -30,11 +30,15 @@ from collections.abc import Sequence
 
 from .errors import quote
 
-DATE_FORMATS = "YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"
+DATE_FORMATS = (
+    "YYYY-MM-DD, MM/DD/YYYY, DD.MM.YYYY or the month by its name (20 Jan 2026, 20-Jan-26, "
+    "January 20 2026)"
+)
+"""The date shapes a refusal lists; ``tests/test_messages.py`` reads each example it gives."""
 TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
-STAMP_FORMATS = "2026-03-05 09:30 or 2026-03-05T09:30+01:00"
-DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"
-BOOL_FORMATS = "yes/no, true/false, y/n, 1/0"
+STAMP_FORMATS = "2026-03-05 09:30, 2026-03-05T09:30+01:00 or Jan 20 2026 6:25 PM"
+DURATION_FORMATS = "H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m"
+BOOL_FORMATS = "yes/no, true/false, y/n, 1/0 (or ja/nein, oui/non, sí/no, sim/não)"
 FIRST_YEAR, LAST_YEAR = 1970, 2099
 """Dates outside these years are refused (``date_out_of_range``)."""
 FILE_KINDS = "export the timesheet as CSV (UTF-8), TSV, XLSX, XLS or ODS"
@@ -66,6 +70,12 @@ _SHORT_YEAR = re.compile(r"^\s*\d{1,2}/\d{1,2}/\d{2}(?!\d)")
 def bad_date(text: str, *, day_first: bool = False) -> str:
     """``day_first``: how this file's dates with slashes are read (``--date-order``)."""
     return f"cannot read {quote(text)} as a date: use {DATE_FORMATS}{_slash_hint(text, day_first)}"
+
+
+def weekday_mismatch(text: str, written: str, actual: str, day: str) -> str:
+    """Reason ``bad_date``: the date names a weekday it is not on (``Monday, January 20, 2023``);
+    ``day``: the date as read, ``actual``: its weekday."""
+    return f"{quote(text)} says {written}, but {day} is a {actual}: correct the date or the weekday"
 
 
 def ambiguous_date(text: str, day_only: str) -> str:
@@ -117,11 +127,17 @@ def too_long(hours: float) -> str:
     )
 
 
-def bad_duration(text: str, *, decimal_comma: bool) -> str:
-    hint = ""
-    if "," in text and not decimal_comma:
-        hint = f" (write {text.replace(',', '.')!r}: a decimal comma is read only in ;-separated files)"
-    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}{hint}"
+def bad_duration(text: str) -> str:
+    return f"cannot read {quote(text)} as a duration: use {DURATION_FORMATS}"
+
+
+def ambiguous_duration(text: str, whole: str, decimal: str, unit: str) -> str:
+    """Reason ``ambiguous_duration``: a number like 1,234 outside a ;-separated file, where its
+    comma may separate thousands or decimals; ``unit``: "hours", "minutes" or "seconds"."""
+    return (
+        f"{quote(text)} could be {whole} {unit} (a thousands separator) or {decimal} {unit} (a "
+        f"decimal comma): write {whole} or {decimal}"
+    )
 
 
 def no_duration() -> str:
@@ -147,6 +163,32 @@ def ambiguous_time(shown: str, zone: str, instants: tuple[str, str], offsets: tu
     return (
         f"{shown} in {zone} happens twice ({instants[0]} and {instants[1]}): add an offset, "
         f"for example {offsets[0]} or {offsets[1]}"
+    )
+
+
+# -- skipped rows: outside what the run imports (normalize.py) ---------------------------------------
+
+
+def skipped_before_since(since: str) -> str:
+    """Reason ``skipped`` (a choice, not a problem): the row's local date is before ``--since``."""
+    return f"before --since {since}"
+
+
+def skipped_after_until(until: str) -> str:
+    """Reason ``skipped``: the row's local date is after ``--until``."""
+    return f"after --until {until}"
+
+
+def skipped_other_email(emails: Sequence[str]) -> str:
+    """Reason ``skipped``: the row's email (or its empty one) is not one ``--only-email`` names."""
+    return "not one of --only-email " + ", ".join(emails)
+
+
+def only_email_no_column(columns: Sequence[str]) -> str:
+    """A whole file (``InputError``): ``--only-email`` is given, but no column holds emails."""
+    return (
+        f"--only-email picks rows by their email, and no column holds one ({_listing(columns)}): "
+        "name it with --map email=COLUMN"
     )
 
 
@@ -367,6 +409,44 @@ def empty_worksheet() -> str:
     return "the first worksheet is empty: put the timesheet on the first sheet, header first"
 
 
+def no_such_sheet(sheet: str, sheets: Sequence[str]) -> str:
+    """``--sheet NAME|N`` names no sheet of the workbook; ``sheets``: its visible sheets."""
+    shown = ", ".join(quote(s) for s in sheets[:10]) + (" and more" if len(sheets) > 10 else "")
+    return (
+        f"--sheet {quote(sheet)}: no such sheet; the workbook has {shown}: name one of them, or "
+        "give its number (--sheet 1 for the first)"
+    )
+
+
+def sheet_empty(sheet: str, sheets: Sequence[str]) -> str:
+    """``--sheet`` names a sheet without a cell; ``sheets``: the workbook's visible sheets."""
+    shown = ", ".join(quote(s) for s in sheets[:10]) + (" and more" if len(sheets) > 10 else "")
+    return f"sheet {quote(sheet)} is empty: pass --sheet with the sheet of the timesheet (one of {shown})"
+
+
+def header_row_empty(row: int, filled: Sequence[int]) -> str:
+    """``--header-row N`` names a row without a cell (or past the end); ``filled``: the first rows
+    that have some."""
+    near = ""
+    if filled:
+        rows = ", ".join(str(r) for r in filled[:-1]) + " and " * (len(filled) > 1) + str(filled[-1])
+        near = f" (rows {rows} have cells)" if len(filled) > 1 else f" (row {rows} has cells)"
+    return (
+        f"--header-row {row}: row {row} is empty or past the end{near}: pass the number of the row "
+        "with the column names"
+    )
+
+
+def read_by_content(suffix: str, what: str) -> str:
+    """A note: the file is not what its name says, and is read as what it holds; ``what``:
+    "UTF-8 text separated by commas", "an XLSX workbook"."""
+    named = f"named {suffix}" if suffix else "without a file type in its name"
+    return (
+        f"the file is {what}, though {named}: it is read as such; rename it to match if other "
+        "programs are to open it"
+    )
+
+
 def bad_encoding(described: str, reason: str) -> str:
     """``described``: ``TextFormat.describe()``, e.g. "UTF-8 text separated by commas"."""
     return (
@@ -424,6 +504,26 @@ def map_no_such_column(field: str, column: str, file: str | None, columns: Seque
     return f"--map {field}={column!r}: no such column; {_has(file)} {_listing(columns)}: name one of them"
 
 
+def preset_needs_column(
+    preset: str,
+    needs: Sequence[tuple[str, Sequence[str]]],
+    columns: Sequence[str],
+    example: str,
+    generic: bool,
+) -> str:
+    """A whole file (``InputError``): a named preset (``--preset``, or the one ``auto`` picked)
+    without the columns it reads the date or the length from; ``needs``: (what, the column names
+    the preset knows for it); ``generic``: whether ``--preset generic`` reads the file instead."""
+    wanted = " and the ".join(f"{what} from a column {' or '.join(map(repr, n))}" for what, n in needs)
+    them = "them" if len(needs) > 1 else "it"
+    other = ", or pass --preset generic" if generic else ""
+    return (
+        f"the {preset} preset reads the {wanted}, and the header has {_listing(columns)}: name the "
+        f"column{'s' if len(needs) > 1 else ''} that hold{'' if len(needs) > 1 else 's'} {them}, "
+        f"for example {example}{other}"
+    )
+
+
 def unusable_header(what: str, preset: str, file: str | None, columns: Sequence[str], example: str) -> str:
     """``what``: "start", "length" or both; ``example``: the ``--map`` options that would do."""
     return (
@@ -447,12 +547,12 @@ def unusable_title(
     of_sheet = f" of sheet {quote(sheet)}" if sheet is not None and others else ""
     nor = f", nor on the other {_sheets(others)}," if others else ""
     place = "further down or on another sheet" if others else "further down"
-    move = " and move its sheet first" if others else ""
+    also = " (and --sheet with its sheet's name)" if others else ""
     return (
         f"cannot tell which columns hold the {what} of each entry ({preset} preset): "
         f"{_has(file)} {_listing(columns)} in row {row}{of_sheet}, and no row below it down to "
-        f"row {last}{nor} looks like a header either; if the header is {place}, delete the rows "
-        f"above it{move}, else name the columns, for example {example}"
+        f"row {last}{nor} looks like a header either; if the header is {place}, pass --header-row "
+        f"with its row number{also}, else name the columns, for example {example}"
     )
 
 
@@ -514,6 +614,39 @@ def unknown_timezone(name: str) -> str:
 
 def unknown_date_order(value: str, choices: Sequence[str]) -> str:
     return f"unknown date order {value!r}: choose one of {', '.join(choices)}"
+
+
+def bad_date_option(name: str, value: str) -> str:
+    """``--since`` / ``--until`` (or ``since`` / ``until`` in the config file) that is no date."""
+    return (
+        f"{name} {value!r} is not a date: write it as YYYY-MM-DD, for example --{name} 2026-01-31 "
+        f"(in the config file: {name} = 2026-01-31)"
+    )
+
+
+def since_after_until(since: str, until: str) -> str:
+    return f"--since {since} is after --until {until}, so no row could be imported: swap them"
+
+
+def bad_only_email(email: str) -> str:
+    return (
+        f"--only-email {email!r} is not an email address: give the email as the file writes it, "
+        "for example --only-email ana@example.com"
+    )
+
+
+def bad_header_row(row: int) -> str:
+    return (
+        f"header row {row} is not a row number: give the spreadsheet row of the header, 1 for "
+        "the first, for example --header-row 3"
+    )
+
+
+def bad_jira_day_hours(hours: float) -> str:
+    return (
+        f"jira_day_hours {hours:g} is not a number of hours from 0 to 24: give the hours of a "
+        "working day in Jira, for example jira_day_hours = 8"
+    )
 
 
 def bad_rate(rate: float) -> str:
@@ -582,6 +715,9 @@ _SETTING_KINDS = {
     "timeout": "a number of seconds",
     "default_start_time": 'a time of day such as "09:00"',
     "ledger": "a file path",
+    "header_row": "a whole number",
+    "jira_day_hours": "a number of hours",
+    "only_email": 'a list of emails such as ["ana@example.com"]',
 }
 
 

@@ -20,12 +20,18 @@ Rules (the contract's "Reading and normalising rows"):
 - A date and a duration but no start time (Harvest): the row starts at ``default_start_time``, and
   the next such row of the same person on the same day where the last one ended, in file order,
   across chunks (``NormalizeState``, one per file).
+- ``since`` / ``until`` (local dates in ``timezone``, inclusive) and ``only_email``: the rows
+  outside are *skipped*, not refused -- removed from the columns and listed in
+  ``NormalizedChunk.skipped`` (``RowError`` s of reason ``skipped``). A row outside the window is
+  skipped even when it is invalid otherwise, if its date is readable (else it is refused).
+- The description is the ``description`` cell, else the ``summary`` cell, after the ``issue``
+  cell: ``PROJ-12: Fix the login`` (Jira). The ``key`` cell (a worklog id) is carried as text.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,13 +46,15 @@ from .cells import (
     parse_moments,
     split_tags,
     utc_texts,
+    weekday_conflict,
 )
+from .errors import InputError
 from .localtime import NAT, clock_change, localize, zone_for
 from .models import MAX_DURATION_SECONDS, RowError
 from .presets import Mapping
 from .reader import RawChunk
 
-_TEXT_FIELDS = ("description", "project", "client", "task", "email")
+_TEXT_FIELDS = ("project", "client", "task", "email")
 
 
 @dataclass
@@ -83,14 +91,17 @@ class NormalizedChunk:
     """Object array of ``tuple[str, ...]`` (empty when none)."""
     billable: np.ndarray | None
     """``bool`` array, or ``None`` when the file has no billable column."""
+    key: np.ndarray
+    """Object array of ``str``: each row's id in the system it came from (the ``key`` column, a
+    worklog id), ``""`` where empty or when there is no such column. Never posted."""
     errors: list[RowError] = field(default_factory=list)
     """One per refused row, in row order, including the rows the reader refused."""
-    key: np.ndarray | None = None
-    """Object array of ``str`` (``""`` where empty): each row's id at its source (``--key``),
-    or ``None`` when the file has no key column."""
     refused_keys: list[str] = field(default_factory=list)
     """The keys of the refused rows (a ``--mirror`` never deletes the entry of a row that is
     still in the file, even when the row is refused now)."""
+    skipped: list[RowError] = field(default_factory=list)
+    """One per row left out by ``since`` / ``until`` / ``only_email`` (reason ``skipped``), in row
+    order; those rows are in no other attribute."""
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -111,19 +122,27 @@ def normalize(
     default_start_time: dt.time = dt.time(9, 0),
     state: NormalizeState | None = None,
     date_order: str = "mdy",
+    jira_day_hours: float = 8.0,
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    only_email: Sequence[str] = (),
 ) -> NormalizedChunk:
     """Type the rows of ``chunk``; refuse the rows that cannot become an entry, saying why.
 
     Pass one ``NormalizeState`` per file, the same for all its chunks, so that rows stacked from
     ``default_start_time`` go on where the previous chunk left them, and dates with slashes read
     alike in every chunk. ``date_order``: ``mdy`` (month first), ``dmy``, or ``auto`` -- day first
-    once a date like 25/11/2026 shows it (and no 11/25/2026 says otherwise), else month first. Raises
-    ``ConfigError`` only when rows have local times and ``timezone`` is missing or unknown.
+    once a date like 25/11/2026 shows it (and no 11/25/2026 says otherwise), else month first.
+    ``jira_day_hours``: the hours of ``1d`` in a duration. ``since``, ``until``, ``only_email``:
+    which rows to import, the others are skipped. Raises ``ConfigError`` only when rows have local
+    times and ``timezone`` is missing or unknown, ``InputError`` for ``only_email`` without an
+    email column.
     """
     rows = _Rows(chunk, mapping)
     refused = _Refusals(chunk.file, chunk.rows)
     day_first, evidence = _day_first(rows, date_order, state)
     start = _moment(rows, refused, "start", "start_date", "start_time", day_first, evidence)
+    _skip(rows, refused, start, timezone, (since, until), only_email)
     end = _moment(rows, refused, "end", "end_date", "end_time", day_first, evidence)
     no_day = start.day == NO_DAY
     date_column = rows.name("start_date", "start", "start_time")
@@ -132,7 +151,7 @@ def normalize(
     has_end = end.tod >= 0
     end.day = np.where(has_end & (end.day == NO_DAY), start.day, end.day)
     end.offset = np.where(has_end & (end.offset == NO_OFFSET), start.offset, end.offset)
-    length = _length(rows, refused, has_end)
+    length = _length(rows, refused, has_end, jira_day_hours)
     stacked = (start.tod < 0) & ~refused.mask
     refused.add(
         stacked & has_end,
@@ -162,18 +181,20 @@ def normalize(
         )
     billable = _billable(rows, refused)
     keep = ~refused.mask
-    keys = rows.values("key")
+    keys = _keys(rows.values("key"), len(chunk))
     return NormalizedChunk(
         file=chunk.file,
         rows=chunk.rows[keep],
         start=begin[keep],
         duration=length[keep],
+        description=_description(rows)[keep],
         **{f: _texts(rows.values(f), len(chunk))[keep] for f in _TEXT_FIELDS},
         tags=_tags(rows.values("tags"), len(chunk))[keep],
         billable=None if billable is None else billable[keep],
+        key=keys[keep],
         errors=sorted([*chunk.errors, *refused.errors()], key=lambda e: e.row),
-        key=None if keys is None else keys[keep],
-        refused_keys=[] if keys is None else [k for k in keys[~keep].tolist() if k],
+        refused_keys=[k for k in keys[~keep].tolist() if k],
+        skipped=refused.skipped_errors(),
     )
 
 
@@ -214,13 +235,16 @@ class _Rows:
 
 
 class _Refusals:
-    """Rows refused so far; the first reason found for a row is the one reported."""
+    """Rows refused so far; the first reason found for a row is the one reported. Rows skipped
+    (``skip``) are neither refused nor kept, whatever was found before or after."""
 
     def __init__(self, file: str, rows: np.ndarray) -> None:
         self.file = file
         self.rows = rows
         self.mask = np.zeros(len(rows), dtype=bool)
+        self.skipped = np.zeros(len(rows), dtype=bool)
         self.found: list[tuple[np.ndarray, str, str | None, str | Callable[[int], str]]] = []
+        self.skips: list[tuple[np.ndarray, str, str | None, str | Callable[[int], str]]] = []
 
     def add(
         self, mask: np.ndarray, reason: str, column: str | None, message: str | Callable[[int], str]
@@ -230,7 +254,22 @@ class _Refusals:
             self.mask[new] = True
             self.found.append((new, reason, column, message))
 
+    def skip(self, mask: np.ndarray, column: str | None, message: str) -> None:
+        """Leave these rows out (reason ``skipped``), even those refused already."""
+        new = np.flatnonzero(mask & ~self.skipped)
+        if len(new):
+            self.mask[new] = self.skipped[new] = True
+            self.skips.append((new, "skipped", column, message))
+
     def errors(self) -> list[RowError]:
+        return self._made(self.found, ~self.skipped)
+
+    def skipped_errors(self) -> list[RowError]:
+        return sorted(self._made(self.skips, self.skipped), key=lambda e: e.row)
+
+    def _made(
+        self, found: list[tuple[np.ndarray, str, str | None, str | Callable[[int], str]]], keep: np.ndarray
+    ) -> list[RowError]:
         return [
             RowError(
                 file=self.file,
@@ -239,8 +278,8 @@ class _Refusals:
                 message=message(int(i)) if callable(message) else message,
                 reason=reason,
             )
-            for where, reason, column, message in self.found
-            for i in where
+            for where, reason, column, message in found
+            for i in where[keep[where]]
         ]
 
 
@@ -380,8 +419,17 @@ def _moment(
 
 def _unreadable(values: np.ndarray, what: str, day_first: bool) -> Callable[[int], str]:
     if what == "date":
-        return lambda i: messages.bad_date(values[i], day_first=day_first)
-    return lambda i: messages.bad_time(values[i], with_date=what == "stamp", day_first=day_first)
+        return lambda i: _weekday(values[i]) or messages.bad_date(values[i], day_first=day_first)
+    if what == "stamp":
+        return lambda i: _weekday(values[i]) or messages.bad_time(values[i], with_date=True,
+                                                                   day_first=day_first)  # fmt: skip
+    return lambda i: messages.bad_time(values[i], day_first=day_first)
+
+
+def _weekday(text: str) -> str | None:
+    """The message for a date on another weekday than it says, if that is why it was refused."""
+    conflict = weekday_conflict(text)
+    return messages.weekday_mismatch(text, *conflict) if conflict is not None else None
 
 
 def _ambiguous(values: np.ndarray, evidence: str) -> Callable[[int], str]:
@@ -392,7 +440,7 @@ def _out_of_range(values: np.ndarray) -> Callable[[int], str]:
     return lambda i: messages.date_out_of_range(values[i])
 
 
-def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray) -> np.ndarray:
+def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray, day_hours: float) -> np.ndarray:
     """Seconds from the duration column, for the rows without an end."""
     values = rows.values("duration")
     if values is None:
@@ -400,14 +448,14 @@ def _length(rows: _Rows, refused: _Refusals, has_end: np.ndarray) -> np.ndarray:
         empty = np.ones(rows.n, dtype=bool)
         seconds = np.zeros(rows.n, dtype=np.int64)
     else:
-        found = parse_durations(values, decimal_comma=rows.chunk.decimal_comma)
-        found_bad, empty, seconds = found.bad, found.empty, found.seconds
-        refused.add(
-            ~has_end & found_bad,
-            "bad_duration",
-            rows.name("duration"),
-            lambda i: messages.bad_duration(values[i], decimal_comma=rows.chunk.decimal_comma),
+        unit = rows.mapping.duration_unit
+        found = parse_durations(
+            values, decimal_comma=rows.chunk.decimal_comma, day_hours=day_hours, unit=unit
         )
+        found_bad, empty, seconds = found.bad, found.empty, found.seconds
+        column = rows.name("duration")
+        refused.add(~has_end & found.ambiguous, "ambiguous_duration", column, _either(values, unit))
+        refused.add(~has_end & found_bad, "bad_duration", column, lambda i: messages.bad_duration(values[i]))
     refused.add(
         ~has_end & empty,
         "no_duration",
@@ -492,6 +540,90 @@ def _billable(rows: _Rows, refused: _Refusals) -> np.ndarray | None:
         lambda i: messages.bad_billable(values[i]),
     )
     return value
+
+
+_UNIT_NAMES = {1: "seconds", 60: "minutes", 3600: "hours"}
+
+
+def _either(values: np.ndarray, unit: int) -> Callable[[int], str]:
+    """The message of a number like 1,234 that may have a thousands separator or a decimal comma."""
+
+    def message(i: int) -> str:
+        text = str(values[i]).strip()
+        whole, decimal = text.replace(",", ""), text.replace(",", ".")
+        return messages.ambiguous_duration(text, whole, decimal, _UNIT_NAMES.get(unit, "hours"))
+
+    return message
+
+
+def _skip(
+    rows: _Rows,
+    refused: _Refusals,
+    start: _Moment,
+    timezone: str | None,
+    window: tuple[dt.date | None, dt.date | None],
+    emails: Sequence[str],
+) -> None:
+    """Leave out the rows whose (readable) local start date is outside ``window`` (since, until:
+    inclusive), and those whose email is not one of ``emails``."""
+    since, until = window
+    if since is not None or until is not None:
+        known = start.day != NO_DAY
+        day = _local_day(rows, start, known, timezone)
+        column = rows.name("start_date", "start", "start_time")
+        if since is not None:
+            first = (since - dt.date(1970, 1, 1)).days
+            refused.skip(known & (day < first), column, messages.skipped_before_since(since.isoformat()))
+        if until is not None:
+            last = (until - dt.date(1970, 1, 1)).days
+            refused.skip(known & (day > last), column, messages.skipped_after_until(until.isoformat()))
+    if emails:
+        check_only_email(rows.mapping, rows.chunk.frame.columns, emails, rows.chunk.file)
+        values = rows.values("email")
+        assert values is not None  # checked
+        codes, uniques = pd.factorize(values)
+        wanted = {e.strip().casefold() for e in emails}
+        ours = np.array([u.strip().casefold() in wanted for u in uniques], dtype=bool)
+        listed = sorted(wanted)
+        refused.skip(~ours.take(codes), rows.name("email"), messages.skipped_other_email(listed))
+
+
+def check_only_email(mapping: Mapping, columns: Iterable[object], emails: Sequence[str], file: str) -> None:
+    """``only_email`` picks rows by a column of emails: refuse the file (``InputError``) without."""
+    if emails and mapping.columns.get("email") is None:
+        raise InputError(messages.only_email_no_column([str(c) for c in columns]), file=file)
+
+
+def _local_day(rows: _Rows, start: _Moment, known: np.ndarray, timezone: str | None) -> np.ndarray:
+    """Each row's start date, in days since 1970-01-01, local to ``timezone``: as written for
+    local times (and for every time when there is no zone); a time with an offset is moved into
+    the zone first."""
+    day = start.day.copy()
+    moved = np.flatnonzero(known & (start.offset != NO_OFFSET) & (start.tod >= 0))
+    if timezone is None or not len(moved):
+        return day
+    zone = zone_for(timezone, rows.chunk.file)
+    utc = start.day[moved] * 86400 + start.tod[moved] - start.offset[moved]
+    local = pd.DatetimeIndex(utc.astype("datetime64[s]")).tz_localize("UTC").tz_convert(zone.key)
+    day[moved] = local.tz_localize(None).as_unit("s").asi8 // 86400
+    return day
+
+
+def _description(rows: _Rows) -> np.ndarray:
+    """The description, else the summary, after the issue key: ``KEY: text`` (``None``: none)."""
+    text, summary, issue = (rows.values(f) for f in ("description", "summary", "issue"))
+    if summary is None and issue is None:
+        return _texts(text, rows.n)
+    text = np.full(rows.n, "", dtype=object) if text is None else text
+    if summary is not None:
+        text = np.where(text == "", summary, text)
+    if issue is not None:
+        text = np.where(issue == "", text, np.where(text == "", issue, issue + ": " + text))
+    return _texts(np.asarray(text, dtype=object), rows.n)
+
+
+def _keys(values: np.ndarray | None, n: int) -> np.ndarray:
+    return np.full(n, "", dtype=object) if values is None else values
 
 
 def _texts(values: np.ndarray | None, n: int) -> np.ndarray:

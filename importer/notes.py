@@ -15,41 +15,45 @@ from pathlib import Path
 from typing import Any
 
 from . import messages
+from .cells import duration
 from .config import Settings
-from .normalize import DATE_FIELDS, SLASHED, first_of, slash_evidence
-from .presets import Mapping, detect
-from .reader import iter_chunks, read_header
+from .normalize import DATE_FIELDS, SLASHED, check_only_email, first_of, slash_evidence
+from .presets import HeaderHints, Mapping, detect
+from .reader import RawChunk, iter_chunks, read_header
 
 
 def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
-    """The notes for ``files``, each prefixed with its file: a later sheet or title rows, unused
-    columns, no start time, several people without emails, how dates with slashes read, and
-    durations that look like hours and minutes."""
+    """The notes for ``files``, each prefixed with its file: a file read by its content, a later
+    sheet or title rows, unused columns, no start time, several people without emails, how dates
+    with slashes read, and durations that look like hours and minutes."""
     out: list[str] = []
+    hints = HeaderHints.of(settings)
     for path in files:
-        header = read_header(path, display_name=str(path))
+        header = read_header(path, display_name=str(path), hints=hints)
         mapping = detect(header, settings.preset, settings.column_map, file=str(path))
+        check_only_email(mapping, header, settings.only_email, str(path))  # a rule: before any note
         start = settings.default_start_time.strftime("%H:%M")
-        notes = [*header.notes(), *mapping.notes(header, start)]
+        notes = [*header.notes(str(path)), *mapping.notes(header, start)]
         no_email = bool(mapping.person) and "email" not in mapping.columns
         if no_email or settings.date_order != "dmy" or "duration" in mapping.columns:
-            frame = _first_chunk(path)
+            chunk = _first_chunk(path, hints)
+            frame = chunk.frame
             people = _people(frame, mapping.person) if no_email else set()
             if len(people) > 1:
                 notes.append(messages.several_people_no_email(sorted(people)[:3], len(people) > 3))
             found = [
                 _date_note(frame, mapping, settings.date_order) if settings.date_order != "dmy" else None,
-                _duration_note(frame, mapping),
+                _duration_note(chunk, mapping),
             ]
             notes += [note for note in found if note]
         out.extend(f"{path}: {note}" for note in notes)
     return out
 
 
-def _first_chunk(path: Path) -> Any:
-    """The first chunk of a file's rows (a note's evidence, not a rule): a ``DataFrame`` of text."""
-    for chunk in iter_chunks(path, display_name=str(path)):
-        return chunk.frame
+def _first_chunk(path: Path, hints: HeaderHints) -> RawChunk:
+    """The first chunk of a file's rows (a note's evidence, not a rule)."""
+    for chunk in iter_chunks(path, display_name=str(path), hints=hints):
+        return chunk
     raise AssertionError("iter_chunks yields a chunk or raises")  # pragma: no cover
 
 
@@ -92,13 +96,15 @@ MINUTES_FROM = 10
 """Whole-number durations from here up look like minutes rather than hours (a 30-hour entry)."""
 
 
-def _duration_note(frame: Any, mapping: Mapping) -> str | None:
+def _duration_note(chunk: RawChunk, mapping: Mapping) -> str | None:
     """Durations that decimal hours most likely misread: two decimals never .60 or more and not
-    all quarters (1.30, 0.45: hours and minutes), or whole numbers of 10 and more (30: minutes)."""
-    column = mapping.columns.get("duration")
-    if column not in frame.columns:
+    all quarters (1.30, 0.45: hours and minutes), or whole numbers of 10 and more (30: minutes).
+    Only numbers the normaliser reads as hours count (``1,30`` too; not ``1,234``, refused)."""
+    frame, column = chunk.frame, mapping.columns.get("duration")
+    if column not in frame.columns or mapping.duration_unit != 3600:
         return None
-    values = [v for v in frame[column].unique() if v]
+    comma = chunk.decimal_comma
+    values = [v for v in frame[column].unique() if v and duration(v, decimal_comma=comma) is not None]
     two = [m for v in values if (m := _TWO_DECIMALS.fullmatch(v))]
     minutes = [int(m[2]) for m in two]
     three = any(_MORE_DECIMALS.fullmatch(v) for v in values)  # 1.333: decimal hours for sure

@@ -3,8 +3,8 @@
 ``iter_chunks(path)`` reads CSV, TSV (any text with ``,`` ``;`` or tab between cells) and XLSX,
 XLS and ODS workbooks, and yields ``RawChunk`` s of at most ``chunksize`` rows, so a file of a
 million rows never sits in memory whole. What the file *is* is decided by its content, not its
-name: an ``.xlsx`` that is really a CSV is read as CSV, a zip or an encrypted Office container is
-refused with the fix.
+name: an ``.xlsx`` that is really a CSV is read as CSV (``Place.read_as`` says so, for a note), a
+zip or an encrypted Office container is refused with the fix.
 
 Every cell arrives as trimmed text (``""`` when empty), so nothing is silently coerced: leading
 zeros, ``1,5`` and dates stay as the person typed them and the normaliser decides. Workbook cells
@@ -18,6 +18,8 @@ more cells than the header is refused (``RawChunk.errors``) and the others go on
 Title rows above the header ("Timesheet November 2026") are not read: the header is the first of
 the top rows that says where entries start and how long they last (``presets.find_header``), and
 a workbook is read from the first visible sheet that has one; ``read_header`` says where it is.
+``HeaderHints`` (``--header-row``, ``--sheet``, the ``--map`` columns) say it instead: pass the
+same to ``read_header`` and ``iter_chunks``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import re
 import sys
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +39,8 @@ import pandas as pd
 from . import messages
 from .errors import UnreadableFileError
 from .models import RowError
-from .presets import Header
-from .sniff import TextFormat, sniff_file
+from .presets import Header, HeaderHints
+from .sniff import TextFormat, read_as, sniff_file
 
 DEFAULT_CHUNKSIZE = 50_000
 
@@ -61,7 +63,9 @@ class RawChunk:
     rows: np.ndarray
     """``int64`` spreadsheet row numbers, aligned with ``frame``."""
     decimal_comma: bool = False
-    """The file separates cells with ``;``: a duration ``1,5`` means one and a half hours."""
+    """The file separates cells with ``;``: a comma in a number is a decimal one (``1,234`` is
+    1.234). Elsewhere a comma is one too (``"1,5"``: a cell holds it, whole), except in ``1,234``,
+    which may separate thousands (``cells.parse_durations``)."""
     errors: list[RowError] = field(default_factory=list)
     """Rows refused while reading (for example: more cells than the header)."""
 
@@ -69,32 +73,41 @@ class RawChunk:
         return len(self.frame)
 
 
-def read_header(path: Path | str, *, display_name: str | None = None) -> Header:
+def read_header(
+    path: Path | str, *, display_name: str | None = None, hints: HeaderHints | None = None
+) -> Header:
     """The header of a timesheet (trimmed names, and where it is: ``Header.place``), without
-    reading its rows.
+    reading its rows; ``hints``: what the user said about where it is (``HeaderHints.of``).
 
     Raises ``UnreadableFileError`` as ``iter_chunks`` would for a file that cannot be read, and for
-    one with a header but no rows when that shows at the start (a small file, a workbook).
+    one with a header but no rows when that shows at the start (a small file, a workbook);
+    ``InputError`` for a ``--header-row`` that is empty or a ``--sheet`` the workbook lacks.
     """
     path = Path(path)
     name = display_name or str(path)
-    found = sniff_file(path, name)
+    found = sniff_file(path, name, hints)
     if isinstance(found, TextFormat):
         if not found.rows_seen:
             raise _header_only(name)
         return Header(found.header, found.place)
     from .workbook import workbook_header
 
-    header = workbook_header(path, name)
+    header = workbook_header(path, name, hints)
     if header is None:
         raise _header_only(name)
-    return header
+    content = read_as(path, found)
+    return Header(header, replace(header.place, read_as=content)) if content else header
 
 
 def iter_chunks(
-    path: Path | str, *, chunksize: int = DEFAULT_CHUNKSIZE, display_name: str | None = None
+    path: Path | str,
+    *,
+    chunksize: int = DEFAULT_CHUNKSIZE,
+    display_name: str | None = None,
+    hints: HeaderHints | None = None,
 ) -> Iterator[RawChunk]:
-    """Yield the rows of a timesheet in chunks of at most ``chunksize`` rows.
+    """Yield the rows of a timesheet in chunks of at most ``chunksize`` rows, below the header
+    ``read_header`` finds with the same ``hints``.
 
     Raises ``UnreadableFileError`` (before yielding anything) for a missing, empty, binary,
     encrypted or unsupported file, and for a file with a header but no rows.
@@ -103,13 +116,13 @@ def iter_chunks(
         raise ValueError("chunksize must be at least 1")
     path = Path(path)
     name = display_name or str(path)
-    found = sniff_file(path, name)
+    found = sniff_file(path, name, hints)
     if isinstance(found, TextFormat):
         chunks = _text_chunks(path, name, found, chunksize)
     else:
         from .workbook import workbook_chunks
 
-        chunks = workbook_chunks(path, name, chunksize)
+        chunks = workbook_chunks(path, name, chunksize, hints)
     seen = False
     for chunk in chunks:
         if len(chunk) or chunk.errors:

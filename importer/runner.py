@@ -43,7 +43,7 @@ from .plan.imports import ImportPlan
 from .plan.resume import Leftovers
 from .plan.sync import SyncPlan
 from .plan.undo import UndoPlan
-from .presets import detect
+from .presets import HeaderHints, detect
 from .reader import read_header
 from .report import PayloadWriter, ReportWriter, Summary, estimate_seconds
 from .resolve import NameCache, Resolver
@@ -232,9 +232,10 @@ class Importer(_Run):
             raise
         s.report = str(report) if report else None
         try:
-            headers = {path: read_header(path) for path in files}  # whole-file problems first
+            hints = HeaderHints.of(self.settings)
+            headers = {path: read_header(path, hints=hints) for path in files}  # whole-file problems first
             mappings = {
-                path: detect(header, self.settings.preset, self._column_map(), file=str(path))
+                path: detect(header, self.settings.preset, self.settings.columns, file=str(path))
                 for path, header in headers.items()
             }
 
@@ -249,12 +250,6 @@ class Importer(_Run):
             for writer in (report_writer, payloads):
                 if writer:
                     writer.close()
-
-    def _column_map(self) -> dict[str, str]:
-        columns = dict(self.settings.column_map)
-        if self.settings.key_column:
-            columns["key"] = self.settings.key_column
-        return columns
 
     def _plan(self, files: Sequence[Path], mappings: dict[Path, Any], recorder: Recorder,
               ledger: Ledger | None, wid: int, *, plan_only: bool) -> ImportPlan:  # fmt: skip

@@ -4,8 +4,10 @@ A zip holding ``xl/workbook.xml`` is an XLSX, one with the OpenDocument spreadsh
 an OLE2 container is an XLS unless it holds ``EncryptionInfo`` (a password-protected workbook); text
 gets its encoding (UTF-8 with or without BOM, UTF-16 with BOM, Windows-1252 fall-back), its cell
 separator (``,`` ``;`` or tab, counted on a sample) and its header row: the first non-empty one,
-unless it is a title and a row below it is a header (``presets.find_header``). Anything else is
-refused with an ``UnreadableFileError`` that says what to do.
+unless it is a title and a row below it is a header, or ``--header-row`` / ``--map`` say which
+(``presets.find_header``). A file whose name says otherwise (an ``.xlsx`` of CSV text, a ``.csv``
+that is a workbook) is read as what it holds, and ``read_as`` says so for the note. Anything else
+is refused with an ``UnreadableFileError`` that says what to do.
 """
 
 from __future__ import annotations
@@ -16,12 +18,12 @@ import functools
 import io
 import struct
 import zipfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import messages
 from .errors import UnreadableFileError
-from .presets import HEADER_SEARCH_ROWS, Place, find_header
+from .presets import HEADER_SEARCH_ROWS, HeaderHints, Place, find_header
 
 SUPPORTED_SUFFIXES = frozenset({"", ".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
 SAMPLE_BYTES = 64 * 1024
@@ -43,6 +45,9 @@ _MAGICS = {
     b"SQLite format 3": "an SQLite database",
 }
 _CONTROL = bytes([*range(0, 8), 11, *range(14, 27), *range(28, 32), 127])
+_WORKBOOK_SUFFIXES = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
+_TEXT_SUFFIXES = frozenset({".csv", ".tsv", ".tab", ".txt"})
+_KIND_NAMES = {"xlsx": "an XLSX workbook", "xls": "an XLS workbook", "ods": "an ODS spreadsheet"}
 _ENCODING_NAMES = {
     "utf-8": "UTF-8", "utf-8-sig": "UTF-8", "cp1252": "Windows-1252",
     "utf-16": "UTF-16", "utf-16-le": "UTF-16", "utf-16-be": "UTF-16",
@@ -76,27 +81,31 @@ class WorkbookFormat:
     """``xlsx``, ``ods`` or ``xls``."""
 
 
-def sniff_file(path: Path, name: str) -> TextFormat | WorkbookFormat:
-    """Decide what ``path`` holds; refuse what cannot be read, telling the fix.
+def sniff_file(path: Path, name: str, hints: HeaderHints | None = None) -> TextFormat | WorkbookFormat:
+    """Decide what ``path`` holds; refuse what cannot be read, telling the fix. ``hints``: what
+    the user said about the header (``--header-row``, ``--map``).
 
     Remembered per path, size and modification time: ``read_header`` then ``iter_chunks`` look
     at a large file once (the UTF-8 check reads it all).
     """
+    hints = hints or HeaderHints()
     try:
         stat = path.stat()
     except OSError:
-        return _sniff(path, name)  # raises with the right message
+        return _sniff(path, name, hints)  # raises with the right message
     return _sniff_cached(
-        path.resolve(), name, (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+        path.resolve(), name, (stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns), hints
     )
 
 
 @functools.lru_cache(maxsize=32)
-def _sniff_cached(path: Path, name: str, version: tuple[int, ...]) -> TextFormat | WorkbookFormat:
-    return _sniff(path, name)
+def _sniff_cached(
+    path: Path, name: str, version: tuple[int, ...], hints: HeaderHints
+) -> TextFormat | WorkbookFormat:
+    return _sniff(path, name, hints)
 
 
-def _sniff(path: Path, name: str) -> TextFormat | WorkbookFormat:
+def _sniff(path: Path, name: str, hints: HeaderHints) -> TextFormat | WorkbookFormat:
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableFileError(messages.unsupported_type(suffix), file=name)
@@ -110,7 +119,18 @@ def _sniff(path: Path, name: str) -> TextFormat | WorkbookFormat:
             raise UnreadableFileError(messages.password_protected(), file=name)
         return WorkbookFormat("xls")
     encoding, errors = _encoding(path, prefix, name)
-    return _text_format(path, name, encoding, errors)
+    found = _text_format(path, name, encoding, errors, hints)
+    if suffix in _WORKBOOK_SUFFIXES:
+        return replace(found, place=replace(found.place, read_as=found.describe()))
+    return found
+
+
+def read_as(path: Path, found: WorkbookFormat) -> str:
+    """What a workbook is when its name says otherwise (``""`` when it says so, or says nothing)."""
+    suffix = path.suffix.lower()
+    if suffix in _TEXT_SUFFIXES or _WORKBOOK_SUFFIXES.get(suffix, found.kind) != found.kind:
+        return _KIND_NAMES[found.kind]
+    return ""
 
 
 def _read_prefix(path: Path, name: str, size: int) -> bytes:
@@ -211,8 +231,9 @@ def _valid_utf8(path: Path, block: int = 1 << 20) -> bool:
     return True
 
 
-def _sample(path: Path, name: str, encoding: str) -> tuple[str, bool]:
-    """Whole lines of text from the start of the file (at least the header line); whole file?"""
+def _sample(path: Path, name: str, encoding: str, lines: int = 0) -> tuple[str, bool]:
+    """Whole lines of text from the start of the file (at least the header line, and ``lines``
+    lines when the file has them, within ``MAX_HEADER_BYTES``); whole file?"""
     size = SAMPLE_BYTES
     while True:
         raw = _read_prefix(path, name, size)
@@ -220,8 +241,9 @@ def _sample(path: Path, name: str, encoding: str) -> tuple[str, bool]:
         complete = len(raw) < size
         if not complete:
             cut = max(text.rfind("\n"), text.rfind("\r"))
-            if cut > 0:
-                return text[: cut + 1], False
+            whole_lines = text[: cut + 1]
+            if cut > 0 and (lines <= 1 or size >= MAX_HEADER_BYTES or _line_count(whole_lines) >= lines):
+                return whole_lines, False
             if size >= MAX_HEADER_BYTES:
                 raise UnreadableFileError(messages.header_too_long(), file=name)
             size *= 4
@@ -229,18 +251,24 @@ def _sample(path: Path, name: str, encoding: str) -> tuple[str, bool]:
         return text, True
 
 
-def _text_format(path: Path, name: str, encoding: str, errors: str) -> TextFormat:
-    text, whole = _sample(path, name, encoding)
+def _line_count(text: str) -> int:
+    return max(text.count("\n"), text.count("\r"))
+
+
+def _text_format(path: Path, name: str, encoding: str, errors: str, hints: HeaderHints) -> TextFormat:
+    lines = (hints.row or 0) + 1
+    text, whole = _sample(path, name, encoding, lines)
     text = text.lstrip("\ufeff")
     preferred = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
     best: tuple[tuple[int, int, int, int, int], str, int, list[str], bool, Place] | None = None
     for delimiter in DELIMITERS:
-        rows = _rows(text, delimiter)
+        rows = _rows(text, delimiter, max(SAMPLE_ROWS, lines + SAMPLE_ROWS))
         filled = [i for i, r in enumerate(rows) if any(c.strip(" \t,;") for c in r)]  # ",,," is blank
         if not filled:
             continue
-        top = [(i + 1, [c.strip() for c in rows[i]]) for i in filled[:HEADER_SEARCH_ROWS]]
-        at, place = find_header(top)  # the first row, unless titles are above the header
+        reach = [i for i in filled if hints.row is not None and i < hints.row]
+        top = [(i + 1, [c.strip() for c in rows[i]]) for i in filled[: max(HEADER_SEARCH_ROWS, len(reach))]]
+        at, place = find_header(top, hints, file=name)  # the first row, unless titles are above
         first = filled[at or 0]
         header = rows[first]
         after = filled[(at or 0) + 1 :]
@@ -255,12 +283,12 @@ def _text_format(path: Path, name: str, encoding: str, errors: str) -> TextForma
     return TextFormat(encoding, delimiter, first + 1, tuple(unique_names(header)), errors, rows_seen, place)
 
 
-def _rows(text: str, delimiter: str) -> list[list[str]]:
+def _rows(text: str, delimiter: str, most: int = SAMPLE_ROWS) -> list[list[str]]:
     rows: list[list[str]] = []
     try:
         for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, skipinitialspace=True):
             rows.append(row)
-            if len(rows) >= SAMPLE_ROWS:
+            if len(rows) >= most:
                 break
     except csv.Error:
         pass  # an unfinished quoted cell at the end of the sample

@@ -1,8 +1,10 @@
 """XLSX, XLS and ODS workbooks → ``RawChunk`` s, through calamine (about 9x faster than openpyxl).
 
 The first visible worksheet whose header says where entries start and how long they last is read
-(else the first that is not empty, for ``--map``); the header is its first non-empty row, or the
-first of the top rows below title rows that is one (``presets.find_header``). Cells become the text
+(else the first that is not empty, for ``--map``), or the one ``--sheet`` names (by name, hidden
+ones too, or by number among the visible ones); the header is its first non-empty row, or the
+first of the top rows below title rows that is one, or the row ``--header-row`` or the ``--map``
+columns say (``presets.find_header``). Cells become the text
 the normaliser understands: dates ``2026-03-05``, date-times ``2026-03-05 09:30:00``, times
 ``09:30:00``, durations (``[h]:mm`` cells) ``1:30:00``, whole numbers ``46086``, other numbers their
 shortest text (``1.5``), booleans ``true``/``false``. A date or time cell formatted as a plain
@@ -23,8 +25,8 @@ import pandas as pd
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, PasswordError
 
 from . import messages
-from .errors import UnreadableFileError
-from .presets import HEADER_SEARCH_ROWS, Header, find_header
+from .errors import InputError, UnreadableFileError
+from .presets import HEADER_SEARCH_ROWS, Header, HeaderHints, find_header
 from .reader import RawChunk
 from .sniff import unique_names
 
@@ -32,15 +34,17 @@ Rows = Iterator[tuple[int, list[Any]]]
 """A sheet's rows with their row numbers (from 1)."""
 
 
-def workbook_header(path: Path, name: str) -> Header | None:
+def workbook_header(path: Path, name: str, hints: HeaderHints | None = None) -> Header | None:
     """The header, or ``None`` when no row follows it."""
-    for rows, header in _header_and_rows(path, name):
+    for rows, header in _header_and_rows(path, name, hints or HeaderHints()):
         return header if next(rows, None) is not None else None
     return None  # pragma: no cover - _header_and_rows raises on an empty sheet
 
 
-def workbook_chunks(path: Path, name: str, chunksize: int) -> Iterator[RawChunk]:
-    for rows, header in _header_and_rows(path, name):
+def workbook_chunks(
+    path: Path, name: str, chunksize: int, hints: HeaderHints | None = None
+) -> Iterator[RawChunk]:
+    for rows, header in _header_and_rows(path, name, hints or HeaderHints()):
         batch: list[list[Any]] = []
         numbers: list[int] = []
         for number, cells in rows:
@@ -53,39 +57,59 @@ def workbook_chunks(path: Path, name: str, chunksize: int) -> Iterator[RawChunk]
             yield _chunk(name, header, batch, numbers)
 
 
-def _header_and_rows(path: Path, name: str) -> Iterator[tuple[Rows, Header]]:
+def _header_and_rows(path: Path, name: str, hints: HeaderHints) -> Iterator[tuple[Rows, Header]]:
     """The rows after the header and the header, of the first visible sheet with a usable one
-    (else of the first that is not empty). Later sheets are opened only when an earlier has none."""
+    (else of the first that is not empty), or of the sheet ``hints.sheet`` names. Later sheets
+    are opened only when an earlier has none."""
     book = _open(path, name)
     sheets = _worksheets(book)
+    chosen = sheets if hints.sheet is None else [_chosen(book, sheets, hints.sheet, name)]
     fallback: tuple[Rows, Header] | None = None
-    for number, (index, title) in enumerate(sheets, start=1):
+    for index, title in chosen:
+        number = next((n for n, (i, _) in enumerate(sheets, start=1) if i == index), 0)
         numbered = enumerate(_sheet(book, index, name).iter_rows(), start=1)  # from the sheet's row 1
-        top = _top(numbered)
+        top = _top(numbered, hints.row)
         if not top:
             continue
-        at, place = find_header([(row, [_text(c) for c in cells]) for row, cells in top])
-        before = tuple(t for _, t in sheets[: number - 1])
+        at, place = find_header([(row, [_text(c) for c in cells]) for row, cells in top], hints, file=name)
+        before = tuple(t for _, t in sheets[: number - 1]) if hints.sheet is None else ()
         place = replace(place, sheet=title, sheet_number=number, sheets_before=before,
-                        other_sheets=len(sheets) - 1)  # fmt: skip
+                        other_sheets=len(sheets) - (number > 0))  # fmt: skip
         header = Header(unique_names([_text(c) for c in top[at or 0][1]]), place)
         rows = itertools.chain(top[(at or 0) + 1 :], _filled(numbered))
         if at is not None:
             yield rows, header
             return
         fallback = fallback or (rows, header)
+    if fallback is None and hints.sheet is not None:
+        names = [t for _, t in sheets]
+        raise InputError(messages.sheet_empty(chosen[0][1], names), file=name)
     if fallback is None:
         raise UnreadableFileError(messages.empty_worksheet(), file=name)
     yield fallback
 
 
-def _top(numbered: Rows) -> list[tuple[int, list[Any]]]:
-    """A sheet's first non-empty rows, as many as may hold its header (title rows above it)."""
+def _chosen(book: CalamineWorkbook, sheets: list[tuple[int, str]], wanted: str, name: str) -> tuple[int, str]:
+    """(index, name) of the sheet ``--sheet`` names: by name (exactly, else ignoring case; hidden
+    sheets too), else by its number among the visible sheets."""
+    every = list(enumerate(book.sheet_names))
+    for same in (lambda t: t == wanted, lambda t: t.strip().casefold() == wanted.strip().casefold()):
+        found = [(i, t) for i, t in every if same(t)]
+        if found:
+            return found[0]
+    if wanted.strip().isdigit() and 1 <= int(wanted) <= len(sheets):
+        return sheets[int(wanted) - 1]
+    raise InputError(messages.no_such_sheet(wanted, [t for _, t in sheets]), file=name)
+
+
+def _top(numbered: Rows, down_to: int | None = None) -> list[tuple[int, list[Any]]]:
+    """A sheet's first non-empty rows, as many as may hold its header (title rows above it), and
+    down to row ``down_to`` (``--header-row``)."""
     top: list[tuple[int, list[Any]]] = []
     for number, cells in numbered:
         if any(_text(c) for c in cells):
             top.append((number, cells))
-            if len(top) == HEADER_SEARCH_ROWS:
+            if len(top) >= HEADER_SEARCH_ROWS and number >= (down_to or 0):
                 break
     return top
 

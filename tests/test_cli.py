@@ -232,11 +232,11 @@ async def test_unused_columns_and_a_missing_start_time_are_pointed_out(
     import asyncio
 
     sheet = tmp_path / "de.csv"
-    sheet.write_text("Datum;Stunden;Tätigkeit;Projekt\n02.11.2026;1,5;Planung;Internal\n",
-                     encoding="utf-8")
+    sheet.write_text("Tag der Arbeit;Arbeitszeit;Leistung;Kostenstelle\n02.11.2026;1,5;Planung;4711\n",
+                     encoding="utf-8")  # German names generic does not know
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "importer", "run", str(sheet), "--dry-run", "--timezone",
-        "Europe/Berlin", "--map", "start_date=Datum", "--map", "duration=Stunden",
+        "Europe/Berlin", "--map", "start_date=Tag der Arbeit", "--map", "duration=Arbeitszeit",
         "--api-url", sandbox.base_url, "--workspace-id", "1234567",
         "--ledger", str(tmp_path / "l.sqlite"),
         env={**ENV, "TOGGL_API_TOKEN": sandbox.token}, cwd=tmp_path,
@@ -245,7 +245,7 @@ async def test_unused_columns_and_a_missing_start_time_are_pointed_out(
     out, err = await asyncio.wait_for(proc.communicate(), 60)
     text = out.decode()
     assert proc.returncode == 0, err.decode()
-    assert "columns not used: 'Tätigkeit', 'Projekt'" in text
+    assert "columns not used: 'Leistung', 'Kostenstelle'" in text
     assert "no start-time column" in text
 
 

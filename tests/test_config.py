@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import time
+from datetime import date, time
 from pathlib import Path
 
 import pytest
@@ -99,3 +99,42 @@ def test_credentials_in_the_config_file_are_refused_with_the_fix(tmp_path: Path)
     cfg.write_text('[api]\ntoken = "abc"\n')
     with pytest.raises(ConfigError, match="TOGGL_API_TOKEN"):
         read_config_file(cfg)
+
+
+def test_the_reading_settings_from_the_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[import]\npreset = "jira"\njira_day_hours = 7.5\nheader_row = 4\nsheet = 2\n'
+                   'since = 2026-01-01\nuntil = "2026-01-31"\n'
+                   'only_email = [" Ana@Example.com ", "bo@x.org"]\n')
+    s = load_settings(config_path=cfg)
+    assert (s.preset, s.jira_day_hours, s.header_row, s.sheet) == ("jira", 7.5, 4, "2")
+    assert (s.since, s.until) == (date(2026, 1, 1), date(2026, 1, 31))
+    assert s.only_email == ("ana@example.com", "bo@x.org")
+    flags = {"since": "2026-01-15", "only_email": ["cy@x.org"], "header_row": None}
+    s = load_settings(flags, config_path=cfg)  # a flag wins, an unset one does not hide the file
+    assert (s.since, s.only_email, s.header_row) == (date(2026, 1, 15), ("cy@x.org",), 4)
+
+
+@pytest.mark.parametrize(
+    ("changes", "text"),
+    [
+        ({"since": "2026-1-5"}, "since '2026-1-5' is not a date: write it as YYYY-MM-DD"),
+        ({"until": "2026-02-30"}, "until '2026-02-30' is not a date"),
+        ({"since": "2026-02-01", "until": "2026-01-31"}, "--since 2026-02-01 is after --until 2026-01-31"),
+        ({"only_email": ["ana"]}, "--only-email 'ana' is not an email address"),
+        ({"only_email": 3}, "setting only_email has an invalid value 3"),
+        ({"header_row": 0}, "header row 0 is not a row number"),
+        ({"header_row": "four"}, "setting header_row has an invalid value 'four': use a whole number"),
+        ({"jira_day_hours": 25}, "jira_day_hours 25 is not a number of hours from 0 to 24"),
+    ],
+)  # fmt: skip
+def test_bad_reading_settings_say_what_to_fix(changes: dict[str, object], text: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings(changes)
+    assert str(refused.value).startswith(text)
+
+
+def test_presets_of_the_settings_are_those_of_the_presets() -> None:
+    from importer import config, presets
+
+    assert config.PRESETS == presets.PRESETS

@@ -85,9 +85,10 @@ class Spy:
             assert name in NOT_A_PROBLEM or ": " in text or "; " in text, text
 
 
-NOT_A_PROBLEM = {"would_create", "new_name", "duplicate_row"}
-"""A plan, a name listed, and a row posted once by design: they say what happens; there is
-nothing to fix."""
+NOT_A_PROBLEM = {"would_create", "new_name", "duplicate_row", "skipped_before_since",
+                 "skipped_after_until", "skipped_other_email"}  # fmt: skip
+"""A plan, a name listed, a row posted once by design and rows left out on purpose: they say what
+happens; there is nothing to fix."""
 NO_LEDGER = "no ledger at"
 """The dry runs here start with no ledger: the note about it is tested once, not in every list."""
 
@@ -171,6 +172,8 @@ def report_rows(path: Path) -> dict[tuple[str, int], dict[str, str]]:
 # -- refused rows, in one dry run over three files ---------------------------------------------------
 ROWS_HEADER = ["Date", "Start", "End date", "End", "Duration", "Description", "Project", "Client",
                "Task", "Billable", "Email"]  # fmt: skip
+DATES = ("YYYY-MM-DD, MM/DD/YYYY, DD.MM.YYYY or the month by its name (20 Jan 2026, 20-Jan-26, "
+         "January 20 2026)")  # fmt: skip
 DAY = {"Date": "2026-11-02", "Start": "09:00"}
 HOUR = {**DAY, "End": "10:00"}
 
@@ -186,9 +189,9 @@ class Row:
 
 ROWS = [
     Row("bad_date", "bad_date", "Date", {**HOUR, "Date": "2026-13-45"},
-        "cannot read '2026-13-45' as a date: use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY"),
+        f"cannot read '2026-13-45' as a date: use {DATES}"),
     Row("bad_date", "bad_date", "Date", {**HOUR, "Date": "13/25/2026"},
-        "cannot read '13/25/2026' as a date: use YYYY-MM-DD, MM/DD/YYYY or DD.MM.YYYY "
+        f"cannot read '13/25/2026' as a date: use {DATES} "
         "(with slashes the month comes first; for day-first dates pass --date-order dmy)"),
     Row("bad_time", "bad_time", "Start", {**HOUR, "Start": "25:00"},
         "cannot read '25:00' as a time: use HH:MM, HH:MM:SS or hh:mm AM/PM"),
@@ -211,15 +214,16 @@ ROWS = [
         "the entry lasts 1,000.0 hours, and Toggl takes 999 at most: correct the end or the "
         "duration, or split the entry in two"),
     Row("bad_duration", "bad_duration", "Duration", {**DAY, "Duration": "abc"},
-        "cannot read 'abc' as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m"),
-    Row("bad_duration", "bad_duration", "Duration", {**DAY, "Duration": "1,5"},
-        "cannot read '1,5' as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m "
-        "(write '1.5': a decimal comma is read only in ;-separated files)"),
+        "cannot read 'abc' as a duration: use H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m"),
+    Row("ambiguous_duration", "ambiguous_duration", "Duration", {**DAY, "Duration": "1,234"},
+        "'1,234' could be 1234 hours (a thousands separator) or 1.234 hours (a decimal comma): "
+        "write 1234 or 1.234"),
     Row("no_duration", "no_duration", "End", DAY,
         "the row has neither an end time nor a duration (running timers are not imported): "
         "fill in one of them"),
     Row("bad_billable", "bad_billable", "Billable", {**HOUR, "Billable": "maybe"},
-        "cannot read 'maybe' as billable: use yes/no, true/false, y/n, 1/0"),
+        "cannot read 'maybe' as billable: use yes/no, true/false, y/n, 1/0 (or ja/nein, oui/non, sí/no, "
+        "sim/não)"),
     Row("nonexistent_time", "nonexistent_time", "Start",
         {"Date": "2026-03-29", "Start": "02:30", "Duration": "1:00"},
         "2026-03-29 02:30 does not exist in Europe/Berlin: the clocks jump forward over it (as when "
@@ -336,7 +340,7 @@ def test_a_refused_row_of_a_wide_csv_or_a_workbook(case: tuple[Any, ...], row_ru
 def test_the_summary_counts_the_refusals_by_reason_code(row_run: RowRun) -> None:
     assert row_run.summary["refused_by_reason"] == {
         "bad_date": 2 + 1, "bad_time": 1, "no_date": 1, "no_start": 1, "no_start_time": 1,
-        "end_before_start": 2, "too_long": 2, "bad_duration": 2, "no_duration": 1,
+        "end_before_start": 2, "too_long": 2, "bad_duration": 1, "ambiguous_duration": 1, "no_duration": 1,
         "bad_billable": 1, "nonexistent_time": 1, "ambiguous_time": 1, "unknown_client": 2,
         "ambiguous_project": 1, "archived_project": 1, "unknown_project": 2, "unknown_task": 2,
         "task_without_project": 1, "unknown_user": 2, "too_many_cells": 2,
@@ -364,12 +368,26 @@ def test_a_date_and_time_in_one_column_that_cannot_be_read(toggl: Toggl, tmp_pat
     (tmp_path / "stamps.csv").write_text("When,Duration,Description\n2026-11-02 25:61,1:00,x\n")
     done = toggl("stamps.csv", "--map", "start=When", "--report", "r.csv")
     message = (
-        "cannot read '2026-11-02 25:61' as a date and time: use 2026-03-05 09:30 or "
-        "2026-03-05T09:30+01:00"
+        "cannot read '2026-11-02 25:61' as a date and time: use 2026-03-05 09:30, "
+        "2026-03-05T09:30+01:00 or Jan 20 2026 6:25 PM"
     )
     assert report_rows(tmp_path / "r.csv")[("stamps.csv", 2)]["message"] == f"column 'When': {message}"
     assert f"stamps.csv row 2 [When]: {message}" in done.out
     spy.check("bad_time", message)
+
+
+@uses("weekday_mismatch")
+def test_a_date_on_another_weekday_than_it_says(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "w.csv", ["Date", "Start", "End"], [
+        {**HOUR, "Date": "Monday, January 20, 2026"}, {**HOUR, "Date": "Tuesday, January 20, 2026"}])
+    done = toggl("w.csv", "--report", "r.csv")
+    message = ("'Monday, January 20, 2026' says Monday, but 20 January 2026 is a Tuesday: correct the "
+               "date or the weekday")  # fmt: skip
+    report = report_rows(tmp_path / "r.csv")
+    assert report[("w.csv", 2)]["message"] == f"column 'Date': {message}"
+    assert report[("w.csv", 3)]["status"] == "create"  # corrected as the message says
+    spy.check("weekday_mismatch", message)
+    assert done.code == 1
 
 
 @uses("typo_not_created", "would_create", "new_name")
@@ -687,9 +705,9 @@ def test_text_the_csv_parser_gives_up_on(
 
 # -- columns, options, config and environment: one line, exit 2 ------------------------------------
 HEADER_TIMES = "Date,Start,End\n2026-11-02,09:00,10:00\n"
-PRESET_LIST = "auto, toggl, toggl-import, clockify, harvest, generic"
+PRESET_LIST = "auto, toggl, toggl-import, clockify, harvest, jira, generic"
 FIELD_LIST = ("start, start_date, start_time, end, end_date, end_time, duration, description, project, "
-              "client, task, tags, billable, email, user, key")  # fmt: skip
+              "client, task, tags, billable, email, user, issue, summary, key")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -724,8 +742,8 @@ USAGE = {
         "unusable_title", ("odd.csv",),
         "cannot tell which columns hold the start and the length of each entry (generic preset): odd.csv "
         "has the columns 'Ada Lovelace: November 2026' in row 1, and no row below it down to row 3 looks "
-        "like a header either; if the header is further down, delete the rows above it, else name the "
-        'columns, for example --map start_date="<column>" --map duration="<column>"',
+        "like a header either; if the header is further down, pass --header-row with its row number, else "
+        'name the columns, for example --map start_date="<column>" --map duration="<column>"',
         (("odd.csv", "Ada Lovelace: November 2026\nWhen,Length,What\n2026-11-16 09:00,1:00,x\n"),)),
     "no timezone": Usage("no_timezone", ("t.csv",),
                          "t.csv, row 2, column 'Start': times such as '09:00' have no UTC offset: pass "
@@ -794,6 +812,43 @@ USAGE = {
     "payloads folder missing": Usage("cannot_write", ("t.csv", "--emit-payloads", "out/p.jsonl"),
                                      "--emit-payloads out/p.jsonl: cannot write it (No such file or "
                                      "directory): give a file path in a folder that exists"),
+    "since not a date": Usage("bad_date_option", ("t.csv", "--since", "2026-13-01"),
+                              "since '2026-13-01' is not a date: write it as YYYY-MM-DD, for example "
+                              "--since 2026-01-31 (in the config file: since = 2026-01-31)"),
+    "until in config": Usage("bad_date_option", ("t.csv", "--config", TOML),
+                             "until '31.01.2026' is not a date: write it as YYYY-MM-DD, for example "
+                             "--until 2026-01-31 (in the config file: until = 2026-01-31)",
+                             (("t.csv", HEADER_TIMES), (TOML, '[import]\nuntil = "31.01.2026"\n'))),
+    "since after until": Usage("since_after_until",
+                               ("t.csv", "--since", "2026-11-03", "--until", "2026-11-01"),
+                               "--since 2026-11-03 is after --until 2026-11-01, so no row could be "
+                               "imported: swap them"),
+    "only-email no address": Usage("bad_only_email", ("t.csv", "--only-email", "olivia"),
+                                   "--only-email 'olivia' is not an email address: give the email as the "
+                                   "file writes it, for example --only-email ana@example.com",
+                                   (("t.csv", "Date,Start,End,Email\n2026-11-02,09:00,10:00,"
+                                              "olivia@example.com\n"),)),
+    "header row 0": Usage("bad_header_row", ("t.csv", "--header-row", "0"),
+                          "header row 0 is not a row number: give the spreadsheet row of the header, 1 for "
+                          "the first, for example --header-row 3"),
+    "jira day of 0 hours": Usage("bad_jira_day_hours", ("t.csv", "--config", TOML),
+                                 "jira_day_hours 0 is not a number of hours from 0 to 24: give the hours "
+                                 "of a working day in Jira, for example jira_day_hours = 8",
+                                 (("t.csv", HEADER_TIMES), (TOML, "[import]\njira_day_hours = 0\n"))),
+    "header row empty": Usage("header_row_empty", ("t.csv", "--header-row", "3"),
+                              "t.csv: --header-row 3: row 3 is empty or past the end (rows 1 and 2 have "
+                              "cells): pass the number of the row with the column names"),
+    "preset without its date": Usage(
+        "preset_needs_column", ("t.csv", "--preset", "toggl-import"),
+        "t.csv: the toggl-import preset reads the date from a column 'Start date', and the header has the "
+        "columns 'Email', 'Date', 'Start time', 'Duration': name the column that holds it, for example "
+        '--map start_date="Date", or pass --preset generic',
+        (("t.csv", "Email,Date,Start time,Duration\nolivia@example.com,2026-11-02,09:00,1:00\n"),)),
+    "only-email without emails": Usage(
+        "only_email_no_column", ("t.csv", "--only-email", "olivia@example.com"),
+        "t.csv: --only-email picks rows by their email, and no column holds one (the columns 'Date', "
+        "'Start', 'End', 'Who'): name it with --map email=COLUMN",
+        (("t.csv", "Date,Start,End,Who\n2026-11-02,09:00,10:00,olivia@example.com\n"),)),
 }  # fmt: skip
 COVERED.update(case.uses for case in USAGE.values())
 
@@ -810,6 +865,169 @@ def test_a_wrong_option_or_setting_says_the_fix_in_one_line(
     pattern = re.escape(f"toggl-import: {usage.expected}\n").replace(re.escape("(*)"), r"\(.+\)")
     assert re.fullmatch(pattern, done.err), done.err
     spy.check(usage.uses, done.err)
+
+
+ADVICE_FOLLOWED = {  # a case of USAGE: the options its advice says to add instead of the wrong ones
+    "since not a date": ("--since", "2026-01-31"),
+    "since after until": ("--since", "2026-11-01", "--until", "2026-11-03"),
+    "only-email no address": ("--only-email", "olivia@example.com"),
+    "header row 0": ("--header-row", "1"),
+    "header row empty": ("--header-row", "1"),
+    "preset without its date": ("--preset", "toggl-import", "--map", "start_date=Date"),
+    "only-email without emails": ("--only-email", "olivia@example.com", "--map", "email=Who"),
+    "map unknown column": ("--map", "duration=End"),
+    "unknown header": ("--map", "start_date=When", "--map", "duration=Length"),
+}
+
+
+@pytest.mark.parametrize("case", list(ADVICE_FOLLOWED))
+def test_following_the_advice_of_a_refusal_works(case: str, toggl: Toggl, tmp_path: Path) -> None:
+    usage = USAGE[case]
+    for name, text in usage.files:
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    file = usage.files[0][0]
+    done = toggl(file, *ADVICE_FOLLOWED[case], "--emit-payloads", "p.jsonl", timezone=usage.timezone)
+    assert done.code == 0, done
+    assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 1
+
+
+def test_following_a_preset_refusal_to_the_generic_preset_works(toggl: Toggl, tmp_path: Path) -> None:
+    _, _, expected, files, *_ = USAGE["preset without its date"].__dict__.values()
+    (tmp_path / "t.csv").write_text(files[0][1], encoding="utf-8")
+    assert "or pass --preset generic" in expected
+    assert toggl("t.csv", "--preset", "generic").code == 0
+
+
+def test_the_shapes_a_refusal_lists_are_read(tmp_path: Path) -> None:
+    """Every example the date, date-time and duration refusals give reads as what it shows."""
+    dates = re.findall(r"\d\d? \w{3} \d{4}|\d\d?-\w{3}-\d\d|\w+ \d\d? \d{4}", messages.DATE_FORMATS)
+    stamps = [s.strip() for s in re.split(r",|\bor\b", messages.STAMP_FORMATS)]
+    assert dates == ["20 Jan 2026", "20-Jan-26", "January 20 2026"] and len(stamps) == 3
+    rows = [*(f"{d},09:00,1:00" for d in dates), *(f",{s},1:00" for s in stamps),
+            "2026-01-20,09:00,1.5", '2026-01-20,09:00,"1,5"', "2026-01-20,09:00,1h 30m",
+            "Tuesday 20 January 2026,09:00,1:00"]  # the weekday corrected  # fmt: skip
+    path = tmp_path / "t.csv"
+    path.write_text("Date,Start,Duration\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    mapping = detect(read_header(path))
+    [chunk] = [normalize(c, mapping, timezone="UTC") for c in iter_chunks(path)]
+    assert chunk.errors == []
+    starts = chunk.start_text().tolist()
+    assert starts[:3] == ["2026-01-20T09:00:00Z"] * 3
+    assert starts[3:6] == ["2026-03-05T09:30:00Z", "2026-03-05T08:30:00Z", "2026-01-20T18:25:00Z"]
+    assert chunk.duration.tolist()[6:9] == [5400] * 3
+
+
+@uses("header_row_empty", "no_such_sheet", "sheet_empty")
+@pytest.mark.parametrize(("args", "expected", "fixed"), [
+    (("--sheet", "Hours"),
+     "book.xlsx: --sheet 'Hours': no such sheet; the workbook has 'Cover', 'Stunden', 'Leer': name one "
+     "of them, or give its number (--sheet 1 for the first)", ("--sheet", "Stunden")),
+    (("--sheet", "9"),
+     "book.xlsx: --sheet '9': no such sheet; the workbook has 'Cover', 'Stunden', 'Leer': name one of "
+     "them, or give its number (--sheet 1 for the first)", ("--sheet", "2")),
+    (("--sheet", "Leer"),
+     "book.xlsx: sheet 'Leer' is empty: pass --sheet with the sheet of the timesheet (one of 'Cover', "
+     "'Stunden', 'Leer')", ("--sheet", "stunden")),
+    (("--sheet", "Stunden", "--header-row", "2"),
+     "book.xlsx: --header-row 2: row 2 is empty or past the end (rows 1, 3 and 4 have cells): pass the "
+     "number of the row with the column names", ("--sheet", "Stunden", "--header-row", "3")),
+])  # fmt: skip
+def test_a_sheet_or_header_row_that_is_not_there_says_what_is(
+    args: tuple[str, ...], expected: str, fixed: tuple[str, ...], toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    workbook(tmp_path / "book.xlsx", ("Cover", [["Stundenzettel 2026"]]),
+             ("Stunden", [["Ada Lovelace, November"], [], ["Tag der Arbeit", "Arbeitszeit"],
+                          [dt.date(2026, 11, 2), 1.5]]),
+             ("Leer", []))  # fmt: skip
+    done = toggl("book.xlsx", *args)
+    assert (done.code, done.out, done.err) == (2, "", f"toggl-import: {expected}\n")
+    spy.check("sheet_empty" if "empty:" in expected else "header_row_empty" if "row" in args[-2]
+              else "no_such_sheet", done.err)  # fmt: skip
+    names = ("--map", "start_date=Tag der Arbeit", "--map", "duration=Arbeitszeit")
+    followed = toggl("book.xlsx", *fixed, *names)
+    assert followed.code == 0, followed
+
+
+def test_following_the_title_advice_with_header_row_sheet_or_map_works(toggl: Toggl, tmp_path: Path) -> None:
+    """The unusable_title advice: --header-row (and --sheet), else --map with the header's names."""
+    workbook(tmp_path / "odd.xlsx", ("Cover", [["Timesheet"], ["Day", "Worked"], [dt.date(2026, 11, 2), 1]]),
+             ("Notes", [["just", "notes"]]))  # fmt: skip
+    (tmp_path / "odd.csv").write_text("Ada Lovelace: November 2026\nWhen,Length,What\n"
+                                      "2026-11-16 09:00,1:00,x\n")  # fmt: skip
+    for args in (("odd.csv", "--header-row", "2", "--map", "start=When", "--map", "duration=Length"),
+                 ("odd.csv", "--map", "start=When", "--map", "duration=Length"),
+                 ("odd.xlsx", "--sheet", "Cover", "--header-row", "2", "--map", "duration=Worked"),
+                 ("odd.xlsx", "--map", "start_date=Day", "--map", "duration=Worked")):  # fmt: skip
+        done = toggl(*args, "--emit-payloads", "p.jsonl")
+        assert done.code == 0, (args, done)
+        assert len((tmp_path / "p.jsonl").read_text().splitlines()) == 1
+
+
+@uses("read_by_content")
+def test_a_file_that_is_not_what_its_name_says_is_read_by_content_with_a_note(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    text = "Date,Start,End,Description\n2026-11-02,09:00,10:00,by content\n"
+    (tmp_path / "text.xlsx").write_text(text)
+    workbook(tmp_path / "book.csv", ("Sheet1", [["Date", "Start", "End", "Description"],
+                                                [dt.date(2026, 11, 3), dt.time(9), dt.time(10), "zip"]]))
+    done = toggl("text.xlsx", "book.csv", "--emit-payloads", "p.jsonl")
+    assert done.code == 0, done
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
+    assert notes == [
+        "note: text.xlsx: the file is UTF-8 text separated by commas, though named .xlsx: it is read as "
+        "such; rename it to match if other programs are to open it",
+        "note: book.csv: the file is an XLSX workbook, though named .csv: it is read as such; rename it "
+        "to match if other programs are to open it",
+    ]
+    for note in notes:
+        spy.check("read_by_content", note)
+    before = (tmp_path / "p.jsonl").read_text()
+    (tmp_path / "text.xlsx").rename(tmp_path / "text.csv")  # the advice
+    (tmp_path / "book.csv").rename(tmp_path / "book.xlsx")
+    renamed = toggl("text.csv", "book.xlsx", "--emit-payloads", "p.jsonl")
+    assert [n for n in notes_in(renamed) if NO_LEDGER not in n] == []
+    assert (tmp_path / "p.jsonl").read_text() == before.replace("text.xlsx", "text.csv").replace(
+        "book.csv", "book.xlsx"
+    )
+
+
+@uses("skipped_before_since", "skipped_after_until", "skipped_other_email")
+def test_rows_outside_since_until_or_only_email_are_skipped_saying_why(tmp_path: Path, spy: Spy) -> None:
+    path = write_csv(tmp_path / "t.csv", ["Date", "Start", "Duration", "Email"], [
+        {"Date": "2025-12-31", "Start": "09:00", "Duration": "1:00", "Email": "ana@example.com"},
+        {"Date": "2026-01-05", "Start": "09:00", "Duration": "1:00", "Email": "Ana@Example.com"},
+        {"Date": "2026-02-01", "Start": "09:00", "Duration": "1:00", "Email": "ana@example.com"},
+        {"Date": "2026-01-06", "Start": "09:00", "Duration": "1:00", "Email": "bo@example.com"},
+    ])  # fmt: skip
+    mapping = detect(read_header(path, display_name="t.csv"))
+    window = {"since": dt.date(2026, 1, 1), "until": dt.date(2026, 1, 31)}
+    [chunk] = [normalize(raw, mapping, timezone="UTC", **window, only_email=["ana@example.com"])
+               for raw in iter_chunks(path, display_name="t.csv")]  # fmt: skip
+    assert chunk.rows.tolist() == [3] and chunk.errors == []
+    assert [(e.row, e.column, e.reason, e.message) for e in chunk.skipped] == [
+        (2, "Date", "skipped", "before --since 2026-01-01"),
+        (4, "Date", "skipped", "after --until 2026-01-31"),
+        (5, "Email", "skipped", "not one of --only-email ana@example.com"),
+    ]
+    for name, error in zip(("skipped_before_since", "skipped_after_until", "skipped_other_email"),
+                           chunk.skipped, strict=True):  # fmt: skip
+        spy.check(name, error.message)
+
+
+def test_a_dry_run_with_since_until_and_only_email_posts_the_rows_inside(
+    toggl: Toggl, tmp_path: Path
+) -> None:
+    write_csv(tmp_path / "t.csv", ["Date", "Start", "End", "Email"], [
+        {**HOUR, "Date": "2026-10-31", "Email": "olivia@example.com"},
+        {**HOUR, "Email": "olivia@example.com"},
+        {**HOUR, "Date": "2026-11-03", "Start": "99:00", "Email": "olivia@example.com"},  # skipped wins
+        {**HOUR, "Email": "max@example.com"},
+    ])  # fmt: skip
+    done = toggl("t.csv", "--since", "2026-11-01", "--until", "2026-11-02", "--only-email",
+                 "OLIVIA@example.com", "--emit-payloads", "p.jsonl")  # fmt: skip
+    assert done.code == 0, done
+    assert [json.loads(line)["row"] for line in (tmp_path / "p.jsonl").read_text().splitlines()] == [3]
 
 
 @uses("cannot_listen")
@@ -950,8 +1168,9 @@ def test_a_title_over_no_header_on_any_sheet_names_the_sheet(toggl: Toggl, tmp_p
         "toggl-import: cannot tell which columns hold the start and the length of each entry (generic "
         "preset): odd.xlsx has the columns 'Timesheet', 'Unnamed: 1' in row 1 of sheet 'Cover', and no row "
         "below it down to row 3, nor on the other 2 sheets, looks like a header either; if the header is "
-        "further down or on another sheet, delete the rows above it and move its sheet first, else name the "
-        'columns, for example --map start_date="<column>" --map duration="<column>"\n'
+        "further down or on another sheet, pass --header-row with its row number (and --sheet with its "
+        'sheet\'s name), else name the columns, for example --map start_date="<column>" --map '
+        'duration="<column>"\n'
     )
     spy.check("unusable_title", done.err)
 

@@ -22,7 +22,7 @@ from importer.cells import (
     parse_moments,
     split_tags,
 )
-from importer.errors import ConfigError
+from importer.errors import ConfigError, InputError
 from importer.models import RowError
 from importer.normalize import NormalizedChunk, NormalizeState, normalize
 from importer.presets import detect
@@ -303,7 +303,7 @@ def test_date_and_time_forms(tmp_path: Path, date: str, time: str, start: str) -
     ("date", "time", "reason", "column", "words"),
     [
         ("2026-02-30", "09:00", "bad_date", "Date", "cannot read '2026-02-30' as a date: use"),
-        ("13/05/2026", "09:00", "bad_date", "Date", "DD.MM.YYYY (with slashes the month comes first"),
+        ("13/05/2026", "09:00", "bad_date", "Date", "January 20 2026) (with slashes the month comes first"),
         ("05-03-26", "09:00", "bad_date", "Date", "YYYY-MM-DD"),
         ("yesterday", "09:00", "bad_date", "Date", "'yesterday'"),
         ("2026-03-05", "25:00", "bad_time", "Start", "cannot read '25:00' as a time: use HH:MM"),
@@ -342,19 +342,58 @@ def test_duration_forms(tmp_path: Path, text: str, seconds: int) -> None:
     assert got[0]["duration"] == seconds
 
 
-def test_decimal_comma_only_in_semicolon_files(tmp_path: Path) -> None:
-    got, _ = run_text(tmp_path, "Date;Start;Duration\n2026-03-05;09:00;1,5\n2026-03-05;11:00;2\n")
-    assert [e["duration"] for e in got] == [5400, 7200]
-    got, errors = run_text(tmp_path, 'Date,Start,Duration\n2026-03-05,09:00,"1,5"\n')
-    assert got == [] and reasons(errors) == [(2, "bad_duration")]
-    assert "write '1.5': a decimal comma is read only in ;-separated files" in errors[0].message
+def test_decimal_comma_in_semicolon_files(tmp_path: Path) -> None:
+    got, errors = run_text(tmp_path, "Date;Start;Duration\n2026-03-05;09:00;1,5\n2026-03-05;11:00;2\n"
+                                     "2026-03-05;13:00;1,234\n")  # fmt: skip
+    assert [e["duration"] for e in got] == [5400, 7200, 4442] and errors == []
+
+
+@pytest.mark.parametrize(
+    ("cell", "seconds"),
+    [
+        ('"20,0"', 72000), ('"1,5"', 5400), ('"0,25"', 900), ('"1,75"', 6300), ('",5"', 1800),
+        ('"1,234.5"', None), ('"1.234,5"', None), ("1.5", 5400), ('"1,5h"', 5400),
+    ],
+)  # fmt: skip
+def test_a_quoted_decimal_comma_in_a_comma_file(tmp_path: Path, cell: str, seconds: int | None) -> None:
+    """A comma inside a cell of a comma-separated file cannot separate cells: it is a decimal one,
+    unless a dot is there too (1,234.5 and 1.234,5 are 1234.5 hours: over 999, so refused)."""
+    got, errors = run_text(tmp_path, f"Date,Start,Duration\n2026-03-05,09:00,{cell}\n")
+    if seconds is None:
+        assert got == [] and reasons(errors) == [(2, "too_long")]
+        assert "lasts 1,234.5 hours" in errors[0].message
+    else:
+        assert errors == [] and got[0]["duration"] == seconds
+
+
+@pytest.mark.parametrize("sep", [",", "\t"])
+def test_a_comma_and_three_digits_outside_a_semicolon_file_is_refused_not_guessed(
+    tmp_path: Path, sep: str
+) -> None:
+    """1,234 separates thousands (1234 hours) or decimals (1.234): we do not guess."""
+    cells = ['"1,234"', "2"] if sep == "," else ["1,234", "2"]
+    text = f"Date{sep}Start{sep}Duration\n" + "".join(f"2026-03-05{sep}09:00{sep}{c}\n" for c in cells)
+    got, errors = run_text(tmp_path, text)
+    assert [e["duration"] for e in got] == [7200]
+    assert [(e.row, e.reason, e.column) for e in errors] == [(2, "ambiguous_duration", "Duration")]
+    assert errors[0].message == (
+        "'1,234' could be 1234 hours (a thousands separator) or 1.234 hours (a decimal comma): "
+        "write 1234 or 1.234"
+    )
+    for fixed, seconds in (("1234", None), ("1.234", 4442)):  # following the advice
+        text = f"Date{sep}Start{sep}Duration\n2026-03-05{sep}09:00{sep}{fixed}\n"
+        got, errors = run_text(tmp_path, text)
+        if seconds is None:
+            assert reasons(errors) == [(2, "too_long")]
+        else:
+            assert got[0]["duration"] == seconds and errors == []
 
 
 @pytest.mark.parametrize("text", ["-1:00", "abc", "1:75", "1,5,5", "1e3", "--", "1h75", "1h 5 5"])
 def test_bad_duration(tmp_path: Path, text: str) -> None:
     _, errors = run_text(tmp_path, f'Date,Start,Duration\n2026-03-05,09:00,"{text}"\n')
     assert [(e.reason, e.column) for e in errors] == [("bad_duration", "Duration")]
-    assert "as a duration: use H:MM:SS, H:MM, decimal hours (1.5) or 1h 30m" in errors[0].message
+    assert "as a duration: use H:MM:SS, H:MM, decimal hours (1.5 or 1,5) or 1h 30m" in errors[0].message
 
 
 def test_too_long(tmp_path: Path) -> None:
@@ -639,3 +678,209 @@ def test_a_refused_date_with_slashes_gets_the_hint_for_its_order(order: str, tex
     out = normalize(chunk, detect(list(frame.columns)), timezone="UTC", date_order=order)
     assert [e.reason for e in out.errors] == ["bad_date"]
     assert out.errors[0].message.endswith(hint), out.errors[0].message
+
+
+# -- dates with month names, ISO with milliseconds, +0100 ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "start"),
+    [
+        ("Jan 20, 2023, 6:25 PM", "2023-01-20T17:25:00Z"),  # Jira Cloud
+        ("01-Aug-2023 09:00:00", "2023-08-01T07:00:00Z"),  # Jira Server
+        ("29-Jun-2023  04:00:00 PM", "2023-06-29T14:00:00Z"),  # two spaces
+        ("20/Jan/23 6:25 PM", "2023-01-20T17:25:00Z"),  # Jira's own, a two-digit year
+        ("20 Jan 2023 18:25", "2023-01-20T17:25:00Z"),
+        ("Friday, January 20, 2023 6:25 pm", "2023-01-20T17:25:00Z"),  # the weekday fits
+        ("Fri 20 Jan 2023 18:25", "2023-01-20T17:25:00Z"),
+        ("Sept 5, 2023 9:00", "2023-09-05T07:00:00Z"),
+        ("5 Sept. 2023 9:00", "2023-09-05T07:00:00Z"),
+        ("SEP 5 2023 9:00 AM", "2023-09-05T07:00:00Z"),
+        ("December 31, 2026, 11:59 PM", "2026-12-31T22:59:00Z"),
+        ("2nd March 2026 10:00", "2026-03-02T09:00:00Z"),
+        ("20-Jan-26 10:00", "2026-01-20T09:00:00Z"),
+        ("2023-01-20T18:25:00.123Z", "2023-01-20T18:25:00Z"),  # milliseconds
+        ("2023-01-20T18:25:00.500Z", "2023-01-20T18:25:01Z"),  # rounded like 09:30:00.6
+        ("2023-01-20T18:25:00.000+0100", "2023-01-20T17:25:00Z"),  # Jira's REST worklogs
+        ("2023-01-20T18:25:00+0100", "2023-01-20T17:25:00Z"),
+        ("2023-01-20T18:25:00.000-05:30", "2023-01-20T23:55:00Z"),
+        ("2023-01-20 18:25:00.250", "2023-01-20T17:25:00Z"),
+        ("2023-01-20 18:25", "2023-01-20T17:25:00Z"),
+        ("20 Jan 2023 6:25 pm +01:00", "2023-01-20T17:25:00Z"),
+    ],
+)
+def test_date_times_with_month_names_and_milliseconds(tmp_path: Path, text: str, start: str) -> None:
+    got, errors = run_text(tmp_path, f'When,Duration\n"{text}",1:00\n', overrides={"start": "When"})
+    assert errors == []
+    assert got[0]["start"] == start
+    assert moment(text) is not None  # the regex path reads what the fast path reads
+
+
+@pytest.mark.parametrize(
+    ("date", "start"),
+    [("20 Jan 2023", "2023-01-20T08:00:00Z"), ("January 20 2023", "2023-01-20T08:00:00Z"),
+     ("Jan 20, 23", "2023-01-20T08:00:00Z"), ("20-jan-2023", "2023-01-20T08:00:00Z"),
+     ("29 Feb 2024", "2024-02-29T08:00:00Z"), ("Tuesday, 20 January 2026", "2026-01-20T08:00:00Z")],
+)  # fmt: skip
+def test_dates_with_month_names_in_a_date_column(tmp_path: Path, date: str, start: str) -> None:
+    got, errors = run_text(tmp_path, f'Date,Start,Duration\n"{date}",09:00,1:00\n')
+    assert errors == [] and got[0]["start"] == start
+
+
+@pytest.mark.parametrize(
+    ("date", "words"),
+    [
+        ("Monday, January 20, 2023", "'Monday, January 20, 2023' says Monday, but 20 January 2023 is a "
+                                     "Friday: correct the date or the weekday"),
+        ("Feb 30, 2023", "cannot read 'Feb 30, 2023' as a date: use YYYY-MM-DD"),
+        ("29 Feb 2023", "cannot read '29 Feb 2023'"),
+        ("Jam 20, 2023", "the month by its name (20 Jan 2026, 20-Jan-26, January 20 2026)"),
+        ("Someday, Jan 20, 2023", "cannot read 'Someday, Jan 20, 2023'"),
+        ("20 Jan", "cannot read '20 Jan'"),
+    ],
+)  # fmt: skip
+def test_dates_with_month_names_that_are_refused(tmp_path: Path, date: str, words: str) -> None:
+    got, errors = run_text(tmp_path, f'Date,Start,Duration\n"{date}",09:00,1:00\n')
+    assert got == [] and [(e.reason, e.column) for e in errors] == [("bad_date", "Date")]
+    assert words in errors[0].message
+
+
+def test_a_weekday_that_contradicts_a_date_time_is_named(tmp_path: Path) -> None:
+    text = 'When,Duration\n"Sat, Jan 20, 2023, 6:25 PM",1:00\n'
+    _, errors = run_text(tmp_path, text, overrides={"start": "When"})
+    assert [(e.reason, e.message) for e in errors] == [
+        ("bad_time", "'Sat, Jan 20, 2023, 6:25 PM' says Saturday, but 20 January 2023 is a Friday: "
+                     "correct the date or the weekday")
+    ]  # fmt: skip
+
+
+def test_month_names_are_parsed_once_per_distinct_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importer.cells as cells
+
+    seen: list[str] = []
+    real = cells.moment
+    monkeypatch.setattr(cells, "moment", lambda text: seen.append(text) or real(text))
+    values = np.array(["Jan 20, 2023, 6:25 PM", "01-Aug-2023 09:00:00"] * 1000, dtype=object)
+    found = parse_moments(values)
+    assert sorted(seen) == ["01-Aug-2023 09:00:00", "Jan 20, 2023, 6:25 PM"]
+    assert not found.bad.any()
+
+
+# -- durations: Jira's days and weeks, seconds columns, separators -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "day_hours", "seconds"),
+    [("35m", 8, 2100), ("1h", 8, 3600), ("0h 30m", 8, 1800), ("1d 2h", 8, 36000), ("1d", 7.5, 27000),
+     ("1w", 8, 144000), ("1w 2d 3h 30m", 8, 214200), ("2 days", 8, 57600), ("1.5d", 8, 43200),
+     ("1,5h", 8, 5400), ("3 weeks", 6, 3 * 5 * 6 * 3600)],
+)  # fmt: skip
+def test_jira_days_and_weeks(text: str, day_hours: float, seconds: int) -> None:
+    assert duration(text, day_hours=day_hours) == seconds
+    assert parse_durations([text], day_hours=day_hours).seconds.tolist() == [seconds]
+
+
+@pytest.mark.parametrize(
+    ("text", "decimal_comma", "seconds"),
+    [("1,5", False, 5400), ("1,5", True, 5400), ("20,0", False, 72000), ("1,234", True, 4442),
+     ("1,234", False, None), ("1,234.5", False, 4444200), ("1,234.5", True, 4444200),
+     ("1.234,5", False, 4444200), ("1.234,5", True, 4444200), ("1,234,567", False, 4444441200),
+     ("1.234.567", True, 4444441200), ("1.234", False, 4442), ("1.234", True, 4442),
+     ("12,34.5", False, None), ("1,5,5", True, None), ("1.2.3", False, None)],
+)  # fmt: skip
+def test_thousands_and_decimal_separators(text: str, decimal_comma: bool, seconds: int | None) -> None:
+    assert duration(text, decimal_comma=decimal_comma) == seconds
+    found = parse_durations([text], decimal_comma=decimal_comma)
+    assert found.ambiguous.tolist() == [text == "1,234" and not decimal_comma]
+    assert found.bad.tolist() == [seconds is None]
+
+
+def test_a_column_of_seconds_or_minutes(tmp_path: Path) -> None:
+    got, errors = run_text(tmp_path, "Date,Start,Time Spent (seconds),Duration (min)\n"
+                                     "2026-03-05,09:00,5400,90\n",
+                           overrides={"duration": "Time Spent (seconds)"})  # fmt: skip
+    assert errors == [] and got[0]["duration"] == 5400
+    got, errors = run_text(tmp_path, "Date,Start,Duration (min)\n2026-03-05,09:00,90\n2026-03-05,11:00,1h\n")
+    assert errors == [] and [e["duration"] for e in got] == [5400, 3600]
+
+
+# -- since, until, only_email: rows skipped, not refused ------------------------------------------
+
+
+def window(tmp_path: Path, text: str, **kw: Any) -> NormalizedChunk:
+    path = tmp_path / "t.csv"
+    path.write_text(text, encoding="utf-8")
+    mapping = detect(read_header(path))
+    [chunk] = [normalize(c, mapping, timezone=kw.pop("timezone", BERLIN), **kw) for c in iter_chunks(path)]
+    return chunk
+
+
+def skipped(chunk: NormalizedChunk) -> list[tuple[int, str | None, str]]:
+    assert all(e.reason == "skipped" for e in chunk.skipped)
+    return [(e.row, e.column, e.message) for e in chunk.skipped]
+
+
+def test_since_and_until_are_inclusive_local_dates(tmp_path: Path) -> None:
+    text = ("Date,Start,Duration,Description\n2025-12-31,23:30,1:00,a\n2026-01-01,00:10,1:00,b\n"
+            "2026-01-31,23:59,1:00,c\n2026-02-01,00:00,1:00,d\n")  # fmt: skip
+    chunk = window(tmp_path, text, since=dt.date(2026, 1, 1), until=dt.date(2026, 1, 31))
+    assert chunk.rows.tolist() == [3, 4] and chunk.description.tolist() == ["b", "c"]
+    assert chunk.errors == []
+    assert skipped(chunk) == [(2, "Date", "before --since 2026-01-01"),
+                              (5, "Date", "after --until 2026-01-31")]  # fmt: skip
+    assert len(chunk.start) == len(chunk.duration) == len(chunk.key) == len(chunk.tags) == 2
+
+
+def test_a_time_with_an_offset_is_in_the_window_by_its_local_date(tmp_path: Path) -> None:
+    """2026-01-31T23:30:00Z is 1 February in Berlin: after --until 2026-01-31 there, inside in UTC;
+    2025-12-31T23:30:00-01:00 is 1 January in both."""
+    text = "When,Duration\n2026-01-31T23:30:00Z,1:00\n2025-12-31T23:30:00-01:00,1:00\n"
+    rules = {"since": dt.date(2026, 1, 1), "until": dt.date(2026, 1, 31)}
+    berlin = window(tmp_path, text.replace("When", "Start"), **rules)
+    assert berlin.rows.tolist() == [3] and [r for r, *_ in skipped(berlin)] == [2]
+    utc = window(tmp_path, text.replace("When", "Start"), timezone="UTC", **rules)
+    assert utc.rows.tolist() == [2, 3] and utc.skipped == []
+    no_zone = window(tmp_path, text.replace("When", "Start"), timezone=None, **rules)
+    assert no_zone.rows.tolist() == [2]  # the date as written: 2025-12-31 is before
+
+
+def test_skipped_wins_over_a_refusal_only_when_the_date_is_readable(tmp_path: Path) -> None:
+    text = ("Date,Start,Duration\n2025-06-01,99:00,1:00\n2025-06-01,09:00,abc\nnot a date,09:00,1:00\n"
+            "2025-13-01,09:00,1:00\n2026-03-01,99:00,1:00\n")  # fmt: skip
+    chunk = window(tmp_path, text, since=dt.date(2026, 1, 1))
+    assert [r for r, *_ in skipped(chunk)] == [2, 3]
+    assert reasons(chunk.errors) == [(4, "bad_date"), (5, "bad_date"), (6, "bad_time")]
+
+
+def test_only_email_ignores_case_and_skips_rows_without_one(tmp_path: Path) -> None:
+    text = ("Date,Start,Duration,Email\n2026-03-05,09:00,1:00, Ana@Example.COM \n"
+            "2026-03-05,10:00,1:00,bo@example.com\n2026-03-05,11:00,1:00,\n2026-03-05,12:00,x,bo@example.com\n")
+    chunk = window(tmp_path, text, only_email=("ana@example.com", "cy@example.com"))
+    assert chunk.rows.tolist() == [2] and chunk.errors == []
+    assert skipped(chunk) == [(r, "Email", "not one of --only-email ana@example.com, cy@example.com")
+                              for r in (3, 4, 5)]  # fmt: skip
+
+
+def test_only_email_without_an_email_column_refuses_the_file(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="--only-email picks rows by their email, and no column holds one"):
+        window(tmp_path, "Date,Start,Duration\n2026-03-05,09:00,1:00\n", only_email=("a@b.c",))
+
+
+def test_stacked_rows_skip_the_days_outside(tmp_path: Path) -> None:
+    text = "Date,Hours,Notes\n2026-03-04,2,a\n2026-03-05,2,b\n2026-03-05,1,c\n"
+    chunk = window(tmp_path, text, since=dt.date(2026, 3, 5))
+    assert chunk.start_text().tolist() == ["2026-03-05T08:00:00Z", "2026-03-05T10:00:00Z"]
+
+
+# -- the description with an issue key, the key column -------------------------------------------
+
+
+def test_issue_key_summary_and_worklog_id(tmp_path: Path) -> None:
+    text = ("Issue Key,Summary,Worklog Id,Started,Time Spent,Comment\n"
+            "WEB-1,Login,77,2026-03-05 09:00,1h,Fix the form\nWEB-1,Login,78,2026-03-05 10:00,1h,\n"
+            ",,,2026-03-05 11:00,1h,No issue\n,,,2026-03-05 12:00,1h,\n")  # fmt: skip
+    chunk = window(tmp_path, text)
+    assert chunk.description.tolist() == ["WEB-1: Fix the form", "WEB-1: Login", "No issue", None]
+    assert chunk.key.tolist() == ["77", "78", "", ""]
+    plain = window(tmp_path, "Date,Start,Duration\n2026-03-05,09:00,1:00\n")
+    assert plain.key.tolist() == [""] and plain.description.tolist() == [None]

@@ -33,9 +33,9 @@ import importer.cli as cli
 from importer import messages
 from importer.sandbox.state import load_seed
 
-PLAN_TO_RUN = {"pending": "created", "refused": "refused", "duplicate": "duplicate"}
-"""A dry run's report status → the real run's for the same row. (The plan words of the contract
--- create, refused, duplicate -- will take the left-hand side's place.)"""
+PLAN_TO_RUN = {"create": "created", "unchanged": "created", "refused": "refused",
+               "duplicate": "duplicate", "skipped": "skipped"}  # fmt: skip
+"""A dry run's report status (the contract's plan words) → the real run's for the same row."""
 
 WID = 1234567
 MEMBER_TOKEN = "sandbox-member-token"  # max@example.com: a member, not an admin

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from importer.errors import ConfigError
-from importer.presets import FIELDS, Header, Place, detect, find_header, key, pick
+from importer.errors import ConfigError, InputError
+from importer.presets import FIELDS, Header, HeaderHints, Place, detect, find_header, key, pick
 
 TOGGL = [
     "User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
@@ -161,10 +161,10 @@ def test_generic_synonyms_people_type_by_hand() -> None:
 
 
 def test_notes_name_unused_columns_and_a_missing_start_time() -> None:
-    header = ["Datum", "Stunden", "Tätigkeit", "Projekt"]
-    mapping = detect(header, overrides={"start_date": "Datum", "duration": "Stunden"})
+    header = ["Tag der Arbeit", "Arbeitszeit", "Leistung", "Kostenstelle"]
+    mapping = detect(header, overrides={"start_date": "Tag der Arbeit", "duration": "Arbeitszeit"})
     notes = mapping.notes(header)
-    assert "columns not used: 'Tätigkeit', 'Projekt'" in notes[0]
+    assert "columns not used: 'Leistung', 'Kostenstelle'" in notes[0]
     assert "no start-time column" in notes[1]
     full = detect(["Day", "From", "To", "What"])
     assert full.notes(["Day", "From", "To", "What"]) == []
@@ -179,7 +179,7 @@ def test_header_without_a_length() -> None:
 
 
 def test_explicit_preset_that_does_not_fit() -> None:
-    with pytest.raises(ConfigError, match="harvest preset"):
+    with pytest.raises(InputError, match="harvest preset reads the date from a column 'Date'"):
         detect(TOGGL, "harvest")
 
 
@@ -208,8 +208,9 @@ def test_fields_cover_the_payload() -> None:
         ([(1, ["When", "Length"]), (2, ["2026-11-02", "1"])], None, Place()),  # --map may name them
         ([(1, ["Timesheet"]), (2, ["When", "Length"]), (4, ["2026-11-02", "1"])], None,
          Place(row=1, searched_to=4)),  # a title: how far was looked is said
-        ([(n, ["Title"]) for n in range(1, 11)] + [(11, ["Date", "Hours"])], None, Place()),  # 10 rows only
-        ([(n, ["Title"]) for n in range(1, 10)] + [(10, ["Date", "Hours"])], 9, Place(row=10, title="Title")),
+        ([(n, ["Title"]) for n in range(1, 21)] + [(21, ["Date", "Hours"])], None, Place()),  # 20 rows only
+        ([(n, ["Title"]) for n in range(1, 20)] + [(20, ["Date", "Hours"])], 19,
+         Place(row=20, title="Title")),
     ],
 )
 def test_find_header(rows: list[tuple[int, list[str]]], at: int | None, place: Place) -> None:
@@ -222,3 +223,161 @@ def test_a_header_below_titles_is_a_plain_list_to_detect() -> None:
     assert detect(header).columns == {"start_date": "Date", "duration": "Hours"}
     with pytest.raises(ConfigError, match="in row 1, and no row below it down to row 9 looks like a header"):
         detect(Header(["Timesheet"], Place(searched_to=9)), file="t.csv")
+
+
+# -- jira -------------------------------------------------------------------------------------------
+
+JIRA = ["Issue Key", "Summary", "Worklog Id", "Started", "Time Spent", "Author", "Author Email", "Comment"]
+
+
+@pytest.mark.parametrize(
+    ("header", "columns"),
+    [
+        (JIRA, {"start": "Started", "duration": "Time Spent", "description": "Comment", "issue": "Issue Key",
+                "summary": "Summary", "email": "Author Email", "user": "Author", "key": "Worklog Id"}),
+        (["Issue Key", "Issue Summary", "Worklog Id", "Start Date", "Time Spent (seconds)", "User",
+          "Work Description"],
+         {"start": "Start Date", "duration": "Time Spent (seconds)", "description": "Work Description",
+          "issue": "Issue Key", "summary": "Issue Summary", "user": "User", "key": "Worklog Id"}),
+        (["Key", "Summary", "Id", "Date Started", "Time spent (h)", "Author", "Comment"],
+         {"start": "Date Started", "duration": "Time spent (h)", "description": "Comment", "issue": "Key",
+          "summary": "Summary", "user": "Author", "key": "Id"}),
+        (["Issue Key", "Work date", "Hours", "Full name", "Work Description"],  # Tempo
+         {"start": "Work date", "duration": "Hours", "description": "Work Description", "issue": "Issue Key",
+          "user": "Full name"}),
+    ],
+)  # fmt: skip
+def test_jira_worklog_exports(header: list[str], columns: dict[str, str]) -> None:
+    assert pick(header) == "jira"
+    mapping = detect(header)
+    assert (mapping.preset, mapping.columns) == ("jira", columns)
+    assert mapping.person == (columns.get("email") or columns["user"],)
+    assert mapping.duration_unit == (1 if "seconds" in columns["duration"] else 3600)
+
+
+def test_the_key_field_is_mapped_and_never_a_payload_field() -> None:
+    mapping = detect(["Date", "Hours", "Entry"], overrides={"key": "Entry"})
+    assert mapping.columns["key"] == "Entry"
+    assert detect(JIRA, overrides={"key": ""}).columns.get("key") is None  # --map key= : none
+
+
+@pytest.mark.parametrize(
+    ("preset", "header", "words"),
+    [
+        ("toggl-import", ["User", "Email", "Start time", "Duration", "Description"],
+         "the toggl-import preset reads the date from a column 'Start date', and the header has the columns "
+         "'User', 'Email', 'Start time', 'Duration', 'Description': name the column that holds it, for "
+         'example --map start_date="<column>"'),
+        ("auto", ["Issue Key", "Summary", "Time Spent", "Comment"],
+         "the jira preset reads the date from a column 'Started' or 'Start Date' or 'Date Started' or "
+         "'Work date', and the header has"),
+        ("clockify", ["Start Date", "Start Time", "Description"],
+         'reads the length from a column \'Duration (h)\' or \'Duration (decimal)\', and the header has the '
+         'columns \'Start Date\', '
+         "'Start Time', 'Description': name the column that holds it, for example --map "
+         'duration="<column>"'),
+        ("harvest", ["Day", "Time", "Notes"],
+         "the harvest preset reads the date from a column 'Date' and the length from a column 'Hours', and "
+         "the header has the columns 'Day', 'Time', 'Notes': name the columns that hold them, for example "
+         '--map start_date="Day" --map duration="Time"'),
+        ("harvest", ["Day", "Hours", "What"],
+         "the harvest preset reads the date from a column 'Date', and the header has the columns 'Day', "
+         "'Hours', 'What': name the column that holds it, for example --map start_date=\"Day\", or pass "
+         "--preset generic"),
+    ],
+)  # fmt: skip
+def test_a_named_preset_without_its_date_or_length_refuses_the_file(
+    preset: str, header: list[str], words: str
+) -> None:
+    with pytest.raises(InputError) as refused:
+        detect(header, preset, file="t.csv")
+    assert refused.value.file == "t.csv" and words in refused.value.message
+
+
+def test_following_a_preset_refusal_reads_the_file() -> None:
+    header = ["Day", "Time", "Notes"]
+    assert detect(header, "harvest", {"start_date": "Day", "duration": "Time"}).columns["duration"] == "Time"
+    assert detect(["Day", "Hours", "Notes"], "generic").columns == {
+        "start_date": "Day", "duration": "Hours", "description": "Notes"}  # fmt: skip
+
+
+# -- generic in five languages, accents, a singular Tag --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("header", "columns"),
+    [
+        (["Datum", "Beginn", "Ende", "Dauer", "Beschreibung", "Projekt", "Kunde", "Aufgabe", "Schlagwörter",
+          "Abrechenbar", "E-Mail"],
+         ["start_date", "start_time", "end_time", "duration", "description", "project", "client", "task",
+          "tags", "billable", "email"]),
+        (["Date", "Début", "Fin", "Durée", "Description", "Projet", "Client", "Tâche", "Étiquettes",
+          "Facturable", "Courriel"],
+         ["start_date", "start_time", "end_time", "duration", "description", "project", "client", "task",
+          "tags", "billable", "email"]),
+        (["Fecha", "Inicio", "Fin", "Duración", "Descripción", "Proyecto", "Cliente", "Tarea", "Etiquetas",
+          "Facturable", "Correo"],
+         ["start_date", "start_time", "end_time", "duration", "description", "project", "client", "task",
+          "tags", "billable", "email"]),
+        (["Data", "Início", "Fim", "Duração", "Descrição", "Projeto", "Cliente", "Tarefa", "Etiquetas",
+          "Faturável", "E-mail"],
+         ["start_date", "start_time", "end_time", "duration", "description", "project", "client", "task",
+          "tags", "billable", "email"]),
+        (["DATUM", "duree", "Etiquettes", "Notes", "e-mail"],
+         ["start_date", "duration", "tags", "description", "email"]),
+        (["Date", "Hours", "Tag"], ["start_date", "duration", "tags"]),
+    ],
+)  # fmt: skip
+def test_generic_reads_german_french_spanish_and_portuguese_headers(
+    header: list[str], columns: list[str | None]
+) -> None:
+    mapping = detect(header)
+    assert mapping.preset == "generic"
+    assert {fld: mapping.columns.get(fld) for fld in columns if fld} == {
+        fld: column for fld, column in zip(columns, header, strict=True) if fld
+    }
+    assert mapping.notes(header) == [] or "no start-time column" in mapping.notes(header)[0]
+
+
+def test_key_ignores_accents_too() -> None:
+    assert key("Durée") == key("DUREE") == key("du_rée ") == "duree"
+    assert detect(["Date", "Durée"], overrides={"duration": "duree"}).columns["duration"] == "Durée"
+
+
+# -- the header: --header-row, the --map columns, --preset ------------------------------------------
+
+
+def test_header_hints_of_the_settings() -> None:
+    from importer.config import Settings
+
+    settings = Settings(header_row=3, sheet="Hours", column_map={"duration": " Zeit ", "task": ""})
+    assert HeaderHints.of(settings) == HeaderHints(3, "Hours", ("Zeit",), "auto")
+
+
+TITLED = [(1, ["Stundenzettel"]), (2, ["Name", "Ada"]), (4, ["Tag der Arbeit", "Zeit", "Was"]),
+          (5, ["2026-03-05", "1", "x"])]  # fmt: skip
+
+
+def test_find_header_takes_the_row_holding_the_mapped_columns() -> None:
+    assert find_header(TITLED) == (None, Place(row=1, searched_to=5))
+    hints = HeaderHints(columns=("tag der arbeit", "Zeit"))
+    assert find_header(TITLED, hints) == (2, Place(row=4, title="Stundenzettel"))
+    missing = HeaderHints(columns=("Zeit", "Elsewhere"))
+    assert find_header(TITLED, missing) == (None, Place(row=1, searched_to=5))
+
+
+def test_find_header_takes_the_row_it_is_told() -> None:
+    assert find_header(TITLED, HeaderHints(row=2)) == (1, Place(row=2, title="Stundenzettel"))
+    assert find_header(TITLED, HeaderHints(row=1, columns=("Zeit",))) == (0, Place(row=1))
+    with pytest.raises(InputError) as refused:
+        find_header(TITLED, HeaderHints(row=3), file="t.csv")
+    assert str(refused.value) == (
+        "t.csv: --header-row 3: row 3 is empty or past the end (rows 1, 2 and 4 have cells): pass the "
+        "number of the row with the column names"
+    )
+
+
+def test_find_header_with_a_named_preset() -> None:
+    rows = [(1, ["Report"]), (2, ["Date", "Hours", "Notes", "Billable?"]), (3, ["2026-03-05", "1", "x", "y"])]
+    assert find_header(rows, HeaderHints(preset="harvest"))[0] == 1
+    assert find_header(rows, HeaderHints(preset="toggl"))[0] is None

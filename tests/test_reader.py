@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from importer.errors import UnreadableFileError
-from importer.presets import Place
+from importer.errors import InputError, UnreadableFileError
+from importer.presets import HeaderHints, Place
 from importer.reader import RawChunk, iter_chunks, read_header
 
 DATA = Path(__file__).parent / "data"
@@ -207,15 +207,15 @@ def test_title_rows_do_not_decide_the_delimiter(tmp_path: Path, text: str, decim
     assert chunks[0].decimal_comma is decimal_comma
 
 
-def test_the_header_may_be_the_tenth_non_empty_row_not_the_eleventh(tmp_path: Path) -> None:
-    titles = "".join(f"Title {n},page {n}\n\n" for n in range(1, 10))  # 9 titles: rows 1, 3, ..., 17
+def test_the_header_may_be_the_twentieth_non_empty_row_not_the_twenty_first(tmp_path: Path) -> None:
+    titles = "".join(f"Title {n},page {n}\n\n" for n in range(1, 20))  # 19 titles: rows 1, 3, ..., 37
     path = write(tmp_path / "t.csv", titles + "Date,Hours\n2026-03-05,1\n")
-    assert read_header(path).place == Place(row=19, title="Title 1")
-    assert read_all(path)[1] == [20]
+    assert read_header(path).place == Place(row=39, title="Title 1")
+    assert read_all(path)[1] == [40]
     path = write(tmp_path / "u.csv", "Title 0\n" + titles + "Date,Hours\n2026-03-05,1\n")
     header = read_header(path)
     assert header == ["Title 0"]  # not found: the first row stays the header, as before
-    assert header.place == Place(row=1, searched_to=18)  # a title (narrower than rows below): how far
+    assert header.place == Place(row=1, searched_to=38)  # a title (narrower than rows below): how far
 
 
 def test_a_usable_first_row_is_the_header_even_with_headers_below(tmp_path: Path) -> None:
@@ -602,3 +602,111 @@ def test_delimiter_and_header_names(tmp_path: Path, text: str, columns: list[str
     assert read_header(path) == columns
     frame, _, _ = read_all(path)
     assert list(frame.columns) == columns
+
+
+# -- what the user says: --header-row, --sheet, the --map columns ---------------------------------
+
+GERMAN = ("Stundenzettel März 2026\nMitarbeiterin: Ada Lovelace\n\nTag der Arbeit,Zeit,Tätigkeit\n"
+          "2026-03-05,1.5,Entwurf\n2026-03-06,2,Review\n")  # fmt: skip
+
+
+@pytest.mark.parametrize("chunksize", [1, 50_000])
+def test_the_row_holding_the_mapped_columns_is_the_header(tmp_path: Path, chunksize: int) -> None:
+    path = write(tmp_path / "t.csv", GERMAN)
+    assert read_header(path) == ["Stundenzettel März 2026"]  # no header a preset knows: the first row
+    hints = HeaderHints(columns=("Tag der Arbeit", "Zeit"))
+    header = read_header(path, hints=hints)
+    assert (header, header.place) == (["Tag der Arbeit", "Zeit", "Tätigkeit"],
+                                      Place(row=4, title="Stundenzettel März 2026"))  # fmt: skip
+    frame, rows, _ = read_all_hinted(path, hints, chunksize)
+    assert rows == [5, 6] and frame["Zeit"].tolist() == ["1.5", "2"]
+
+
+def read_all_hinted(
+    path: Path, hints: HeaderHints, chunksize: int = 50_000
+) -> tuple[pd.DataFrame, list[int], list[RawChunk]]:
+    chunks = list(iter_chunks(path, chunksize=chunksize, hints=hints))
+    rows = [int(r) for c in chunks for r in c.rows]
+    return pd.concat([c.frame for c in chunks], ignore_index=True), rows, chunks
+
+
+@pytest.mark.parametrize(("row", "header", "rows"),
+                         [(4, ["Tag der Arbeit", "Zeit", "Tätigkeit"], [5, 6]),
+                          (2, ["Mitarbeiterin: Ada Lovelace"], [4, 5, 6])])  # fmt: skip
+def test_header_row_is_the_header(tmp_path: Path, row: int, header: list[str], rows: list[int]) -> None:
+    path = write(tmp_path / "t.csv", GERMAN)
+    found = read_header(path, hints=HeaderHints(row=row))
+    assert found == header and found.place.row == row
+    assert read_all_hinted(path, HeaderHints(row=row))[1] == rows
+
+
+def test_header_row_far_down_a_file(tmp_path: Path) -> None:
+    titles = "".join(f"Line {n}\n" for n in range(1, 120))
+    path = write(tmp_path / "t.csv", titles + "Date,Hours\n2026-03-05,1\n" * 2)
+    assert read_header(path, hints=HeaderHints(row=120)) == ["Date", "Hours"]
+    assert read_all_hinted(path, HeaderHints(row=120))[1] == [121, 122, 123]
+
+
+def test_header_row_that_is_empty_is_refused(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", GERMAN)
+    with pytest.raises(InputError, match=r"--header-row 3: row 3 is empty or past the end \(rows 1, 2 and 4"):
+        read_header(path, hints=HeaderHints(row=3))
+    with pytest.raises(InputError, match="--header-row 99: row 99 is empty or past the end"):
+        read_header(path, hints=HeaderHints(row=99))
+
+
+def test_sheet_by_name_or_number(tmp_path: Path) -> None:
+    path = book(tmp_path / "t.xlsx",
+                ("Summary", [["Date", "Hours"], ["2026-01-01", 9]]),
+                ("Secret", [["Date", "Hours"], ["2026-02-02", 3]]),
+                ("Hours", [["Stunden"], ["Tag der Arbeit", "Zeit"], ["2026-03-05", 1.5]]),
+                hidden=("Secret",))  # fmt: skip
+    assert read_header(path).place.sheet == "Summary"
+    for sheet in ("Hours", " hours", "2"):
+        header = read_header(path, hints=HeaderHints(sheet=sheet, columns=("Zeit",)))
+        assert header == ["Tag der Arbeit", "Zeit"], sheet
+        assert header.place == Place(row=2, title="Stunden", sheet="Hours", sheet_number=2, other_sheets=1)
+    hidden = HeaderHints(sheet="Secret")
+    assert read_header(hidden_path := path, hints=hidden).place.sheet == "Secret"
+    assert read_all_hinted(hidden_path, hidden)[0]["Date"].tolist() == ["2026-02-02"]
+    with pytest.raises(InputError, match="--sheet '3': no such sheet; the workbook has 'Summary', 'Hours'"):
+        read_header(path, hints=HeaderHints(sheet="3"))
+
+
+def test_a_sheet_without_a_usable_header_starts_at_its_first_row(tmp_path: Path) -> None:
+    path = book(tmp_path / "t.xlsx", ("A", [["Date", "Hours"], ["2026-01-01", 9]]),
+                ("B", [["When", "Length"], ["2026-11-16 09:00", "1:00"]]))  # fmt: skip
+    assert read_header(path, hints=HeaderHints(sheet="B")) == ["When", "Length"]
+
+
+def test_sheet_is_ignored_for_text(tmp_path: Path) -> None:
+    path = write(tmp_path / "t.csv", "Date,Hours\n2026-03-05,1\n")
+    assert read_header(path, hints=HeaderHints(sheet="Hours")) == ["Date", "Hours"]
+
+
+# -- files whose name says otherwise ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "source", "read_as"),
+    [("export.xlsx", "toggl_export.csv", "UTF-8 text separated by commas"),
+     ("export.ods", "semicolon_cp1252.csv", "Windows-1252 text separated by semicolons"),
+     ("export.csv", "excel_cells.xlsx", "an XLSX workbook"),
+     ("export.xls", "excel_cells.xlsx", "an XLSX workbook"),
+     ("export.txt", "ods_cells.ods", "an ODS spreadsheet"),
+     ("export.xlsx", "legacy_cells.xls", "an XLS workbook"),
+     ("export.csv", "toggl_export.csv", ""), ("export", "excel_cells.xlsx", ""),
+     ("export.xlsm", "excel_cells.xlsx", "")],
+)  # fmt: skip
+def test_a_file_is_read_by_its_content_and_says_so(
+    tmp_path: Path, name: str, source: str, read_as: str
+) -> None:
+    path = tmp_path / name
+    shutil.copy(DATA / source, path)
+    header = read_header(path)
+    assert header.place.read_as == read_as
+    assert bool(header.notes(name)) is bool(read_as)
+    if read_as:
+        suffix = path.suffix or "no suffix"
+        said = f"the file is {read_as}, though named {suffix}: it is read as such"
+        assert header.notes(name)[0].startswith(said)

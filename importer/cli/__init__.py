@@ -37,7 +37,8 @@ FLAGS = {
     "concurrency": "concurrency", "create_missing": "create_missing",
     "check_existing": "check_existing", "retry_failed": "retry_failed", "timeout": "timeout",
     "source": "source", "key_column": "key", "mirror": "mirror", "max_deletes": "max_deletes",
-    "overwrite": "overwrite", "all_or_nothing": "all_or_nothing",
+    "overwrite": "overwrite", "all_or_nothing": "all_or_nothing", "header_row": "header_row",
+    "sheet": "sheet", "since": "since", "until": "until", "only_email": "only_email",
 }  # fmt: skip
 """``Settings`` field → the command-line flag (``argparse`` name) that sets it."""
 

@@ -25,7 +25,21 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map", action="append", default=[], metavar="FIELD=COLUMN",
                    help="use COLUMN for FIELD (repeatable); fields: start_date, start_time, start, "
                         "end_date, end_time, end, duration, description, project, client, task, "
-                        "tags, billable, email, user")
+                        "tags, billable, email, user, issue (before the description: KEY: text), "
+                        "summary (when the description is empty), key (the row's id, never sent)")
+    p.add_argument("--header-row", type=int, metavar="N",
+                   help="the spreadsheet row of the header (1 for the first), when title rows "
+                        "above it hide it (default: found by its column names)")
+    p.add_argument("--sheet", metavar="NAME|N",
+                   help="the worksheet of a workbook to read, by name or number (default: the "
+                        "first visible one with a header)")
+    p.add_argument("--since", metavar="DATE",
+                   help="skip rows that start before this local date (YYYY-MM-DD, in --timezone)")
+    p.add_argument("--until", metavar="DATE",
+                   help="skip rows that start after this local date (YYYY-MM-DD, inclusive)")
+    p.add_argument("--only-email", action="append", metavar="EMAIL",
+                   help="import only the rows of this person (repeatable; case does not matter); "
+                        "the others are skipped")
     p.add_argument("--timezone", metavar="ZONE",
                    help="IANA zone for times without an offset, e.g. Europe/Berlin (required when "
                         "the file's times have no offset, as exports from Toggl, Clockify and "

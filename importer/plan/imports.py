@@ -26,7 +26,7 @@ from ..ledger import Ledger, Outcome
 from ..models import RowStatus
 from ..normalize import NormalizeState, normalize
 from ..payloads import PlanChunk, PlannedRow, Planner
-from ..presets import Mapping
+from ..presets import HeaderHints, Mapping
 from ..reader import iter_chunks
 
 
@@ -56,6 +56,7 @@ class ImportPlan:
         """Read for what earlier runs did (``None``: a dry run without a ledger yet)."""
         self.workspace_id = workspace_id
         self.reads = reads
+        self.hints = HeaderHints.of(settings)
         """For ``--check-existing``."""
         self.rows = 0
         """Input rows seen so far (for the progress display)."""
@@ -67,7 +68,7 @@ class ImportPlan:
         rec = self.recorder
         for path in self.files:
             state = NormalizeState()
-            chunks = iter_chunks(path, display_name=str(path))
+            chunks = iter_chunks(path, display_name=str(path), hints=self.hints)
             while not self.stopper.stopping:
                 raw = await asyncio.to_thread(next, chunks, None)
                 if raw is None:
@@ -79,9 +80,13 @@ class ImportPlan:
                     default_start_time=self.settings.default_start_time,
                     state=state,
                     date_order=self.settings.date_order,
+                    jira_day_hours=self.settings.jira_day_hours,
+                    since=self.settings.since,
+                    until=self.settings.until,
+                    only_email=self.settings.only_email,
                 )
                 plan = await self.planner.plan(norm, done=done, columns=self.mappings[path].columns)
-                skipped = getattr(norm, "skipped", ())
+                skipped = norm.skipped
                 self.rows += len(plan.rows) + len(plan.errors) + len(plan.done) + len(skipped)
                 for err in plan.errors:
                     rec.refused(err)

@@ -1,6 +1,6 @@
-"""Write the timesheet fixtures of tests/test_reader.py and tests/test_normalize.py.
+"""Write the timesheet fixtures of tests/test_reader.py, tests/test_normalize.py and tests/test_issue9.py.
 
-    python tests/data/make_fixtures.py
+    python tests/data/make_fixtures.py [text xlsx ods xls issue9 ...]   (default: all)
 
 The files are committed; this script says exactly what is in them (encodings, byte-order marks,
 cell types) and rebuilds them byte for byte. The expected values live in the tests.
@@ -72,6 +72,108 @@ UTF16_TSV = (
     "ada@example.com\tWebsite\tNaïve café\t2026-03-05\t09:30\t1:15\tdesign\tTrue\r\n"
     "bruno@example.com\tInternal\tDeploy 🚀\t2026-07-01\t17:00:00\t45m\t\tfalse\r\n"
 )
+
+
+# -- the files of issue 9 ("Read the files people really have"): shapes of real exports, made up --
+
+JIRA_CLOUD = (  # a worklog report of Jira Cloud: "Jan 20, 2023, 6:25 PM", a totals row at the bottom
+    "Issue Key,Summary,Worklog Id,Started,Time Spent,Author,Author Email,Comment\r\n"
+    'WEB-101,Login page redesign,10001,"Jan 20, 2023, 6:25 PM",35m,Ada Lovelace,ada@example.com,'
+    "Pairing on the form\r\n"
+    'WEB-101,Login page redesign,10002,"Jan 23, 2023, 9:00 AM","1h ",Ada Lovelace,ada@example.com,\r\n'
+    'OPS-7,Nightly backup fails,10003,"Sept 4, 2023, 11:30 PM",0h 30m,Bruno Keller,bruno@example.com,'
+    '"Checked the cron, ""disk full"""\r\n'
+    'OPS-7,Nightly backup fails,10004,"Sep 5, 2023, 8:00 AM",1d 2h,Bruno Keller,bruno@example.com,'
+    "Restore drill\r\n"
+    ",,,,Total: 1d 4h 5m,,,\r\n"
+)
+
+JIRA_SERVER = (  # Jira Server / Data Center worklogs: "01-Aug-2023 09:00:00", seconds, a BOM
+    "Issue Key,Issue Summary,Worklog Id,Start Date,Time Spent (seconds),User,Work Description\n"
+    "PAY-12,Invoice export,20001,01-Aug-2023 09:00:00,3600,ada,Export to CSV\n"
+    "PAY-12,Invoice export,20002,02-Aug-2023 14:15:00,5400,ada,\n"
+    "PAY-13,Refund flow,20003,31-Aug-2023 17:45:00,900,bruno,Review with finance\n"
+    "Total,,,,9900,,\n"
+)
+
+JIRA_TWELVE_HOUR = (  # a worklog app's export: "29-Jun-2023  04:00:00 PM" (two spaces), "Id"
+    "Key;Summary;Id;Date Started;Time Spent;Author;Comment\n"
+    "APP-3;Push notifications;30001;29-Jun-2023  04:00:00 PM;45m;Chloé Martin;Spike\n"
+    "APP-3;Push notifications;30002;30-Jun-2023  09:30:00 AM;2h 15m;Chloé Martin;\n"
+    "APP-4;Dark mode;30003;03-Jul-2023  12:00:00 PM;1h;Chloé Martin;Colours\n"
+    ";;;;Total 4h;;\n"
+)
+
+HARVEST_EUROPEAN = (  # Harvest, a European account: hours and money with decimal commas, quoted
+    "Date,Client,Project,Project Code,Task,Notes,Hours,Billable?,Invoiced?,Approved?,First Name,"
+    "Last Name,Employee Id,Roles,Employee?,Billable Rate,Billable Amount,Cost Rate,Cost Amount,"
+    "Currency,External Reference URL\n"
+    '2026-03-02,Acme GmbH,Relaunch,REL,Konzept,Workshop-Woche,"20,0",Yes,No,Yes,Ada,Lovelace,,'
+    'Designer,Yes,"100,00","2.000,00","50,00","1.000,00",Euro - EUR,\n'
+    '2026-03-05,Acme GmbH,Relaunch,REL,Design,Startseite,"1,5",Yes,No,Yes,Ada,Lovelace,,'
+    'Designer,Yes,"100,00","150,00","50,00","75,00",Euro - EUR,\n'
+    '2026-03-05,Acme GmbH,Relaunch,REL,Meetings,Abstimmung,"0,25",No,No,Yes,Ada,Lovelace,,'
+    'Designer,Yes,"100,00","0,00","50,00","12,50",Euro - EUR,\n'
+    "2026-03-06,Acme GmbH,Relaunch,REL,Design,Unterseiten,2,Yes,No,Yes,Bruno,Keller,,"
+    'Developer,Yes,"100,00","200,00","50,00","100,00",Euro - EUR,\n'
+)
+
+FRENCH = (  # a hand-made French sheet: semicolons, day-first dates with slashes, decimal commas
+    "Date;Début;Fin;Durée;Description;Projet;Client;Étiquettes;Facturable;Courriel\r\n"
+    "05/03/2026;09:00;10:30;;Réunion de lancement;Site web;Acme SARL;réunion, client;oui;"
+    "ada@example.com\r\n"
+    "25/03/2026;14:00;;1,5;Maquettes;Site web;Acme SARL;;non;ada@example.com\r\n"
+)
+
+SPANISH = (  # Spanish, comma-separated, UTF-8 with a BOM
+    "Fecha,Inicio,Fin,Descripción,Proyecto,Cliente,Tarea,Etiquetas,Facturable,Correo\n"
+    "2026-03-05,09:00,11:15,Revisión del diseño,Sitio web,Acme SA,Diseño,diseño,sí,ada@example.com\n"
+    "2026-03-06,16:30,17:00,Llamada,Soporte,,,,no,bruno@example.com\n"
+)
+
+PORTUGUESE = (  # Portuguese, tab-separated
+    "Data\tInício\tDuração\tDescrição\tProjeto\tCliente\tTarefa\tEtiquetas\tFaturável\tE-mail\n"
+    "2026-03-05\t08:30\t1:30\tReunião com cliente\tSite\tAcme Lda\tReuniões\treunião\tsim\t"
+    "ada@example.com\n"
+    "2026-03-06\t13:00\t0:45\tCorreções\tSite\tAcme Lda\t\t\tnão\tada@example.com\n"
+)
+
+
+def write_issue9() -> None:
+    (HERE / "jira_cloud.csv").write_bytes(JIRA_CLOUD.encode())
+    (HERE / "jira_server.csv").write_bytes("\ufeff".encode() + JIRA_SERVER.encode())
+    (HERE / "jira_twelve_hour.csv").write_bytes(JIRA_TWELVE_HOUR.encode())
+    (HERE / "harvest_european.csv").write_bytes(HARVEST_EUROPEAN.encode())
+    (HERE / "french.csv").write_bytes(FRENCH.encode())
+    (HERE / "spanish.csv").write_bytes("\ufeff".encode() + SPANISH.encode())
+    (HERE / "portuguese.tsv").write_bytes(PORTUGUESE.encode())
+    (HERE / "csv_named.xlsx").write_bytes(SPANISH.encode())  # CSV text, named as a workbook
+    write_german_xlsx()
+
+
+def write_german_xlsx() -> None:
+    """A hand-made German timesheet: two title rows and a blank one above the header, real date
+    and time cells, and a second sheet of totals."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Stunden"
+    sheet.append(["Stundenzettel März 2026"])
+    sheet.append(["Mitarbeiterin: Ada Lovelace", None, "Abteilung: Design"])
+    sheet.append([])
+    sheet.append(["Datum", "Beginn", "Ende", "Beschreibung", "Projekt", "Kunde", "Schlagwörter",
+                  "Abrechenbar", "E-Mail"])  # fmt: skip
+    sheet.append([dt.date(2026, 3, 2), dt.time(8, 30), dt.time(12, 0), "Entwürfe Startseite",
+                  "Relaunch", "Acme GmbH", "design", "ja", "ada@example.com"])  # fmt: skip
+    sheet.append([dt.date(2026, 3, 2), dt.time(13, 0), dt.time(15, 45), "Abstimmung mit Kunde",
+                  "Relaunch", "Acme GmbH", "meeting, kunde", "nein", "ada@example.com"])  # fmt: skip
+    for row in sheet.iter_rows(min_row=5, max_col=3):
+        row[0].number_format = "dd.mm.yyyy"
+        row[1].number_format = row[2].number_format = "hh:mm"
+    totals = book.create_sheet("Summen")
+    totals.append(["Summe März", 6.25])
+    book.save(HERE / "german_titles.xlsx")
 
 
 def write_text() -> None:
@@ -183,9 +285,12 @@ def write_xls() -> None:
     book.save(str(HERE / "legacy_cells.xls"))
 
 
+WRITERS = {"text": write_text, "xlsx": write_xlsx, "ods": write_ods, "xls": write_xls,
+           "issue9": write_issue9}  # fmt: skip
+
 if __name__ == "__main__":
-    write_text()
-    write_xlsx()
-    write_ods()
-    write_xls()
+    import sys
+
+    for name in sys.argv[1:] or list(WRITERS):
+        WRITERS[name]()
     print(f"fixtures written to {HERE}")
