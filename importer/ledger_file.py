@@ -39,7 +39,7 @@ created rows by it before resolving anything); ``source``: the stream the row be
 window; ``at``: Toggl's ``at`` after our last write; ``sent_at``: when its last request was
 committed to leave (epoch seconds); ``next_payload``: the body of an update in flight."""
 _TRIGGER_2 = """CREATE TRIGGER rows_created_is_final BEFORE UPDATE OF state ON rows
-    WHEN (OLD.state = 'created' AND NEW.state NOT IN ('created', 'updating', 'deleting'))
+    WHEN (OLD.state = 'created' AND NEW.state NOT IN ('created', 'updating', 'deleting', 'deleted'))
       OR (OLD.state = 'updating' AND NEW.state NOT IN ('created', 'updating'))
       OR (OLD.state = 'deleting' AND NEW.state NOT IN ('created', 'deleting', 'deleted'))
     BEGIN SELECT RAISE(ABORT, 'a created row changes only by an update or a delete'); END"""

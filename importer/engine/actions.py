@@ -61,7 +61,7 @@ class Action:
     """One request to make, exactly once. Build with ``create``, ``update`` or ``delete``."""
 
     __slots__ = ("_body", "_planned", "entry_id", "file", "fingerprint", "kind", "lane",
-                 "new_fingerprint", "row", "source_key", "workspace_id")  # fmt: skip
+                 "new_fingerprint", "previous", "row", "source_key", "workspace_id")  # fmt: skip
 
     def __init__(
         self,
@@ -90,6 +90,8 @@ class Action:
         self.new_fingerprint = planned.fingerprint if planned is not None and kind is Kind.UPDATE else None
         """An update's content key after it is applied."""
         self.source_key = planned.source if planned is not None else None
+        self.previous: Mapping[str, Any] | None = None
+        """An update's: the body last written, whose fields the new one may clear."""
 
     @classmethod
     def create(cls, planned: Planned, workspace_id: int, *, lane: str = "") -> Action:
@@ -98,11 +100,21 @@ class Action:
 
     @classmethod
     def update(
-        cls, fingerprint: str, entry_id: int, planned: Planned, workspace_id: int, *, lane: str = ""
+        cls,
+        fingerprint: str,
+        entry_id: int,
+        planned: Planned,
+        workspace_id: int,
+        *,
+        previous: Mapping[str, Any] | None = None,
+        lane: str = "",
     ) -> Action:
-        """Change the entry of ledger row ``fingerprint`` to ``planned``'s body."""
-        return cls(Kind.UPDATE, fingerprint, planned.file, planned.row, workspace_id,
-                   planned=planned, entry_id=entry_id, lane=lane)  # fmt: skip
+        """Change the entry of ledger row ``fingerprint`` (last written with ``previous``) to
+        ``planned``'s body."""
+        action = cls(Kind.UPDATE, fingerprint, planned.file, planned.row, workspace_id,
+                     planned=planned, entry_id=entry_id, lane=lane)  # fmt: skip
+        action.previous = previous
+        return action
 
     @classmethod
     def again(
@@ -115,10 +127,12 @@ class Action:
         workspace_id: int,
         body: Mapping[str, Any] | None = None,
         new_fingerprint: str | None = None,
+        previous: Mapping[str, Any] | None = None,
     ) -> Action:
         """An update or delete an earlier run left marked (asked again: harmless)."""
         action = cls(kind, fingerprint, file, row, workspace_id, body=body, entry_id=entry_id)
         action.new_fingerprint = new_fingerprint
+        action.previous = previous
         return action
 
     @classmethod
@@ -135,6 +149,15 @@ class Action:
         return self._body
 
     @property
+    def request_body(self) -> dict[str, Any]:
+        """What is sent: a create's body; for an update, the new body with every field the
+        previous one had and the new one lacks cleared (Toggl keeps a field a PUT leaves out)."""
+        body = self.body
+        if self.kind is not Kind.UPDATE:
+            return body
+        return update_body(self.previous or {}, body)
+
+    @property
     def creates(self) -> dict[str, str] | None:
         """A dry run's create: the names ``--create-missing`` would create for it first."""
         return getattr(self._planned, "creates", None)
@@ -146,3 +169,19 @@ class Action:
     def __repr__(self) -> str:
         return (f"Action({self.kind.value}, {self.file!r} row {self.row}, "
                 f"fingerprint={self.fingerprint[:12]!r}, entry_id={self.entry_id})")  # fmt: skip
+
+
+CLEARED: dict[str, Any] = {"description": "", "project_id": None, "task_id": None, "tags": [],
+                           "billable": False}  # fmt: skip
+"""How a PUT clears each optional field a row no longer has."""
+
+
+def update_body(previous: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """The PUT body that turns an entry written with ``previous`` into one written with ``new``:
+    ``new`` without ``created_with`` (a create's field), plus each optional field ``previous``
+    had and ``new`` lacks, cleared."""
+    body = {k: v for k, v in new.items() if k != "created_with"}
+    for name, empty in CLEARED.items():
+        if name not in new and previous.get(name) not in (None, "", [], False):
+            body[name] = empty
+    return body

@@ -9,8 +9,9 @@ possible, never one per entry -- which of them someone changed or deleted since 
 * other people's entries (an admin importing for a team): the Reports search over the weeks the
   entries are in, per person; an entry absent from it was deleted (or moved out of its week).
 
-An entry is *edited* when Toggl's ``at`` is newer than the one our last write got back **and** its
-content differs from what we wrote (an edit undone is no edit); *gone* when it was deleted.
+An entry is *edited* when Toggl's ``at`` is not older than the one our last write got back **and**
+its content differs from what we wrote (an edit undone is no edit; ``at`` has whole seconds, so an
+edit in the same second as our write counts); *gone* when it was deleted.
 """
 
 from __future__ import annotations
@@ -140,6 +141,7 @@ def _verdict(r: RowRecord, entry: dict[str, Any] | None) -> Verdict | None:
     if not what:
         return None
     ours, theirs = moment(r.at), moment(entry.get("at"))
-    if ours is not None and theirs is not None and theirs <= ours:
-        return None  # not touched since our write (the read shows what we wrote, in Toggl's words)
+    if ours is not None and theirs is not None and theirs < ours:
+        return None  # older than our write: what we wrote, in Toggl's words
+    # newer, or within the same second (Toggl's ``at`` has whole seconds): someone else wrote it
     return Verdict("edited", messages.conflict_edited(r.entry_id, what))

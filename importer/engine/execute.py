@@ -196,7 +196,8 @@ class Executor:
             elif action.kind is Kind.UPDATE:
                 assert action.entry_id is not None
                 entry_id = action.entry_id
-                answer = await lane.policy.call(lambda: client.update_time_entry(wid, entry_id, action.body))
+                body = action.request_body
+                answer = await lane.policy.call(lambda: client.update_time_entry(wid, entry_id, body))
             else:
                 assert action.entry_id is not None
                 entry_id = action.entry_id

@@ -84,7 +84,7 @@ class Leftovers:
                 body = rec.next_payload if kind is Kind.UPDATE else None
                 new = fingerprint(body) if body else None
                 out.append(Action.again(kind, rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row,
-                                        workspace_id, body, new))  # fmt: skip
+                                        workspace_id, body, new, rec.payload))  # fmt: skip
             elif verdict.kind == "gone" and kind is Kind.DELETE:
                 self.recorder.deleted(Action.again(kind, rec.fingerprint, int(rec.entry_id or 0),
                                                    rec.file, rec.row, workspace_id), gone=True)  # fmt: skip

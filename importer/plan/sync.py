@@ -305,7 +305,10 @@ class SyncPlan:
     def actions(self) -> list[Action]:
         wid = self.workspace_id
         out = [Action.create(row, wid) for row, _, _ in self.creates]
-        out += [Action.update(rec.fingerprint, int(rec.entry_id or 0), row, wid) for rec, row in self.updates]
+        out += [
+            Action.update(rec.fingerprint, int(rec.entry_id or 0), row, wid, previous=rec.payload)
+            for rec, row in self.updates
+        ]
         out += [self._delete(rec) for rec in self.deletes]
         return out
 
