@@ -192,7 +192,7 @@ async def test_more_deletes_than_max_deletes_stop_before_anything_is_sent(
     await run(sandbox, tmp_path, [write(tmp_path / "a.csv", first)], source="s", key_column="ID")
     before = writes(sandbox)
     shrunk = [*first[:2], row(50, day=2, hour=22)]  # 10 of 12 gone, one new
-    with pytest.raises(ConfigError, match="would delete 10 entries .* more than --max-deletes 5"):
+    with pytest.raises(ConfigError, match=r"would delete 10 entries .* more than --max-deletes 5"):
         await run(sandbox, tmp_path, [write(tmp_path / "b.csv", shrunk)], source="s", key_column="ID",
                   mirror=True, max_deletes=5)  # fmt: skip
     assert writes(sandbox) == before  # not the new row's POST either
