@@ -176,8 +176,8 @@ async def test_a_mirror_never_touches_entries_outside_its_window_its_source_or_i
     assert writes(sandbox) == before
     # a file of days 1 and 2 without day 1's worklogs: those four go, nothing else
     edges = [*day2, row(99, day=1, hour=21)]
-    done = await run(sandbox, tmp_path, [write(tmp_path / "n3.csv", edges)], source="nightly", key_column="ID",
-                     mirror=True)  # fmt: skip
+    n3 = write(tmp_path / "n3.csv", edges)
+    done = await run(sandbox, tmp_path, [n3], source="nightly", key_column="ID", mirror=True)
     assert (done.deleted, done.created) == (4, 1)
     live = {e["id"] for e in sandbox.state.entries}
     assert theirs["id"] in live  # not created by this ledger
