@@ -44,6 +44,8 @@ class ChangesClient(Protocol):
 class Verdict:
     kind: Literal["edited", "gone"]
     message: str
+    entry: dict[str, Any] | None = None
+    """The entry as Toggl holds it (an edit's)."""
 
 
 def moment(text: str | None) -> float | None:
@@ -144,4 +146,4 @@ def _verdict(r: RowRecord, entry: dict[str, Any] | None) -> Verdict | None:
     if ours is not None and theirs is not None and theirs < ours:
         return None  # older than our write: what we wrote, in Toggl's words
     # newer, or within the same second (Toggl's ``at`` has whole seconds): someone else wrote it
-    return Verdict("edited", messages.conflict_edited(r.entry_id, what))
+    return Verdict("edited", messages.conflict_edited(r.entry_id, what), entry)

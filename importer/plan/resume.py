@@ -17,7 +17,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..engine.actions import Action, Kind
-from ..engine.changes import changed_in_toggl
+from ..engine.changes import Verdict, changed_in_toggl, differences
 from ..engine.reads import Reads
 from ..engine.reconcile import Doubtful, read_back
 from ..engine.record import Recorder
@@ -80,6 +80,8 @@ class Leftovers:
         for rec in rows:
             verdict = verdicts.get(rec.fingerprint)
             kind = Kind.UPDATE if rec.state == RowStatus.UPDATING else Kind.DELETE
+            if _not_applied(kind, verdict, rec):
+                verdict = None  # Toggl still holds what we wrote before: the PUT never landed
             if verdict is None:
                 body = rec.next_payload if kind is Kind.UPDATE else None
                 new = fingerprint(body) if body else None
@@ -92,6 +94,13 @@ class Leftovers:
                 self.ledger.record([Outcome.restored(rec.fingerprint, verdict.message)])
                 self.recorder.conflict(rec.file, rec.row, rec.entry_id, verdict.message)
         return out
+
+
+def _not_applied(kind: Kind, verdict: Verdict | None, rec: RowRecord) -> bool:
+    """An update judged against its new body whose entry still holds the old one."""
+    if kind is not Kind.UPDATE or verdict is None or verdict.entry is None or not rec.payload:
+        return False
+    return not differences(verdict.entry, rec.payload)
 
 
 def _as_written(rec: RowRecord) -> RowRecord:
