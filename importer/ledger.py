@@ -28,12 +28,11 @@ Why a killed run (``kill -9`` included) loses nothing and never duplicates
   content (a refused row has no complete payload); a later run overwrites them, and
   ``start_run(files=...)`` drops the previous ones of the files it is about to read.
 
-Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on
-``<ledger>.lock`` (left in place, empty but for the pid), and a second writer gets ``LedgerError``.
-Readers (``readonly=True``, for ``status``) take no lock: WAL lets them read while a run writes.
-The file is recognised by ``PRAGMA application_id``; its schema version is ``PRAGMA user_version``
-and migrations run in one transaction. A foreign, damaged or newer file is never reset: it raises
-``LedgerError`` naming the file and the fix.
+Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on the
+database file itself (by any path: symlink, hard link, relative), and a second writer gets
+``LedgerError``. Readers (``readonly=True``, for ``status``) take no lock: WAL lets them read while
+a run writes. Opening, creating, migrating and every error's wording are in ``ledger_file``: a
+foreign, empty or newer file is never reset.
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Concatenate, Literal, NamedTuple, ParamSpec, Protocol, TypeVar, overload
+from typing import Any, Concatenate, Literal, NamedTuple, ParamSpec, Protocol, TypeVar, overload
 
 from .errors import LedgerError
 from .keys import _JSON, fingerprint, position_fingerprint, redact
@@ -54,11 +53,11 @@ from .ledger_file import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     SQLITE_MAGIC,
-    _acquire_lock,
-    _check_file,
+    FileHold,
     _ledger_error,
     _prepare,
     _Transaction,
+    hold_file,
 )
 from .models import RowStatus
 
@@ -284,7 +283,7 @@ class Ledger:
         self,
         conn: sqlite3.Connection,
         name: str,
-        lock: IO[bytes] | None,
+        lock: FileHold | None,
         *,
         readonly: bool,
         secrets: Sequence[str],
@@ -321,24 +320,19 @@ class Ledger:
         memory = name == MEMORY
         if memory and readonly:
             raise ValueError("an in-memory ledger cannot be opened read-only")
-        lock: IO[bytes] | None = None
+        lock: FileHold | None = None
         conn: sqlite3.Connection | None = None
-        lock_path = Path(f"{name}.lock")
-        new_lock = not memory and not readonly and not lock_path.exists()
         try:
             if not memory:
-                _check_file(Path(path), readonly)
-                lock = None if readonly else _acquire_lock(lock_path, name)
+                lock = hold_file(Path(path), readonly=readonly)
             conn = sqlite3.connect(name, isolation_level=None, timeout=5.0)
             _prepare(conn, name, readonly, synchronous)
         except BaseException as exc:
             if conn is not None:
                 conn.close()
-            if lock is not None:
-                if new_lock:  # leave nothing behind next to a file that is not ours
-                    lock_path.unlink(missing_ok=True)
-                lock.close()
-            if isinstance(exc, sqlite3.Error):
+            if lock is not None:  # after the connection: closing the file drops SQLite's locks
+                lock.release()
+            if isinstance(exc, (sqlite3.Error, OSError)):
                 raise _ledger_error(name, exc) from exc
             raise
         buffer = RecordBuffer(max_rows=flush_rows, max_seconds=flush_seconds)
@@ -354,8 +348,8 @@ class Ledger:
         finally:
             self._conn.close()
             self._conn = None
-            if self._lock is not None:
-                self._lock.close()
+            if self._lock is not None:  # after the connection: closing the file drops its locks
+                self._lock.release()
                 self._lock = None
 
     def __enter__(self) -> Ledger:

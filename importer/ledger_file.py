@@ -1,25 +1,48 @@
-"""Opening a ledger file: recognise it, lock it, set its journal and migrate its schema.
+"""Opening a ledger file: recognise it, hold and lock it, set its journal, migrate it.
 
-A foreign, damaged or newer file is never reset: each raises ``LedgerError`` naming the file and
-the fix. The file is recognised by ``PRAGMA application_id``; its schema version is ``PRAGMA
-user_version``, and migrations run in one transaction.
+A foreign, empty or newer file is never reset: each raises ``LedgerError`` naming the file
+and the fix. The file is recognised by ``PRAGMA application_id``; its schema version is ``PRAGMA
+user_version``; migrations run in one transaction.
+
+* **Created whole.** A new ledger is built in memory, written to ``<ledger>.new-<pid>``, fsynced
+  and hard-linked into place (``link`` never replaces a file): a kill at any moment leaves either
+  no ledger or a complete empty one, never the zero-length file that a later run could not tell
+  from a failed copy. A zero-length file is refused (``messages.ledger_empty``).
+* **One lock per file, not per path.** A writer takes an exclusive ``flock`` on a descriptor of the
+  database file itself, held until it closes: a symlink, a hard link, ``./x`` and ``/abs/x`` reach
+  one inode, hence one lock. ``flock`` and the POSIX (``fcntl``) locks SQLite takes do not interact
+  on local file systems (Linux, BSD, macOS; over NFS they do, but WAL does not work there anyway).
+  The kernel knows the holder: on Linux the message names its pid (``/proc/locks``); no lock file
+  is written. An older version's ``<ledger>.lock`` is still honoured when it is there. A file with
+  several hard links is refused to writers: SQLite keeps the ``-wal`` beside the *name* it opened,
+  so after a crash a run through another name would miss what is in it -- and a later run through
+  the first name would replay it over newer writes.
+* **One descriptor per file per process.** Closing *any* descriptor of a file drops every POSIX
+  lock the process holds on it -- SQLite's shared lock too, which is what stops another process's
+  last connection from checkpointing and deleting the ``-wal`` under a live one. So every
+  ``Ledger`` of this process on one file shares one descriptor, closed after the last connection.
 """
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
+import stat
 import sys
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from . import messages
 from .errors import LedgerError
 from .models import RowStatus
 
 APPLICATION_ID = 0x54474C49  # "TGLI": marks a SQLite file as a toggl-import ledger
 SCHEMA_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
-
 _STATES = ", ".join(f"'{s.value}'" for s in RowStatus)
 _MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 0 → 1
@@ -59,79 +82,331 @@ class _Transaction:
             self.conn.execute("ROLLBACK")
 
 
-def _check_file(path: Path, readonly: bool) -> None:
-    """Refuse what is certainly not a ledger before SQLite touches it."""
+# -- holding the file ------------------------------------------------------------------------------
+@dataclass(eq=False)
+class _Descriptor:
+    """This process's one descriptor of a database file, shared by its ledgers on that file."""
+
+    fd: int
+    key: tuple[int, int]
+    users: int = 0
+    writer: bool = False
+    spare: list[int] = field(default_factory=list)  # descriptors that must outlive the connections
+
+
+_OPEN: dict[tuple[int, int], _Descriptor] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+class FileHold:
+    """What a ``Ledger`` holds on its file until it closes: a share of the process's descriptor
+    of it and, for a writer, the exclusive lock. Release it after closing the connection."""
+
+    def __init__(self, descriptor: _Descriptor, writer: bool, legacy: IO[bytes] | None) -> None:
+        self._descriptor: _Descriptor | None = descriptor
+        self.writer = writer
+        self._legacy = legacy
+
+    def release(self) -> None:
+        """Unlock, and close the descriptor if no other ledger of this process uses it. Idempotent."""
+        d, self._descriptor = self._descriptor, None
+        if d is None:
+            return
+        with _OPEN_LOCK:
+            if self.writer:
+                _unlock(d.fd)
+                d.writer = False
+            d.users -= 1
+            if d.users == 0:
+                del _OPEN[d.key]
+                for fd in (d.fd, *d.spare):
+                    os.close(fd)
+        if self._legacy is not None:
+            self._legacy.close()
+
+
+def hold_file(path: Path, *, readonly: bool) -> FileHold:
+    """Hold the ledger at ``path`` (creating a new one for a writer), after checking that it can
+    be one; a writer also gets the exclusive lock. Raises ``LedgerError`` (or ``OSError``)."""
     if path.is_dir():
         raise LedgerError(f"ledger {path} is a folder; pass --ledger with a file path")
-    if not path.exists():
-        if readonly:
-            raise LedgerError(
-                f"no ledger at {path}: nothing was imported with it yet "
-                "(pass --ledger PATH to read another one)"
-            )
-        if not path.parent.is_dir():
-            raise LedgerError(f"cannot create the ledger {path}: no folder {path.parent}")
-        return
-    with path.open("rb") as fh:
-        head = fh.read(len(SQLITE_MAGIC))
-    if head and head != SQLITE_MAGIC:
-        raise LedgerError(
-            f"{path} is not a toggl-import ledger (not a SQLite database); it was left untouched. "
-            "Pass --ledger with another path, or move the file away if it is not needed."
-        )
+    real = Path(os.path.realpath(path))  # a symlink to a file not there yet: create the target
+    for _ in range(3):  # a ledger another run made meanwhile, or one replaced while opening it
+        try:
+            st = real.stat()
+        except FileNotFoundError:
+            if readonly:
+                raise LedgerError(
+                    f"no ledger at {path}: nothing was imported with it yet "
+                    "(pass --ledger PATH to read another one)"
+                ) from None
+            if not real.parent.is_dir():
+                raise LedgerError(f"cannot create the ledger {path}: no folder {path.parent}") from None
+            _create(path, real)
+            continue
+        if not stat.S_ISREG(st.st_mode):  # a device or a pipe: opening it could block
+            raise LedgerError(_NOT_SQLITE.format(path=path))
+        found = _share(path, real, (st.st_dev, st.st_ino), readonly)
+        if found is not None:
+            return found
+    raise LedgerError(messages.ledger_keeps_changing(path))
 
 
-def _acquire_lock(lock_path: Path, name: str) -> IO[bytes]:
-    """An exclusive, non-blocking lock on ``<ledger>.lock``, held until the ledger is closed."""
-    fh = lock_path.open("a+b")
+def _share(path: Path, real: Path, key: tuple[int, int], readonly: bool) -> FileHold | None:
+    """Take a share of the process's descriptor of ``key`` (opening it if it is the first);
+    ``None`` if ``real`` is no longer that file."""
+    with _OPEN_LOCK:
+        d = _OPEN.get(key)
+        fresh = d is None
+        if d is None:
+            fd = os.open(real, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+            st = os.fstat(fd)
+            if (st.st_dev, st.st_ino) != key:  # replaced between the look and the open
+                other = _OPEN.get((st.st_dev, st.st_ino))
+                if other is not None:
+                    other.spare.append(fd)  # closing it would drop that file's locks
+                else:
+                    os.close(fd)
+                return None
+            d = _Descriptor(fd, key)
+        legacy: IO[bytes] | None = None
+        try:
+            _check_head(d.fd, path)
+            if not readonly:
+                if d.writer:
+                    raise LedgerError(messages.ledger_in_use(path, os.getpid()))
+                _lock(d.fd, path, key)
+                try:
+                    _remove_stale(real)  # a kill after the link left its temporary name: a 2nd link
+                    links = os.fstat(d.fd).st_nlink
+                    if links > 1:
+                        raise LedgerError(messages.ledger_has_other_names(path, links))
+                    legacy = _legacy_lock(path)
+                except BaseException:
+                    _unlock(d.fd)
+                    raise
+        except BaseException:
+            if fresh:
+                os.close(d.fd)
+            raise
+        _OPEN[key] = d
+        d.users += 1
+        d.writer = d.writer or not readonly
+    return FileHold(d, not readonly, legacy)
+
+
+def _check_head(fd: int, path: Path) -> None:
+    """Refuse what is certainly not a ledger before SQLite touches it."""
+    if os.fstat(fd).st_size == 0:
+        raise LedgerError(messages.ledger_empty(path))
+    os.lseek(fd, 0, os.SEEK_SET)
+    if os.read(fd, len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+        raise LedgerError(_NOT_SQLITE.format(path=path))
+
+
+_NOT_SQLITE = (
+    "{path} is not a toggl-import ledger (not a SQLite database); it was left untouched. "
+    "Pass --ledger with another path, or move the file away if it is not needed."
+)
+
+
+def _lock(fd: int, path: Path, key: tuple[int, int]) -> None:
+    """The exclusive, non-blocking lock on the database file itself."""
     try:
-        if sys.platform == "win32":
-            import msvcrt
-
-            fh.seek(0)
-            msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)
-        else:
-            import fcntl
-
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _lock_fd(fd, _WINDOWS_LOCK_BYTE)
     except OSError as exc:
-        fh.seek(0)
+        raise LedgerError(messages.ledger_in_use(path, _lock_holder(key))) from exc
+
+
+_WINDOWS_LOCK_BYTE = 0x40000FFF
+"""On Windows (mandatory byte-range locks) a byte SQLite never reads or writes: the end of the
+page that holds its own lock bytes (at 1 GiB, with 4096-byte pages). Untested: no Windows CI."""
+
+
+def _lock_fd(fd: int, offset: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, offset, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _unlock(fd: int) -> None:
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, _WINDOWS_LOCK_BYTE, os.SEEK_SET)
+        with contextlib.suppress(OSError):
+            msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+    else:
+        import fcntl
+
+        fcntl.flock(fd, fcntl.LOCK_UN)
+
+
+def _lock_holder(key: tuple[int, int]) -> int | None:
+    """The pid holding a ``flock`` on the file ``key`` (Linux: ``/proc/locks``), if it can be known."""
+    try:
+        lines = Path("/proc/locks").read_text().splitlines()
+    except OSError:
+        return None
+    dev, ino = key
+    exact, by_inode = [], []
+    for line in lines:  # "1: FLOCK  ADVISORY  WRITE 6787 fe:00:2146389 0 EOF"; "->": a waiter
+        parts = line.split()
+        if len(parts) < 6 or parts[1] != "FLOCK" or parts[3] != "WRITE":
+            continue
+        try:
+            major_hex, minor_hex, inode_text = parts[5].split(":")
+            major, minor, inode, pid = int(major_hex, 16), int(minor_hex, 16), int(inode_text), int(parts[4])
+        except ValueError:
+            continue
+        if inode != ino:
+            continue
+        by_inode.append(pid)
+        if (major, minor) == (os.major(dev), os.minor(dev)):
+            exact.append(pid)
+    found = exact or (by_inode if len(by_inode) == 1 else [])  # overlay file systems show another dev
+    return found[0] if found and found[0] > 0 else None
+
+
+def _legacy_lock(path: Path) -> IO[bytes] | None:
+    """The ``<ledger>.lock`` of versions before the lock moved onto the file itself, if there is
+    one: taken too, so that an older and a newer version never write one ledger at once."""
+    try:
+        fh = Path(f"{path}.lock").open("r+b")  # noqa: SIM115 -- held until the ledger closes
+    except FileNotFoundError:
+        return None
+    try:
+        _lock_fd(fh.fileno(), 0)
+    except OSError as exc:
         holder = fh.read(32).decode(errors="replace").strip()
         fh.close()
-        who = f" (pid {holder})" if holder.isdigit() else ""
-        raise LedgerError(
-            f"ledger {name} is in use by another run{who}; wait for it to finish, "
-            "or pass --ledger with another path"
-        ) from exc
-    fh.truncate(0)
-    fh.write(str(os.getpid()).encode())
-    fh.flush()
+        raise LedgerError(messages.ledger_in_use(path, int(holder) if holder.isdigit() else None)) from exc
     return fh
 
 
+# -- a new file ------------------------------------------------------------------------------------
+def _create(path: Path, real: Path) -> None:
+    """Publish a complete, empty ledger at ``real`` -- unless another run got there first."""
+    wal = Path(f"{real}-wal")
+    if wal.exists() and wal.stat().st_size > 0:
+        raise LedgerError(messages.ledger_wal_without_database(path, wal))
+    _remove_stale(real)
+    tmp = _temp_name(real)
+    try:
+        _write_new(tmp, _empty_ledger())
+        _publish(tmp, real)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _empty_ledger() -> bytes:
+    """The bytes of a new ledger at ``SCHEMA_VERSION``, already in WAL mode."""
+    mem = sqlite3.connect(":memory:", isolation_level=None)
+    try:
+        with _Transaction(mem):
+            for step in _MIGRATIONS[:SCHEMA_VERSION]:
+                for statement in step:
+                    mem.execute(statement)
+            mem.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            mem.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        data = bytearray(mem.serialize())
+    finally:
+        mem.close()
+    data[18:20] = b"\x02\x02"  # file format read/write versions 2: WAL (sqlite.org/fileformat2.html)
+    return bytes(data)
+
+
+def _temp_name(final: Path) -> Path:
+    return final.with_name(f"{final.name}.new-{os.getpid()}")
+
+
+def _write_new(tmp: Path, data: bytes) -> None:
+    tmp.unlink(missing_ok=True)  # a dead process's, that had our pid
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _publish(tmp: Path, final: Path) -> bool:
+    """Give the complete file ``tmp`` the name ``final`` unless that name is taken; fsync the
+    folder. ``False`` if it was taken (the file there is left as it is)."""
+    try:
+        os.link(tmp, final)
+    except FileExistsError:
+        return False
+    except OSError as exc:  # a file system without hard links: copy into a new file instead (a kill
+        # mid-copy leaves a short file there, which the next run refuses as empty or damaged)
+        if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV, errno.EMLINK):
+            raise
+        try:
+            fd = os.open(final, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+        except FileExistsError:
+            return False
+        try:
+            with tmp.open("rb") as src, os.fdopen(os.dup(fd), "wb") as out:
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except BaseException:
+            os.close(fd)
+            final.unlink(missing_ok=True)
+            raise
+        os.close(fd)
+    _fsync_folder(final.parent)
+    return True
+
+
+def _fsync_folder(folder: Path) -> None:
+    if sys.platform == "win32":
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_stale(final: Path) -> None:
+    """Delete ``<final>.new-<pid>`` files whose process is gone (killed while making ``final``)."""
+    if sys.platform == "win32":
+        return
+    prefix = f"{final.name}.new-"
+    with contextlib.suppress(OSError), os.scandir(final.parent) as entries:
+        for entry in entries:
+            pid = entry.name[len(prefix) :]
+            if entry.name.startswith(prefix) and pid.isdigit() and not _alive(int(pid)):
+                with contextlib.suppress(OSError):
+                    Path(entry.path).unlink()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+# -- recognising and migrating -------------------------------------------------------------------
 def _prepare(conn: sqlite3.Connection, name: str, readonly: bool, synchronous: str) -> None:
     """Recognise the file, set the journal, and migrate to ``SCHEMA_VERSION``."""
-    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
-    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-    if app_id == APPLICATION_ID:
-        if version > SCHEMA_VERSION:
-            raise LedgerError(
-                f"ledger {name} was written by a newer toggl-import (schema {version}; this "
-                f"version reads up to {SCHEMA_VERSION}). Upgrade toggl-import "
-                "(pip install -U toggl-import), or pass --ledger with another path."
-            )
-    elif app_id == 0 and not tables:
-        if readonly:
-            raise LedgerError(f"no ledger at {name}: the file is empty")
-        version = 0
-    else:
-        what = f"application_id {app_id:#x}" if app_id else "no application id"
-        listed = ", ".join(tables[:5]) or "none"
-        raise LedgerError(
-            f"{name} is a SQLite database of another application ({what}, tables: {listed}), "
-            "not a toggl-import ledger; it was left untouched. Pass --ledger with a new path."
-        )
+    version = _identify(conn, name, readonly)
     if version < SCHEMA_VERSION and readonly:
         raise LedgerError(f"ledger {name} has an old schema; `toggl-import run` upgrades it")
     if readonly:  # not mode=ro: the last reader out may then tidy away the -wal and -shm files
@@ -150,7 +425,36 @@ def _prepare(conn: sqlite3.Connection, name: str, readonly: bool, synchronous: s
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
-def _ledger_error(name: str, exc: sqlite3.Error) -> LedgerError:
+def _identify(conn: sqlite3.Connection, name: str, readonly: bool) -> int:
+    """The file's schema version (0: an empty SQLite database); refuse a foreign or newer one."""
+    app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
+    tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    if app_id == APPLICATION_ID:
+        if version > SCHEMA_VERSION:
+            raise LedgerError(
+                f"ledger {name} was written by a newer toggl-import (schema {version}; this "
+                f"version reads up to {SCHEMA_VERSION}). Upgrade toggl-import "
+                "(pip install -U toggl-import), or pass --ledger with another path."
+            )
+        return version
+    if app_id == 0 and not tables:
+        if readonly:
+            raise LedgerError(f"no ledger at {name}: the file is empty")
+        return 0
+    what = f"application_id {app_id:#x}" if app_id else "no application id"
+    listed = ", ".join(tables[:5]) or "none"
+    raise LedgerError(
+        f"{name} is a SQLite database of another application ({what}, tables: {listed}), "
+        "not a toggl-import ledger; it was left untouched. Pass --ledger with a new path."
+    )
+
+
+# -- errors ----------------------------------------------------------------------------------------
+def _ledger_error(name: str, exc: sqlite3.Error | OSError) -> LedgerError:
+    """The ``LedgerError`` for an error of SQLite or the file system while using ledger ``name``."""
+    if isinstance(exc, OSError):
+        return LedgerError(f"ledger {name}: {exc.strerror or exc}")
     text = str(exc)
     if "malformed" in text or "not a database" in text:
         return LedgerError(

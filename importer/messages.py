@@ -705,3 +705,53 @@ def unexpected_error(kind: str, trace: object) -> str:
         f"trace is in {trace}; the ledger keeps what was done, so running the same command "
         "again resumes"
     )
+
+
+# -- the ledger file (ledger_file.py) --------------------------------------------------------------
+
+
+def ledger_in_use(path: object, pid: int | None) -> str:
+    """A second writer on one ledger file, by whatever path; ``pid`` of the holder if known."""
+    who = f" (pid {pid})" if pid else ""
+    return (
+        f"ledger {path} is in use by another run{who}: wait for it to finish, or pass --ledger "
+        "with another path"
+    )
+
+
+def ledger_has_other_names(path: object, links: int) -> str:
+    """A ledger file with several hard links: SQLite keeps the -wal beside the name it opened."""
+    return (
+        f"ledger {path} has {links} names (hard links): SQLite keeps a ledger's last writes beside "
+        "the name it was opened by, so after a crash a run through another name would not see "
+        f"them; keep one name: delete the other links (find / -samefile {path} lists them), or use "
+        f'a copy instead (sqlite3 {path} ".backup COPY")'
+    )
+
+
+def ledger_empty(path: object) -> str:
+    """A zero-length file where the ledger should be: never one that a run wrote (see
+    ``ledger_file``: a new ledger is published whole), most often a failed copy."""
+    return (
+        f"ledger {path} is empty (0 bytes), so it is not a ledger an earlier run wrote (that would "
+        "hold its rows): if it is a copy of your ledger, the copy failed, so copy it again (with "
+        'its -wal file, or with sqlite3 LEDGER ".backup COPY"); to start a new ledger, delete the '
+        "empty file"
+    )
+
+
+def ledger_wal_without_database(path: object, wal: object) -> str:
+    """A new ledger would be created next to the ``-wal`` of one that is gone: SQLite would read
+    that file's last writes into the new one."""
+    return (
+        f"there is no ledger at {path}, but its write-ahead log {wal} is there: it may hold the last "
+        "writes of a ledger that was moved or deleted; put that ledger back at this path, or if it "
+        f"is gone for good, delete {wal}"
+    )
+
+
+def ledger_keeps_changing(path: object) -> str:
+    """The file at the ledger path was replaced each time it was opened (three times)."""
+    return f"ledger {path} was replaced while it was being opened: run the command again"
+
+

@@ -433,12 +433,6 @@ def test_reopen_keeps_rows(path: Path) -> None:
         assert state(ledger, r.fingerprint) == RowStatus.PENDING
 
 
-def test_empty_file_becomes_a_ledger(path: Path) -> None:
-    path.touch()
-    with Ledger.open(path) as ledger:
-        assert ledger.counts()["total"] == 0
-
-
 def test_random_binary_file_is_refused_untouched(path: Path) -> None:
     junk = bytes(range(256)) * 64
     path.write_bytes(junk)
@@ -494,17 +488,12 @@ def test_damaged_ledger_says_keep_it(path: Path) -> None:
         ledger.counts()
 
 
-def test_failed_migration_leaves_nothing_half_done(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_creation_leaves_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = ((*ledger_file._MIGRATIONS[0], "CREATE TABLE runs (x)"),)
     monkeypatch.setattr(ledger_file, "_MIGRATIONS", broken)
     with pytest.raises(LedgerError, match="already exists"):
         Ledger.open(path)
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0
-    finally:
-        conn.close()
+    assert list(path.parent.iterdir()) == []  # neither the ledger nor its temporary file
     monkeypatch.undo()
     Ledger.open(path).close()
 

@@ -1,0 +1,355 @@
+"""The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it is
+made.
+
+Kills and signals run in subprocesses; the CLI cases run ``toggl-import`` against the sandbox.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_cli_run import Server
+from timesheets import POSTS
+from timesheets import write_sheet as write
+
+import importer.cli as cli
+from importer import messages
+from importer.errors import LedgerError
+from importer.ledger import Ledger, PendingRow, fingerprint
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(__file__).resolve().parent / "data"
+ENV = {**{k: v for k, v in os.environ.items() if not k.startswith("TOGGL_")}, "PYTHONPATH": str(REPO)}
+WID = 1234567
+
+
+def rows(n: int, file: str = "a.csv", start: int = 0) -> list[PendingRow]:
+    out = []
+    for i in range(start, start + n):
+        body = {"workspace_id": WID, "start": "2026-05-04T08:00:00Z", "duration": 60 + i,
+                "description": f"row {i:05d} " + "x" * 120}  # fmt: skip
+        out.append(PendingRow(fingerprint(body), file, i + 2, body))
+    return out
+
+
+@pytest.fixture
+def path(tmp_path: Path) -> Path:
+    return tmp_path / "toggl-import.ledger.sqlite"
+
+
+def python(code: str, *args: object, **kw: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code), *map(str, args)], env=ENV,
+                          capture_output=True, text=True, timeout=120, **kw)  # fmt: skip
+
+
+def contents(path: Path) -> dict[str, Any]:
+    """Everything a ledger file holds, read without our code: schema, version, every row."""
+    conn = sqlite3.connect(path)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        return {
+            "user_version": conn.execute("PRAGMA user_version").fetchone()[0],
+            "application_id": conn.execute("PRAGMA application_id").fetchone()[0],
+            "schema": sorted(conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall()),
+            **{t: conn.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in tables},
+        }
+    finally:
+        conn.close()
+
+
+def states(path: Path) -> dict[int, tuple[str, int | None]]:
+    """Spreadsheet row → (state, entry id), read with plain sqlite3 (what a copy holds)."""
+    conn = sqlite3.connect(path)
+    try:
+        return {r: (s, e) for r, s, e in conn.execute("SELECT row, state, entry_id FROM rows")}
+    finally:
+        conn.close()
+
+
+# -- 1. one lock per file, whatever the path -------------------------------------------------------
+def other_names(path: Path, tmp_path: Path) -> dict[str, Path]:
+    """Other paths to the ledger file ``path`` (a hard link is made apart: see below)."""
+    (tmp_path / "sub").mkdir(exist_ok=True)
+    link = tmp_path / "link.sqlite"
+    if not link.is_symlink():
+        link.symlink_to(path)
+    return {
+        "symlink": link,
+        "relative": Path(os.path.relpath(path)),
+        "dotted": tmp_path / "sub" / ".." / "." / path.name,
+        "through /proc/self/root": Path(f"/proc/self/root{path}"),  # like another mount of it
+    }
+
+
+def test_a_second_writer_by_any_path_is_refused(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path.parent)
+    names = other_names(path, tmp_path)
+    with Ledger.open(path) as first:
+        first.add_pending(rows(3))
+        hard = tmp_path / "sub" / "hard.sqlite"
+        os.link(path, hard)  # made while the first run writes
+        for other in [*names.values(), hard]:
+            with pytest.raises(LedgerError, match=rf"in use by another run \(pid {os.getpid()}\)"):
+                Ledger.open(other)
+        for how, other in names.items():
+            with Ledger.open(other, readonly=True) as reader:  # readers take no lock
+                assert reader.counts()["pending"] == 3, how
+        first.add_pending(rows(1, start=3))  # the refusals took nothing from the first
+    for other in names.values():  # released on close
+        with pytest.raises(LedgerError, match=r"has 2 names \(hard links\).*find / -samefile"):
+            Ledger.open(other)
+    hard.unlink()
+    for other in names.values():
+        Ledger.open(other).close()
+    with Ledger.open(path, readonly=True) as book:
+        assert book.counts()["pending"] == 4
+
+
+HOLDER = """
+import sys
+from importer.ledger import Ledger, PendingRow
+book = Ledger.open(sys.argv[1])
+print("ready", flush=True)
+for line in sys.stdin:  # each line: add a row, and say so
+    book.add_pending([PendingRow(line.strip().rjust(32, "0"), "h.csv", 2, None)])
+    print("added", flush=True)
+"""
+
+
+@contextlib.contextmanager
+def holder(path: Path) -> Iterator[subprocess.Popen[str]]:
+    """Another process holding ``path`` open for writing, until its stdin closes."""
+    with subprocess.Popen([sys.executable, "-c", HOLDER, str(path)], env=ENV, text=True,
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:  # fmt: skip
+        assert proc.stdout is not None and proc.stdin is not None
+        try:
+            assert proc.stdout.readline() == "ready\n"
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.stdin.close()
+            proc.wait(timeout=60)
+
+
+@pytest.mark.slow
+def test_a_writer_in_another_process_is_refused_by_any_path_and_readers_read_beside_it(
+    path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    Ledger.open(path).close()
+    names = other_names(path, tmp_path)
+    monkeypatch.chdir(tmp_path.parent)
+    with holder(names["symlink"]) as proc:
+        assert proc.stdin is not None and proc.stdout is not None
+        hard = tmp_path / "sub" / "hard.sqlite"
+        os.link(path, hard)
+        for other in [path, *names.values(), hard]:
+            with pytest.raises(LedgerError, match=rf"in use by another run \(pid {proc.pid}\)"):
+                Ledger.open(other)
+        hard.unlink()
+        # flock and SQLite's own (fcntl) locks do not meet: the holder writes, we read what it wrote
+        proc.stdin.write("1\n")
+        proc.stdin.flush()
+        assert proc.stdout.readline() == "added\n"
+        with Ledger.open(names["relative"], readonly=True) as reader:
+            assert reader.counts()["pending"] == 1
+    Ledger.open(names["dotted"]).close()
+
+
+@pytest.mark.slow
+def test_the_lock_goes_with_a_killed_holder(path: Path) -> None:
+    with holder(path) as proc:
+        with pytest.raises(LedgerError, match=rf"\(pid {proc.pid}\)"):
+            Ledger.open(path)
+        proc.kill()  # SIGKILL: no close, no clean-up
+        proc.wait(timeout=30)
+        with Ledger.open(path) as book:
+            assert book.counts()["total"] == 0
+
+
+def test_no_lock_file_is_written_and_an_older_versions_one_is_honoured(path: Path) -> None:
+    import fcntl
+
+    with Ledger.open(path):
+        assert not Path(f"{path}.lock").exists()
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+    old = Path(f"{path}.lock")
+    old.write_text("4242")  # an older toggl-import is running: it holds its lock file
+    with old.open("rb") as held:
+        fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(LedgerError, match=r"in use by another run \(pid 4242\)"):
+            Ledger.open(path)
+    Ledger.open(path).close()
+    assert old.read_text() == "4242"  # left as it was
+
+
+def test_closing_other_handles_of_the_file_keeps_sqlites_locks(path: Path, tmp_path: Path) -> None:
+    """Closing any descriptor of a file drops the process's POSIX locks on it, SQLite's shared
+    lock too; without that lock another process's last connection checkpoints and deletes the
+    -wal of a live writer. A refused writer or a reader of this process must close none."""
+    link = other_names(path, tmp_path)["symlink"]
+    Ledger.open(path).close()
+    with Ledger.open(path) as writer:
+        writer.add_pending(rows(5))
+        for _ in range(2):
+            with pytest.raises(LedgerError, match="in use"):
+                Ledger.open(link)
+            Ledger.open(link, readonly=True).close()
+        count = "SELECT count(*) FROM rows"
+        other = python(f"import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+                       f"print(c.execute({count!r}).fetchone()[0]); c.close()", path)  # fmt: skip
+        assert other.stdout.strip() == "5", other.stderr
+        assert Path(f"{path}-wal").exists()  # the other process saw that a connection is alive
+        writer.add_pending(rows(1, start=5))
+    with Ledger.open(path, readonly=True) as book:
+        assert book.counts()["pending"] == 6
+
+
+# -- 2. an empty file is never taken as a new ledger, and never left behind -----------------------
+EMPTY = (
+    "ledger {path} is empty (0 bytes), so it is not a ledger an earlier run wrote (that would hold its "
+    "rows): if it is a copy of your ledger, the copy failed, so copy it again (with its -wal file, or "
+    'with sqlite3 LEDGER ".backup COPY"); to start a new ledger, delete the empty file'
+)
+
+
+@pytest.mark.parametrize("readonly", [False, True])
+def test_an_empty_file_is_refused_untouched(path: Path, readonly: bool) -> None:
+    path.touch()
+    with pytest.raises(LedgerError) as refused:
+        Ledger.open(path, readonly=readonly)
+    assert str(refused.value) == EMPTY.format(path=path)
+    assert [(p.name, p.stat().st_size) for p in path.parent.iterdir()] == [(path.name, 0)]
+    path.unlink()  # the advice: delete it, and a new ledger is started
+    Ledger.open(path).close()
+
+
+KILLED_WHILE_CREATING = """
+import os, signal, sys
+from importer import ledger, ledger_file
+where = sys.argv[2]
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if where == "temporary file made":
+    real_write = os.write
+    def write(fd, data):
+        die()
+    ledger_file.os.write = write
+elif where == "before the link":
+    real_publish = ledger_file._publish
+    ledger_file._publish = lambda tmp, final: die()
+elif where == "after the link":
+    real_publish = ledger_file._publish
+    ledger_file._publish = lambda tmp, final: (real_publish(tmp, final), die())
+elif where == "after sqlite3.connect":
+    real_connect = ledger.sqlite3.connect
+    class Dying:
+        @staticmethod
+        def connect(*args, **kw):
+            conn = real_connect(*args, **kw)
+            die()
+    ledger.sqlite3 = Dying  # Ledger.open's connect: the moment the old code made a 0-byte file
+ledger.Ledger.open(sys.argv[1])
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "where", ["temporary file made", "before the link", "after the link", "after sqlite3.connect"]
+)
+def test_a_kill_while_the_ledger_is_made_never_leaves_an_empty_one(path: Path, where: str) -> None:
+    done = python(KILLED_WHILE_CREATING, path, where)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    if path.exists():  # after the link: a whole, empty ledger
+        assert path.stat().st_size > 0
+        with Ledger.open(path, readonly=True) as book:
+            assert book.counts()["total"] == 0
+    with Ledger.open(path) as book:  # and the next run goes on as if nothing had happened
+        book.add_pending(rows(2))
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary file left
+
+
+def test_a_wal_left_without_its_ledger_is_not_adopted(path: Path) -> None:
+    with Ledger.open(path) as book:
+        book.add_pending(rows(3))
+        shutil.copy(f"{path}-wal", f"{path}.saved-wal")  # the writes of a ledger not yet checkpointed
+    path.unlink()
+    Path(f"{path}.saved-wal").rename(f"{path}-wal")
+    with pytest.raises(LedgerError) as refused:
+        Ledger.open(path)
+    assert str(refused.value) == messages.ledger_wal_without_database(path, Path(f"{path}-wal"))
+    assert not path.exists()
+
+
+# -- the command against the sandbox ---------------------------------------------------------------
+@pytest.fixture(scope="module")
+def server() -> Iterator[Server]:
+    running = Server()
+    yield running
+    running.stop()
+
+
+class Ran:
+    def __init__(self, code: int, out: str, err: str) -> None:
+        self.code, self.out, self.err = code, out, err
+
+    def __repr__(self) -> str:
+        return f"exit {self.code}\n{self.out}\n{self.err}"
+
+
+def toggl(argv: list[str], cwd: Path, server: Server) -> Ran:
+    """``toggl-import ARGV`` in this process, in ``cwd``, with the sandbox's token."""
+    out, err = io.StringIO(), io.StringIO()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(cwd)
+        for name in [k for k in os.environ if k.startswith("TOGGL_")]:
+            mp.delenv(name)
+        mp.setenv("TOGGL_API_TOKEN", server.sandbox.token)
+        mp.setenv("COLUMNS", "250")
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = cli.main(argv)
+    ran = Ran(code, out.getvalue(), err.getvalue())
+    assert "Traceback" not in ran.out + ran.err
+    return ran
+
+
+def import_args(server: Server, sheet: Path | list[Path], ledger: Path, *extra: str) -> list[str]:
+    sheets = [str(s) for s in (sheet if isinstance(sheet, list) else [sheet])]
+    return ["run", *sheets, "--api-url", server.sandbox.base_url, "--workspace-id", str(WID),
+            "--ledger", str(ledger), "--timezone", "UTC", "--rate", "1000", *extra]  # fmt: skip
+
+
+def test_run_refuses_an_empty_ledger_before_anything_is_sent(server: Server, tmp_path: Path) -> None:
+    server.reset()
+    write(tmp_path / "sheet.csv", 5)
+    (tmp_path / "l.sqlite").touch()  # someone's copy of their ledger that failed
+    ran = toggl(import_args(server, tmp_path / "sheet.csv", tmp_path / "l.sqlite"), tmp_path, server)
+    assert (ran.code, ran.err) == (2, f"toggl-import: {EMPTY.format(path=tmp_path / 'l.sqlite')}\n")
+    assert server.requests.get(POSTS, 0) == 0 and server.sandbox.state.entries == []
+    assert (tmp_path / "l.sqlite").stat().st_size == 0
+    ran = toggl(["status", "--ledger", str(tmp_path / "l.sqlite")], tmp_path, server)
+    assert ran.code == 2 and "is empty (0 bytes)" in ran.err
+
+
+def test_a_dry_run_makes_no_ledger(server: Server, tmp_path: Path) -> None:
+    server.reset()
+    write(tmp_path / "sheet.csv", 5)
+    ran = toggl(import_args(server, tmp_path / "sheet.csv", tmp_path / "l.sqlite", "--dry-run"),
+                tmp_path, server)  # fmt: skip
+    assert ran.code == 0, ran
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.csv"]
