@@ -27,6 +27,9 @@ Why a killed run (``kill -9`` included) loses nothing and never duplicates
 * Per-run facts (``refused``, ``duplicate``) are keyed by input position ``(file, row)``, not by
   content (a refused row has no complete payload); a later run overwrites them, and
   ``start_run(files=...)`` drops the previous ones of the files it is about to read.
+* ``mark_sending()`` commits durably (``ledger_file.durable``: one fsync, so the marks survive a
+  power cut too) and then checkpoints (``ledger_file.Checkpoints``, at most every 0.25 s): the
+  main file, the one people copy, holds the marks even when its ``-wal`` is left behind.
 
 Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on the
 database file itself (by any path: symlink, hard link, relative), and a second writer gets
@@ -53,10 +56,12 @@ from .ledger_file import (
     APPLICATION_ID,
     SCHEMA_VERSION,
     SQLITE_MAGIC,
+    Checkpoints,
     FileHold,
     _ledger_error,
     _prepare,
     _Transaction,
+    durable,
     hold_file,
 )
 from .models import RowStatus
@@ -295,6 +300,7 @@ class Ledger:
         self.readonly = readonly
         self._secrets = tuple(secrets)
         self._buffer = buffer
+        self._checkpoints = Checkpoints()
         self.run_id: int | None = None
         """The run started by ``start_run``: outcomes without a run id are stamped with it."""
 
@@ -421,7 +427,9 @@ class Ledger:
         is unknown (``add_pending`` it first) or already ``created`` (it must never be posted).
         """
         self._writable()
-        self._write(self._buffer.take(), list(dict.fromkeys(fingerprints)))
+        with durable(self.conn):  # the marks that guard against duplicates survive a power cut
+            self._write(self._buffer.take(), list(dict.fromkeys(fingerprints)))
+        self._checkpoints.after_commit(self.conn)  # and the main file, should it be copied alone
 
     def record(self, outcomes: Iterable[Outcome]) -> None:
         """Buffer outcomes; they are written together when due (see the module docstring)."""

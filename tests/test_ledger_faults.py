@@ -1,5 +1,5 @@
 """The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it is
-made.
+made or written; a power cut's durability.
 
 Kills and signals run in subprocesses; the CLI cases run ``toggl-import`` against the sandbox.
 """
@@ -27,7 +27,7 @@ from timesheets import write_sheet as write
 import importer.cli as cli
 from importer import messages
 from importer.errors import LedgerError
-from importer.ledger import Ledger, PendingRow, fingerprint
+from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -353,3 +353,107 @@ def test_a_dry_run_makes_no_ledger(server: Server, tmp_path: Path) -> None:
                 tmp_path, server)  # fmt: skip
     assert ran.code == 0, ran
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sheet.csv"]
+
+
+# -- 3. the main file is at most a batch behind ----------------------------------------------------
+KILLED_AFTER_BATCHES = """
+import os, signal, sys, time
+from importer import ledger_file
+from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
+book = Ledger.open(sys.argv[1], flush_rows=10**6, flush_seconds=3600)
+book.start_run("killed", 1)
+rows = [PendingRow(fingerprint({"workspace_id": 1, "start": "2026-01-01T09:00:00Z", "duration": 60 + i}),
+                   "a.csv", i + 2, None) for i in range(200)]
+book.add_pending(rows)
+for k in range(4):
+    batch = rows[16 * k : 16 * (k + 1)]
+    book.mark_sending([r.fingerprint for r in batch])  # with the outcomes of the batch before
+    book.record([Outcome.created(r.fingerprint, 7000 + r.row) for r in batch])
+    time.sleep(ledger_file.CHECKPOINT_SECONDS + 0.05)  # Toggl's pace: batches seconds apart
+os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+@pytest.mark.slow
+def test_after_kill_9_a_copy_of_the_main_file_alone_lacks_at_most_the_last_batch(
+    path: Path, tmp_path: Path
+) -> None:
+    done = python(KILLED_AFTER_BATCHES, path)
+    assert done.returncode == -signal.SIGKILL, done.stderr
+    assert Path(f"{path}-wal").exists()  # the kill left the WAL behind
+    copy = tmp_path / "copy" / "ledger.sqlite"
+    copy.parent.mkdir()
+    shutil.copyfile(path, copy)  # the main file alone, as people copy it
+    held = states(copy)
+    assert len(held) == 200
+    expected = {row: ("created", 7000 + row) for row in range(2, 2 + 48)}  # batches 1-3, and
+    expected |= {row: ("sending", None) for row in range(50, 66)}  # the last batch: read back
+    expected |= {row: ("pending", None) for row in range(66, 202)}
+    assert held == expected
+    with Ledger.open(copy) as book:  # and the copy is a ledger to go on with
+        assert [r.row for r in book.unresolved()] == list(range(50, 66))
+
+
+# -- 7. the sending commit is durable; outcomes are not --------------------------------------------
+def test_mark_sending_commits_with_synchronous_full_and_outcomes_with_normal(path: Path) -> None:
+    with Ledger.open(path, flush_rows=10**6, flush_seconds=3600) as book:
+        book.add_pending(rows(8))
+        seen: list[str] = []
+        book.conn.set_trace_callback(seen.append)
+        book.mark_sending([r.fingerprint for r in rows(8)[:4]])
+        synchronous = [s for s in seen if s.startswith("PRAGMA synchronous")]
+        assert synchronous == ["PRAGMA synchronous", "PRAGMA synchronous = FULL", "PRAGMA synchronous = 1"]
+        assert seen.index("PRAGMA synchronous = FULL") < seen.index("BEGIN IMMEDIATE") < \
+            seen.index("COMMIT") < seen.index("PRAGMA synchronous = 1")  # fmt: skip
+        seen.clear()
+        book.record([Outcome.created(r.fingerprint, 1 + r.row) for r in rows(8)[:4]])
+        book.flush()
+        assert "COMMIT" in seen and not [s for s in seen if "synchronous" in s]
+        assert book.conn.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again
+    with Ledger.open(path, synchronous="FULL") as book:  # FULL throughout: nothing to switch
+        seen.clear()
+        book.conn.set_trace_callback(seen.append)
+        book.mark_sending([rows(8)[5].fingerprint])
+        assert [s for s in seen if s.startswith("PRAGMA synchronous")] == ["PRAGMA synchronous"]
+
+
+FSYNCS = """
+import os, sys
+from importer import ledger_file
+from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
+ledger_file.CHECKPOINT_SECONDS = float("inf")  # the commits alone (a checkpoint fsyncs too)
+book = Ledger.open(sys.argv[1], flush_rows=10**6, flush_seconds=3600)
+rows = [PendingRow(fingerprint({"workspace_id": 1, "start": "2026-01-01T09:00:00Z", "duration": 60 + i}),
+                   "a.csv", i + 2, None) for i in range(400)]
+book.add_pending(rows)
+book.mark_sending([rows[0].fingerprint])  # the WAL's first sync (its folder too), a checkpoint,
+book.mark_sending([rows[1].fingerprint])  # and the WAL restarted after it: its header synced once
+os.chdir(".")  # marks in the trace
+for k in range(20):
+    book.mark_sending([r.fingerprint for r in rows[2 + 16 * k : 18 + 16 * k]])
+os.chdir(".")
+for k in range(20):
+    book.record([Outcome.created(r.fingerprint, r.row) for r in rows[2 + 16 * k : 18 + 16 * k]])
+    book.flush()
+os.chdir(".")
+book._buffer.take()
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace to count fsync calls")
+def test_one_fsync_per_sending_batch_and_none_per_outcome_flush(path: Path, tmp_path: Path) -> None:
+    trace = tmp_path / "trace.txt"
+    done = subprocess.run(["strace", "-f", "-qq", "-e", "trace=fsync,fdatasync,chdir", "-o", str(trace),
+                           sys.executable, "-c", textwrap.dedent(FSYNCS), str(path)],
+                          env=ENV, capture_output=True, text=True, timeout=120)  # fmt: skip
+    if done.returncode != 0 and "ptrace" in done.stderr:
+        pytest.skip(f"strace cannot trace here: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    calls = [line.split()[1].split("(")[0] for line in trace.read_text().splitlines() if "(" in line]
+    marks = [i for i, call in enumerate(calls) if call == "chdir"]
+    assert len(marks) == 3, calls
+    sending = calls[marks[0] + 1 : marks[1]]
+    outcomes = calls[marks[1] + 1 : marks[2]]
+    assert len(sending) == 20 and set(sending) <= {"fsync", "fdatasync"}, sending
+    assert outcomes == []
