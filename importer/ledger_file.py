@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import IO
 
 from . import messages
-from .errors import LedgerError
+from .errors import LedgerError, LedgerFullError
 from .models import RowStatus
 
 APPLICATION_ID = 0x54474C49  # "TGLI": marks a SQLite file as a toggl-import ledger
@@ -507,8 +507,19 @@ def _identify(conn: sqlite3.Connection, name: str, readonly: bool) -> int:
 
 
 # -- errors ----------------------------------------------------------------------------------------
+def _is_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    if isinstance(exc, sqlite3.Error):
+        return getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return False
+
+
 def _ledger_error(name: str, exc: sqlite3.Error | OSError) -> LedgerError:
     """The ``LedgerError`` for an error of SQLite or the file system while using ledger ``name``."""
+    if _is_full(exc):
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return LedgerFullError(messages.ledger_disk_full(name, detail))
     if isinstance(exc, OSError):
         return LedgerError(f"ledger {name}: {exc.strerror or exc}")
     text = str(exc)

@@ -755,3 +755,11 @@ def ledger_keeps_changing(path: object) -> str:
     return f"ledger {path} was replaced while it was being opened: run the command again"
 
 
+def ledger_disk_full(path: object, detail: str) -> str:
+    """SQLITE_FULL or ENOSPC while writing the ledger: resumable, the run stops (exit 3)."""
+    return (
+        f"the disk holding the ledger {path} is full ({detail}): free some space there, then run "
+        "the same command again to resume"
+    )
+
+

@@ -1,5 +1,5 @@
 """The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it is
-made or written; a power cut's durability.
+made or written; a power cut's durability; a full disk.
 
 Kills and signals run in subprocesses; the CLI cases run ``toggl-import`` against the sandbox.
 """
@@ -21,12 +21,15 @@ from typing import Any
 
 import pytest
 from test_cli_run import Server
-from timesheets import POSTS
+from timesheets import (
+    POSTS,
+    assert_exactly_once,
+)
 from timesheets import write_sheet as write
 
 import importer.cli as cli
-from importer import messages
-from importer.errors import LedgerError
+from importer import ledger_file, messages
+from importer.errors import LedgerError, LedgerFullError
 from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
@@ -457,3 +460,62 @@ def test_one_fsync_per_sending_batch_and_none_per_outcome_flush(path: Path, tmp_
     outcomes = calls[marks[1] + 1 : marks[2]]
     assert len(sending) == 20 and set(sending) <= {"fsync", "fdatasync"}, sending
     assert outcomes == []
+
+
+# -- 4. a full disk stops the run resumably -------------------------------------------------------
+def full(path: object) -> str:
+    return messages.ledger_disk_full(path, "database or disk is full")
+
+
+def test_sqlite_full_is_a_ledger_full_error(path: Path) -> None:
+    with Ledger.open(path) as book:
+        pages = book.conn.execute("PRAGMA page_count").fetchone()[0]
+        book.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk holds no page more
+        with pytest.raises(LedgerFullError) as stopped:
+            book.add_pending(rows(500))
+        assert str(stopped.value) == full(path)
+        assert book.counts()["total"] == 0  # the transaction was rolled back whole
+
+
+def test_no_space_while_making_a_new_ledger_is_a_ledger_full_error(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def no_space(tmp: Path, data: bytes) -> None:
+        tmp.write_bytes(data[:100])
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ledger_file, "_write_new", no_space)
+    with pytest.raises(LedgerFullError) as stopped:
+        Ledger.open(path)
+    assert str(stopped.value) == messages.ledger_disk_full(path, "No space left on device")
+    assert list(path.parent.iterdir()) == []
+
+
+def test_a_full_disk_during_a_run_exits_3_and_the_resume_is_exact(
+    server: Server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.reset()
+    keys = write(tmp_path / "a.csv", 150) + write(tmp_path / "b.csv", 150, prefix="b")
+    ledger = tmp_path / "l.sqlite"
+    real_mark = Ledger.mark_sending
+
+    def then_full(self: Ledger, fingerprints: Any) -> None:
+        real_mark(self, fingerprints)
+        pages = self.conn.execute("PRAGMA page_count").fetchone()[0]
+        self.conn.execute(f"PRAGMA max_page_count = {pages}")  # the disk is full from now on
+
+    monkeypatch.setattr(Ledger, "mark_sending", then_full)
+    argv = import_args(server, [tmp_path / "a.csv", tmp_path / "b.csv"], ledger)
+    stopped = toggl(argv, tmp_path, server)  # b.csv's rows find no room once a.csv's are going
+    assert stopped.code == 3, stopped
+    assert stopped.err.endswith(f"toggl-import: {full(ledger)}\n"), stopped.err
+    sent = server.requests[POSTS]
+    assert 0 < sent < 300
+
+    monkeypatch.undo()  # space was freed: the same command again
+    resumed = toggl(argv, tmp_path, server)
+    assert resumed.code == 0, resumed
+    assert_exactly_once(server.sandbox, keys)
+    assert server.requests[POSTS] == 300  # rows sent before the stop were read back, not sent again
+    with Ledger.open(ledger, readonly=True) as book:
+        assert (book.counts()["created"], book.counts()["total"]) == (300, 300)

@@ -1038,13 +1038,13 @@ def test_a_full_temporary_folder_says_what_to_free(
 
 
 @uses("ledger_empty", "ledger_in_use", "ledger_has_other_names", "ledger_wal_without_database",
-      "ledger_keeps_changing")
+      "ledger_keeps_changing", "ledger_disk_full")
 def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
     tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from importer import ledger_file
     from importer.errors import LedgerError
-    from importer.ledger import Ledger
+    from importer.ledger import Ledger, PendingRow
 
     def refused(*args: Any, **kw: Any) -> str:
         with pytest.raises(LedgerError) as err:
@@ -1086,6 +1086,16 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
     with monkeypatch.context() as mp:
         mp.setattr(ledger_file, "_share", lambda *args: None)  # replaced each time it is opened
         spy.check("ledger_keeps_changing", refused(path))
+
+    # ledger_disk_full
+    with Ledger.open(path) as book:
+        book.conn.execute(f"PRAGMA max_page_count = {book.conn.execute('PRAGMA page_count').fetchone()[0]}")
+        with pytest.raises(LedgerError) as full:
+            book.add_pending([PendingRow(f"{i:032x}", "t.csv", i, None) for i in range(2, 400)])
+    assert str(full.value) == (f"the disk holding the ledger {path} is full (database or disk is "
+                               "full): free some space there, then run the same command again to "
+                               "resume")  # fmt: skip
+    spy.check("ledger_disk_full", str(full.value))
 
 
 @uses("ambiguous_date")

@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__, messages
 from ..config import DATE_ORDERS, DEFAULT_CONFIG_PATH, PRESETS, Credentials, Settings, load_settings
-from ..errors import ConfigError, ImporterError, InputError, LedgerError
+from ..errors import ConfigError, ImporterError, InputError, LedgerError, LedgerFullError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
 
@@ -197,6 +197,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, env)
     except KeyboardInterrupt:
         print(f"toggl-import: {messages.interrupted()}", file=sys.stderr)
+        return EXIT_STOPPED
+    except LedgerFullError as exc:  # resumable: the run stopped early, nothing is wrong with it
+        print(f"toggl-import: {exc}", file=sys.stderr)
         return EXIT_STOPPED
     except (ConfigError, InputError, LedgerError) as exc:
         print(f"toggl-import: {exc}", file=sys.stderr)
