@@ -1,20 +1,23 @@
 """What the ledger costs per row: commit strategies against the real ``Ledger`` path.
 
     .venv/bin/python bench/bench_ledger.py [--rows 200000] [--repeat 3] [--max-seconds 5]
-                                           [--only rows|sending]
+                                           [--check-rows 200000] [--only rows|sending|check]
 
 Every variant writes the same rows into the ledger's own schema, in a fresh file on disk (``--dir``,
 default: a temporary folder; do not point it at tmpfs, where fsync is free). Variants that commit
 every row are slow: each stops after ``--max-seconds`` and reports the rate of what it wrote.
 Figures are medians of ``--repeat`` runs, with ratios against the batched baseline of the same run.
 
-One more section:
+Two more sections:
 
 * **the sending batch** -- ``Ledger.mark_sending`` in batches of 16, 64 and 256 rows (with the
   previous batch's outcomes in the same transaction, as the runner does), with its durable commit
   (``ledger_file.durable``: one fsync) and its checkpoint (``ledger_file.checkpoint``) each switched
   off and on: commits/s, us per row, and the ratio against plain ``synchronous=NORMAL`` of the same
-  batch size, in the same run.
+  batch size, in the same run;
+* **the check at open** -- ``PRAGMA quick_check`` against the walk of every b-tree
+  (``ledger_file._walk``) on a ledger of ``--check-rows`` rows (``--check-rows 1000000`` for the
+  figure in ``ledger_file``'s docstring; building it takes about a minute).
 """
 
 from __future__ import annotations
@@ -225,13 +228,60 @@ def bench_sending(rows: Rows, repeat: int, cap: float, tmp: str) -> None:
             print(f"  {batch:>5}  {policy[0]:<44} {line}", flush=True)
 
 
+# -- the check at open -----------------------------------------------------------------------------
+def bench_check(n: int, repeat: int, tmp: str) -> None:
+    path = Path(tmp) / "check.sqlite"
+    t0 = time.perf_counter()
+    with Ledger.open(path) as ledger:
+        ledger.start_run("bench", 1234567)
+        for lo in range(0, n, 50_000):
+            chunk = make_rows_from(lo, min(n, lo + 50_000))
+            ledger.add_pending(chunk)
+            ledger.mark_sending([r.fingerprint for r in chunk])
+            ledger.record([Outcome.created(r.fingerprint, r.row) for r in chunk])
+    built = time.perf_counter() - t0
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA cache_size = -16000")  # as Ledger.open sets it
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    print(f"\nthe check at open: {n:,} rows, {path.stat().st_size / 1e6:.0f} MB, {pages:,} pages "
+          f"(built in {built:.0f} s), warm page cache, median of {repeat}")  # fmt: skip
+    timings: dict[str, float] = {}
+    for name, check in (("PRAGMA quick_check", lambda: conn.execute("PRAGMA quick_check").fetchall()),
+                        ("walk of every b-tree (_walk)", lambda: ledger_file._walk(conn))):  # fmt: skip
+        check()  # warm the cache: the check right after the run's own reads
+        times = []
+        for _ in range(repeat):
+            t1 = time.perf_counter()
+            check()
+            times.append(time.perf_counter() - t1)
+        timings[name] = statistics.median(times)
+    base = timings["PRAGMA quick_check"]
+    for name, seconds in timings.items():
+        print(f"  {name:<32} {seconds * 1000:>9,.0f} ms  {seconds / base:>5.2f}x")
+    print(f"  (a writer's open runs quick_check up to {ledger_file.QUICK_CHECK_MAX_PAGES:,} pages, "
+          "the walk above)")  # fmt: skip
+    conn.close()
+
+
+def make_rows_from(lo: int, hi: int) -> Rows:
+    out = []
+    for i in range(lo, hi):
+        start = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(1_767_225_600 + i * 600))
+        body = {"workspace_id": 1234567, "start": start, "duration": 900 + i % 7200,
+                "description": f"Review the invoice export #{i % 977}",
+                "project_id": 1000 + i % 40, "user_id": 50 + i % 30}  # fmt: skip
+        out.append(PendingRow(fingerprint(body), "timesheet.csv", i + 2, body))
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--max-seconds", type=float, default=5.0)
     parser.add_argument("--dir", type=Path, default=None)
-    parser.add_argument("--only", choices=("rows", "sending"), default=None)
+    parser.add_argument("--check-rows", type=int, default=200_000)
+    parser.add_argument("--only", choices=("rows", "sending", "check"), default=None)
     args = parser.parse_args()
 
     rows = make_rows(args.rows)
@@ -250,6 +300,8 @@ def main() -> None:
             bench_rows(args, rows, tmp)
         if args.only in (None, "sending"):
             bench_sending(rows, args.repeat, args.max_seconds, tmp)
+        if args.only in (None, "check"):
+            bench_check(args.check_rows, args.repeat, tmp)
 
 
 def bench_rows(args: argparse.Namespace, rows: Rows, tmp: str) -> None:

@@ -763,3 +763,36 @@ def ledger_disk_full(path: object, detail: str) -> str:
     )
 
 
+def ledger_damaged(
+    path: object,
+    problem: str,
+    *,
+    recovered: object = None,
+    rows: int | None = None,
+    earlier: bool = False,
+) -> str:
+    """A damaged ledger; ``recovered``: the copy of what could still be read (``earlier``: made
+    by an earlier run and kept)."""
+    keep = f"ledger {path} is damaged ({problem}); it was left untouched: keep it"
+    go_on = (
+        f"pass --ledger {recovered} --check-existing (rows lost with the damage are looked up in "
+        "Toggl before any is sent again)"
+    )
+    if recovered is not None and earlier:
+        return (
+            f"{keep}; what could still be read of it was copied to {recovered} by an earlier run: "
+            f"to go on, {go_on}; to have the copy made again, delete {recovered}"
+        )
+    if recovered is not None:
+        what = f"the {rows or 0:,} rows that could still be read were"
+        if rows == 1:
+            what = "the 1 row that could still be read was"
+        return f"{keep}; {what} copied to {recovered}: to go on, {go_on}"
+    return (
+        f"{keep}, it records which rows were created (a new ledger would post them again); "
+        "`toggl-import run` with it copies what can still be read to a new ledger and says how to "
+        f"go on, or try: sqlite3 {path} .recover | sqlite3 recovered.sqlite, then pass --ledger "
+        "recovered.sqlite --check-existing"
+    )
+
+

@@ -482,10 +482,13 @@ def test_damaged_ledger_says_keep_it(path: Path) -> None:
     page = 4096
     data[page:] = b"\xa5" * (len(data) - page)  # every page but the header page
     path.write_bytes(bytes(data))
-    damaged = r"is damaged \(database disk image is malformed\)\. Keep it.*\.recover"
-    # the header page is intact: opening may pass, the first read of a bad page fails clearly
-    with pytest.raises(LedgerError, match=damaged), Ledger.open(path) as ledger:
-        ledger.counts()
+    damaged = r"is damaged \(.*\); it was left untouched: keep it"
+    with pytest.raises(LedgerError, match=damaged):  # checked at open, before any write
+        Ledger.open(path)
+    # a reader is not checked at open: the first read of a bad page fails as clearly
+    with pytest.raises(LedgerError, match=r"is damaged \(database disk image is malformed\)"), \
+            Ledger.open(path, readonly=True) as reader:  # fmt: skip
+        reader.counts()
 
 
 def test_failed_creation_leaves_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

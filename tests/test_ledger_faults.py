@@ -1,5 +1,5 @@
 """The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it is
-made or written; a power cut's durability; a full disk.
+made or written; a power cut's durability; a full disk; damaged files.
 
 Kills and signals run in subprocesses; the CLI cases run ``toggl-import`` against the sandbox.
 """
@@ -519,3 +519,91 @@ def test_a_full_disk_during_a_run_exits_3_and_the_resume_is_exact(
     assert server.requests[POSTS] == 300  # rows sent before the stop were read back, not sent again
     with Ledger.open(ledger, readonly=True) as book:
         assert (book.counts()["created"], book.counts()["total"]) == (300, 300)
+
+
+# -- 5. a damaged ledger is found before anything is written to it ---------------------------------
+def by_fingerprint(path: Path) -> dict[str, tuple[Any, ...]]:
+    conn = sqlite3.connect(path)
+    try:
+        sql = "SELECT fingerprint, state, entry_id, file, row, payload FROM rows"
+        return {r[0]: r for r in conn.execute(sql)}
+    finally:
+        conn.close()
+
+
+def damaged_ledger(path: Path, n: int = 3000) -> dict[str, tuple[Any, ...]]:
+    """A ledger of ``n`` rows (some created) with pages in the middle overwritten with garbage;
+    every row as it was before, by fingerprint."""
+    with Ledger.open(path) as book:
+        book.add_pending(rows(n))
+        book.mark_sending([r.fingerprint for r in rows(n)[:100]])
+        book.record([Outcome.created(r.fingerprint, 5000 + r.row) for r in rows(n)[:100]])
+    before = by_fingerprint(path)
+    data = bytearray(path.read_bytes())
+    page = 4096
+    middle = len(data) // page // 2 * page
+    data[middle : middle + 3 * page] = bytes(range(256)) * (3 * page // 256)
+    path.write_bytes(bytes(data))
+    return before
+
+
+@pytest.mark.parametrize("check", ["quick_check", "walk of every b-tree"])
+def test_a_damaged_ledger_is_refused_untouched_and_what_can_be_read_is_copied(
+    path: Path, check: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if check != "quick_check":
+        monkeypatch.setattr(ledger_file, "QUICK_CHECK_MAX_PAGES", 0)
+    before = damaged_ledger(path)
+    damaged = path.read_bytes()
+    with pytest.raises(LedgerError) as refused:
+        Ledger.open(path)
+    assert path.read_bytes() == damaged  # nothing was written to it
+    recovered = path.with_name("toggl-import.ledger.recovered.sqlite")
+    copied = by_fingerprint(recovered)
+    assert 0 < len(copied) < len(before)
+    assert all(before[fp] == row for fp, row in copied.items())  # every row copied is as it was
+    text = str(refused.value)
+    assert text.startswith(f"ledger {path} is damaged (")
+    assert text.endswith(
+        f"); it was left untouched: keep it; the {len(copied):,} rows that could still be read were "
+        f"copied to {recovered}: to go on, pass --ledger {recovered} --check-existing (rows lost with "
+        "the damage are looked up in Toggl before any is sent again)"
+    )
+    with Ledger.open(recovered) as book:  # the advice works: the copy is a ledger to go on with
+        assert book.counts()["total"] == len(copied)
+        assert book.counts()["created"] == sum(1 for r in copied.values() if r[1] == "created")
+
+    with pytest.raises(LedgerError) as again:  # the next run: the copy is kept, not made anew
+        Ledger.open(path)
+    assert f"was copied to {recovered} by an earlier run" in str(again.value)
+    assert path.read_bytes() == damaged
+
+
+def sqlite3_recover_works(tmp_path: Path) -> bool:
+    """Whether this machine's sqlite3 has a working ``.recover`` (Debian's 3.40 builds it without
+    the sqlite_dbpage table it needs, and it fails with "SQL logic error")."""
+    if shutil.which("sqlite3") is None:
+        return False
+    probe = tmp_path / "probe.sqlite"
+    sqlite3.connect(probe).execute("CREATE TABLE t (x)").connection.close()
+    done = subprocess.run(["sqlite3", str(probe), ".recover"], capture_output=True, text=True, timeout=60)
+    return done.returncode == 0 and "CREATE TABLE" in done.stdout
+
+
+@pytest.mark.slow
+def test_the_sqlite3_recover_advice_works_where_sqlite3_can_recover(path: Path, tmp_path: Path) -> None:
+    if not sqlite3_recover_works(tmp_path):
+        pytest.skip("this sqlite3 has no working .recover (the advice's other way is tested above)")
+    damaged_ledger(path)
+    target = tmp_path / "recovered.sqlite"
+    subprocess.run(f"sqlite3 {path} .recover | sqlite3 {target}", shell=True, check=True, timeout=120)
+    with Ledger.open(target) as book:
+        assert book.counts()["total"] > 0
+
+
+def test_a_reader_meets_the_damage_with_the_same_advice(path: Path) -> None:
+    damaged_ledger(path)
+    with pytest.raises(LedgerError) as refused, Ledger.open(path, readonly=True) as book:
+        list(book.rows_for_report())
+    assert str(refused.value) == messages.ledger_damaged(path, "database disk image is malformed")
+    assert "`toggl-import run` with it copies what can still be read" in str(refused.value)

@@ -1038,7 +1038,7 @@ def test_a_full_temporary_folder_says_what_to_free(
 
 
 @uses("ledger_empty", "ledger_in_use", "ledger_has_other_names", "ledger_wal_without_database",
-      "ledger_keeps_changing", "ledger_disk_full")
+      "ledger_keeps_changing", "ledger_disk_full", "ledger_damaged")
 def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
     tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1096,6 +1096,14 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
                                "full): free some space there, then run the same command again to "
                                "resume")  # fmt: skip
     spy.check("ledger_disk_full", str(full.value))
+
+    # ledger_damaged
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)
+    path.write_bytes(bytes(data))
+    damaged = refused(path)
+    assert damaged.startswith(f"ledger {path} is damaged (") and "--check-existing" in damaged
+    spy.check("ledger_damaged", damaged)
 
 
 @uses("ambiguous_date")
