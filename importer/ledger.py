@@ -34,8 +34,8 @@ Why a killed run (``kill -9`` included) loses nothing and never duplicates
 Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on the
 database file itself (by any path: symlink, hard link, relative), and a second writer gets
 ``LedgerError``. Readers (``readonly=True``, for ``status``) take no lock: WAL lets them read while
-a run writes. Opening, creating, checking, migrating and every error's wording are in
-``ledger_file``: a foreign, empty, damaged or newer file is never reset.
+a run writes. Opening, creating, checking, migrating (after a backup) and every error's wording
+are in ``ledger_file``: a foreign, empty, damaged or newer file is never reset.
 """
 
 from __future__ import annotations

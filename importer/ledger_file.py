@@ -2,7 +2,7 @@
 
 A foreign, empty, damaged or newer file is never reset: each raises ``LedgerError`` naming the file
 and the fix. The file is recognised by ``PRAGMA application_id``; its schema version is ``PRAGMA
-user_version``; migrations run in one transaction.
+user_version``.
 
 * **Created whole.** A new ledger is built in memory, written to ``<ledger>.new-<pid>``, fsynced
   and hard-linked into place (``link`` never replaces a file): a kill at any moment leaves either
@@ -25,6 +25,9 @@ user_version``; migrations run in one transaction.
   ``QUICK_CHECK_MAX_PAGES``; ~1.2 s on a 1M-row ledger), or on larger files a walk of every page of
   every b-tree with each index's count matched to its table's (~0.2 s at 1M rows). A damaged file
   is left untouched; what can still be read is copied to ``<ledger>.recovered.sqlite``.
+* **Migrated in place after a backup.** An existing file of an older schema is first copied with
+  SQLite's backup API to ``<ledger>.schema<N>.bak`` (never over an existing file), then migrated in
+  one transaction; a migration that fails leaves the ledger as it was and drops that copy.
 * **Durable where it guards.** ``durable(conn)``: the commits inside it are fsynced
   (``synchronous=FULL`` for them only); ``Checkpoints`` copies the WAL into the main file after a
   batch, at most every ``CHECKPOINT_SECONDS``.
@@ -55,6 +58,8 @@ SQLITE_MAGIC = b"SQLite format 3\x00"
 QUICK_CHECK_MAX_PAGES = 25_000
 """Up to this many pages (100 MB, ~250k rows) a writer's open runs ``PRAGMA quick_check``; above,
 the cheaper walk of every b-tree (``_walk``)."""
+MAX_BACKUPS = 20
+"""Backups of one schema version beside a ledger (``.schemaN.bak``, ``.schemaN.2.bak``, ...)."""
 CHECKPOINT_SECONDS = 0.25
 """The main file lags the WAL by at most a batch of ``sending`` marks or this long, whichever is
 more (``Checkpoints``)."""
@@ -485,12 +490,7 @@ def _prepare(conn: sqlite3.Connection, name: str, readonly: bool, synchronous: s
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA cache_size = -16000")  # 16 MB page cache (the default is 2 MB)
     if version < SCHEMA_VERSION:
-        with _Transaction(conn):
-            for step in _MIGRATIONS[version:SCHEMA_VERSION]:
-                for statement in step:
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        _migrate(conn, Path(name), version)
 
 
 def _identify(conn: sqlite3.Connection, name: str, readonly: bool) -> int:
@@ -665,6 +665,50 @@ def _rowid_bounds(src: sqlite3.Connection, table: str) -> tuple[int, int] | None
                     lo = rowid if lo is None else min(lo, rowid)
                     hi = rowid if hi is None else max(hi, rowid)
     return None if lo is None or hi is None else (lo, hi)
+
+
+def _migrate(conn: sqlite3.Connection, path: Path, version: int) -> None:
+    """Bring the file from ``version`` to ``SCHEMA_VERSION`` in one transaction; an existing
+    ledger (``version`` >= 1) is first copied to a backup beside it."""
+    backup = _backup(conn, path, version) if version else None
+    try:
+        with _Transaction(conn):
+            for step in _MIGRATIONS[version:SCHEMA_VERSION]:
+                for statement in step:
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            if backup is not None and conn.execute("PRAGMA user_version").fetchone()[0] == version:
+                backup.unlink(missing_ok=True)  # the ledger is as it was: its copy is not needed
+        raise
+
+
+def _backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
+    """A consistent copy of the ledger (WAL included) at the first free ``.schemaN[.K].bak``."""
+    for k in range(1, MAX_BACKUPS + 1):
+        target = path.with_name(f"{path.name}.schema{version}{'' if k == 1 else f'.{k}'}.bak")
+        if os.path.lexists(target):
+            continue
+        tmp = _temp_name(target)
+        tmp.unlink(missing_ok=True)
+        try:
+            out = sqlite3.connect(tmp)
+            try:
+                conn.backup(out)
+            finally:
+                out.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if _publish(tmp, target):
+                return target
+        finally:
+            tmp.unlink(missing_ok=True)
+    raise LedgerError(messages.ledger_backups_taken(path, version, MAX_BACKUPS))
 
 
 # -- errors ----------------------------------------------------------------------------------------

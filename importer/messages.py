@@ -796,3 +796,10 @@ def ledger_damaged(
     )
 
 
+def ledger_backups_taken(path: object, version: int, limit: int) -> str:
+    """Every name for a backup before migrating is taken (``.schemaN.bak``, ``.schemaN.2.bak``...)."""
+    return (
+        f"ledger {path} needs an upgrade from schema {version}, but the {limit} names for its backup "
+        f"({path}.schema{version}.bak, ...) are all taken: move those backups elsewhere, then run "
+        "again"
+    )

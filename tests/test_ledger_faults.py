@@ -1,5 +1,6 @@
 """The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it is
-made or written; a power cut's durability; a full disk; damaged files.
+made or written; a power cut's durability; a full disk; damaged files; old schemas migrated after a
+backup.
 
 Kills and signals run in subprocesses; the CLI cases run ``toggl-import`` against the sandbox.
 """
@@ -8,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
+import runpy
 import shutil
 import signal
 import sqlite3
@@ -30,7 +33,7 @@ from timesheets import write_sheet as write
 import importer.cli as cli
 from importer import ledger_file, messages
 from importer.errors import LedgerError, LedgerFullError
-from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
+from importer.ledger import SCHEMA_VERSION, Ledger, Outcome, PendingRow, fingerprint
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(__file__).resolve().parent / "data"
@@ -607,3 +610,130 @@ def test_a_reader_meets_the_damage_with_the_same_advice(path: Path) -> None:
         list(book.rows_for_report())
     assert str(refused.value) == messages.ledger_damaged(path, "database disk image is malformed")
     assert "`toggl-import run` with it copies what can still be read" in str(refused.value)
+
+
+# -- 8. an older ledger is migrated in place, after a backup --------------------------------------
+FIXTURE = DATA / "ledger_schema1.sqlite"
+FIXTURE_VERSION = 1
+FIXTURE_COUNTS = {"created": 4, "failed": 1, "in_doubt": 2, "duplicate": 1, "pending": 2, "refused": 1}
+"""What ``tests/data/make_ledger_schema1.py`` wrote (its ``EXPECTED``)."""
+KEPT = "fingerprint, file, row, state, entry_id, http_status, message, payload, run_id, updated_at, " \
+    "attempts, source"  # fmt: skip
+"""The schema-1 columns of ``rows``: a migration may add columns, never lose these."""
+
+
+def schema1_rows(path: Path) -> tuple[list[Any], list[Any]]:
+    conn = sqlite3.connect(path)
+    try:
+        runs = conn.execute("SELECT id, started_at, finished_at, summary, workspace_id, exit_code "
+                            "FROM runs ORDER BY id").fetchall()  # fmt: skip
+        return conn.execute(f"SELECT {KEPT} FROM rows ORDER BY id").fetchall(), runs
+    finally:
+        conn.close()
+
+
+def status_json(ledger: Path, server: Server) -> dict[str, Any]:
+    ran = toggl(["status", "--ledger", str(ledger), "--json"], ledger.parent, server)
+    assert ran.code == 0, ran
+    data: dict[str, Any] = json.loads(ran.out)
+    return data
+
+
+def backups(path: Path) -> list[str]:
+    return sorted(p.name for p in path.parent.iterdir() if ".bak" in p.name)
+
+
+def test_a_ledger_of_schema_1_opens_keeps_every_row_and_is_backed_up_once_if_migrated(
+    tmp_path: Path, server: Server
+) -> None:
+    made = runpy.run_path(str(DATA / "make_ledger_schema1.py"), run_name="fixture")  # its EXPECTED
+    assert made["EXPECTED"] == FIXTURE_COUNTS
+    copy, pristine = tmp_path / "toggl-import.ledger.sqlite", tmp_path / "pristine" / "l.sqlite"
+    pristine.parent.mkdir()
+    shutil.copyfile(FIXTURE, copy)  # never the fixture itself: opening it would migrate it
+    shutil.copyfile(FIXTURE, pristine)
+    original = schema1_rows(copy)
+    for _ in range(2):
+        Ledger.open(copy).close()
+        assert schema1_rows(copy) == original
+        assert contents(copy)["user_version"] == SCHEMA_VERSION
+        if FIXTURE_VERSION < SCHEMA_VERSION:  # once the schema moves on: exactly one backup, as it was
+            assert backups(copy) == [f"{copy.name}.schema{FIXTURE_VERSION}.bak"]
+            assert contents(Path(f"{copy}.schema{FIXTURE_VERSION}.bak")) == contents(pristine)
+        else:
+            assert backups(copy) == []
+    counts = status_json(copy, server)
+    assert {k: counts[k] for k in FIXTURE_COUNTS} == FIXTURE_COUNTS
+
+
+def next_schema(monkeypatch: pytest.MonkeyPatch, *step: str) -> int:
+    """Pretend the code is one schema version ahead, reached by ``step``."""
+    monkeypatch.setattr(ledger_file, "_MIGRATIONS", (*ledger_file._MIGRATIONS, tuple(step)))
+    monkeypatch.setattr(ledger_file, "SCHEMA_VERSION", ledger_file.SCHEMA_VERSION + 1)
+    return ledger_file.SCHEMA_VERSION
+
+
+def test_an_older_ledger_is_backed_up_once_then_migrated_in_place(
+    tmp_path: Path, server: Server, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = tmp_path / "l.sqlite"
+    with Ledger.open(ledger) as book:
+        book.add_pending(rows(50))
+    old_version = ledger_file.SCHEMA_VERSION
+    before = contents(ledger)
+    new = next_schema(monkeypatch, "ALTER TABLE rows ADD COLUMN note TEXT",
+                      "CREATE INDEX rows_note ON rows(note)")  # fmt: skip
+    for _ in range(2):
+        with Ledger.open(ledger) as book:
+            assert book.counts()["pending"] == 50
+    after = contents(ledger)
+    assert (after["user_version"], after["application_id"]) == (new, before["application_id"])
+    assert [r[:-1] for r in after["rows"]] == before["rows"]  # each row kept, plus the new column
+    assert backups(ledger) == [f"l.sqlite.schema{old_version}.bak"]  # made once
+    assert contents(tmp_path / f"l.sqlite.schema{old_version}.bak") == before
+    assert status_json(ledger, server)["pending"] == 50
+
+
+def test_a_failed_migration_leaves_the_ledger_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = tmp_path / "l.sqlite"
+    with Ledger.open(ledger) as book:
+        book.add_pending(rows(50))
+    before = contents(ledger)
+    with monkeypatch.context() as mp:  # the first statement works, the second fails
+        next_schema(mp, "ALTER TABLE rows ADD COLUMN note TEXT", "CREATE TABLE runs (x)")
+        with pytest.raises(LedgerError, match="table runs already exists"):
+            Ledger.open(ledger)
+    assert contents(ledger) == before
+    assert backups(ledger) == []  # the ledger is as it was: its copy was dropped
+    with Ledger.open(ledger) as book:  # and today's code goes on with it
+        assert book.counts()["pending"] == 50
+
+
+def test_a_backup_is_never_overwritten(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ledger = tmp_path / "l.sqlite"
+    Ledger.open(ledger).close()
+    old = ledger_file.SCHEMA_VERSION
+    (tmp_path / f"l.sqlite.schema{old}.bak").write_bytes(b"an earlier backup")
+    next_schema(monkeypatch, "ALTER TABLE rows ADD COLUMN note TEXT")
+    Ledger.open(ledger).close()
+    assert (tmp_path / f"l.sqlite.schema{old}.bak").read_bytes() == b"an earlier backup"
+    assert backups(ledger) == [f"l.sqlite.schema{old}.2.bak", f"l.sqlite.schema{old}.bak"]
+
+
+def test_no_migration_without_a_free_name_for_the_backup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ledger = tmp_path / "l.sqlite"
+    Ledger.open(ledger).close()
+    old = ledger_file.SCHEMA_VERSION
+    for name in (f"l.sqlite.schema{old}.bak", f"l.sqlite.schema{old}.2.bak"):
+        (tmp_path / name).write_bytes(b"taken")
+    before = contents(ledger)
+    next_schema(monkeypatch, "ALTER TABLE rows ADD COLUMN note TEXT")
+    monkeypatch.setattr(ledger_file, "MAX_BACKUPS", 2)
+    with pytest.raises(LedgerError) as refused:
+        Ledger.open(ledger)
+    assert str(refused.value) == messages.ledger_backups_taken(ledger, old, 2)
+    assert contents(ledger) == before

@@ -1038,7 +1038,7 @@ def test_a_full_temporary_folder_says_what_to_free(
 
 
 @uses("ledger_empty", "ledger_in_use", "ledger_has_other_names", "ledger_wal_without_database",
-      "ledger_keeps_changing", "ledger_disk_full", "ledger_damaged")
+      "ledger_keeps_changing", "ledger_disk_full", "ledger_damaged", "ledger_backups_taken")
 def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
     tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1096,6 +1096,14 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
                                "full): free some space there, then run the same command again to "
                                "resume")  # fmt: skip
     spy.check("ledger_disk_full", str(full.value))
+
+    # ledger_backups_taken
+    with monkeypatch.context() as mp:  # an upgrade, with every name for the backup taken
+        mp.setattr(ledger_file, "_MIGRATIONS", (*ledger_file._MIGRATIONS, ("ALTER TABLE rows ADD x",)))
+        mp.setattr(ledger_file, "SCHEMA_VERSION", ledger_file.SCHEMA_VERSION + 1)
+        mp.setattr(ledger_file, "MAX_BACKUPS", 1)
+        (tmp_path / f"l.sqlite.schema{ledger_file.SCHEMA_VERSION - 1}.bak").write_text("taken")
+        spy.check("ledger_backups_taken", refused(path))
 
     # ledger_damaged
     data = bytearray(path.read_bytes())
