@@ -1,12 +1,13 @@
-"""The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it is
-made or written; a power cut's durability; a full disk; damaged files; old schemas migrated after a
-backup.
+"""The ledger under faults, from outside: other paths to one file; empty files; kill -9 while it
+is made or written; a power cut's durability; a full disk; damaged files; old schemas migrated
+after a backup; Ctrl-C at start-up.
 
 Kills and signals run in subprocesses; the CLI cases run ``toggl-import`` against the sandbox.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import io
 import json
@@ -27,6 +28,12 @@ from test_cli_run import Server
 from timesheets import (
     POSTS,
     assert_exactly_once,
+    finish,
+    kill_leftovers,
+    run_args,
+    run_cli,
+    send_signal,
+    spawn,
 )
 from timesheets import write_sheet as write
 
@@ -737,3 +744,86 @@ def test_no_migration_without_a_free_name_for_the_backup(
         Ledger.open(ledger)
     assert str(refused.value) == messages.ledger_backups_taken(ledger, old, 2)
     assert contents(ledger) == before
+
+
+# -- 6. Ctrl-C while the program starts: one line, never a traceback ------------------------------
+INTERRUPTED = (
+    "toggl-import: interrupted: the ledger keeps what was sent (a request cut off is looked up in "
+    "Toggl first); run the same command again to resume"
+)
+SCRIPT = Path(sys.executable).with_name("toggl-import")
+
+
+@pytest.fixture
+def _no_process_left_behind() -> Iterator[None]:
+    yield
+    kill_leftovers()
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("_no_process_left_behind")
+async def test_ctrl_c_at_any_moment_of_start_up_prints_one_line_and_the_resume_completes(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """SIGINT after growing delays: while the package imports (pandas, aiohttp), the config and
+    the ledger open, the header is read, and rows are posted. Odd runs use the console script,
+    even ones ``python -m importer``. (A Ctrl-C in Python's own first ~30 ms, while it imports
+    ``site``, is the interpreter's, before any code of ours runs: it is counted, not checked.)"""
+    sb = await sandbox_factory(latency=0.002)
+    sheet = tmp_path / "sheet.csv"
+    keys = write(sheet, 600)  # minutes of posting at this rate: every run is stopped, none ends
+    module_args = run_args(sb, [sheet], tmp_path / "ledger.sqlite", "--rate", "100", "--json")
+    script_args = [str(SCRIPT), *module_args[3:]]  # ``python -m importer`` → ``toggl-import``
+    seen: list[str] = []
+    delays = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5]
+    longer = iter([2.0, 3.0, 4.0])  # a slow machine's start-up: until the run itself was stopped
+    for k in range(30):
+        if k < len(delays):
+            delay = delays[k]
+        elif "summary" in seen or (delay := next(longer, 0.0)) == 0.0:
+            break
+        args = script_args if k % 2 and SCRIPT.exists() else module_args
+        proc = await spawn(args, sb.token, tmp_path)
+        await asyncio.sleep(delay)
+        send_signal(proc, signal.SIGINT)
+        done = await finish(proc, within=60)
+        if "init_import_site" in done.stderr:  # Python's own start-up, before any code of ours runs
+            seen.append("python")
+            continue
+        assert "Traceback" not in done.stderr and "Exception ignored" not in done.stderr, (delay, done.stderr)
+        assert done.returncode in (3, 130, -signal.SIGINT), (delay, done.returncode, done.output)
+        said = [line for line in done.stderr.splitlines() if not line.startswith("note: ")]
+        if done.stdout.strip():  # stopped cleanly by the run itself: its summary says so
+            assert json.loads(done.stdout.splitlines()[-1])["stopped"].startswith("interrupted"), done.stdout
+            assert said == [], (delay, done.stderr)
+            seen.append("summary")
+        else:  # before the run could stop cleanly: the one line
+            assert said == [INTERRUPTED], (delay, done.stderr)
+            seen.append("line")
+    assert seen.count("line") >= 3 and "summary" in seen, seen  # both kinds of moment were hit
+    resumed = await run_cli(module_args, sb.token, tmp_path)
+    assert resumed.returncode == 0, resumed.output
+    assert_exactly_once(sb, keys)
+
+
+def test_an_interruption_while_the_command_imports_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import importer.__main__ as entry
+
+    class Interrupting:  # a Ctrl-C while ``importer.cli`` (pandas, aiohttp, ...) is imported
+        def find_spec(self, name: str, *args: Any) -> None:
+            if name == "importer.cli":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "importer.cli")
+    monkeypatch.setattr(sys, "meta_path", [Interrupting(), *sys.meta_path])
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    previous = signal.getsignal(signal.SIGINT)
+    try:
+        assert entry.main(["status"]) == 3
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN  # the way out cannot be cut
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert capsys.readouterr() == ("", INTERRUPTED + "\n")
