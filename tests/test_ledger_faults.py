@@ -111,6 +111,7 @@ def test_a_second_writer_by_any_path_is_refused(
 ) -> None:
     monkeypatch.chdir(tmp_path.parent)
     names = other_names(path, tmp_path)
+    assert not str(names["relative"]).startswith("..")
     with Ledger.open(path) as first:
         first.add_pending(rows(3))
         hard = tmp_path / "sub" / "hard.sqlite"
@@ -163,8 +164,9 @@ def test_a_writer_in_another_process_is_refused_by_any_path_and_readers_read_bes
     path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     Ledger.open(path).close()
-    names = other_names(path, tmp_path)
     monkeypatch.chdir(tmp_path.parent)
+    names = other_names(path, tmp_path)
+    assert not str(names["relative"]).startswith("..")
     with holder(names["symlink"]) as proc:
         assert proc.stdin is not None and proc.stdout is not None
         hard = tmp_path / "sub" / "hard.sqlite"
