@@ -6,7 +6,8 @@
     ├── ConfigError                    bad option, config file or environment (exit 2)
     ├── InputError                     a file or a cell that cannot be used (file, row, column)
     │   └── UnreadableFileError        the whole file: missing, binary, encrypted, unsupported (exit 2)
-    ├── LedgerError                    the SQLite ledger is corrupt, foreign or locked
+    ├── LedgerError                    the SQLite ledger is corrupt, foreign or locked (exit 2)
+    │   └── LedgerFullError            its disk is full: free space and run again (exit 3)
     └── RemoteError                    Toggl answered (or did not) in a way that stops a request
         ├── CredentialsError           401/403 on the credentials: stop the run (exit 3)
         ├── PermanentError             400 and other refusals of one request: never retried
@@ -62,6 +63,11 @@ class UnreadableFileError(InputError):
 
 class LedgerError(ImporterError):
     """The ledger file is corrupt, belongs to something else, or cannot be written."""
+
+
+class LedgerFullError(LedgerError):
+    """The disk (or quota) holding the ledger is full: the run stops, and resumes once there is
+    room -- what was written is intact, and what was not is read back from Toggl."""
 
 
 class RemoteError(ImporterError):

@@ -38,13 +38,16 @@ Why a killed run (``kill -9`` included) loses nothing and never duplicates
   ``start_run(files=...)`` drops the previous ones of the files it is about to read.
 * Every write transaction also stamps the run's ``heartbeat``: after a kill, the next run knows
   when the dead one last worked (a request it sent may still be applied: read back after it).
+* The marks (``mark_sending``/``mark_updating``/``mark_deleting``) commit durably
+  (``ledger_file.durable``: one fsync, so they survive a power cut too) and then checkpoint
+  (``ledger_file.Checkpoints``, at most every 0.25 s): the main file, the one people copy, holds
+  the marks even when its ``-wal`` is left behind.
 
-Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on
-``<ledger>.lock`` (left in place, empty but for the pid), and a second writer gets ``LedgerError``.
-Readers (``readonly=True``, for ``status``) take no lock: WAL lets them read while a run writes.
-The file is recognised by ``PRAGMA application_id``; its schema version is ``PRAGMA user_version``
-and migrations run in one transaction (``ledger_file``). A foreign, damaged or newer file is never
-reset: it raises ``LedgerError`` naming the file and the fix.
+Two runs on one ledger would both post the same rows: a writer holds an exclusive ``flock`` on the
+database file itself (by any path: symlink, hard link, relative), and a second writer gets
+``LedgerError``. Readers (``readonly=True``, for ``status``) take no lock: WAL lets them read while
+a run writes. Opening, creating, checking, migrating (after a backup) and every error's wording
+are in ``ledger_file``: a foreign, empty, damaged or newer file is never reset.
 """
 
 from __future__ import annotations
@@ -54,7 +57,7 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import IO, Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
 from .errors import LedgerError
 from .keys import fingerprint, position_fingerprint, redact
@@ -63,11 +66,13 @@ from .ledger_file import (
     RUN_COUNTS,
     SCHEMA_VERSION,
     SQLITE_MAGIC,
-    _acquire_lock,
-    _check_file,
+    Checkpoints,
+    FileHold,
     _ledger_error,
     _prepare,
     _Transaction,
+    durable,
+    hold_file,
 )
 from .ledger_reads import COUNT_KEYS, MAX_PARAMS, LedgerReads
 from .ledger_records import (
@@ -183,7 +188,7 @@ class Ledger(LedgerReads):
         self,
         conn: sqlite3.Connection,
         name: str,
-        lock: IO[bytes] | None,
+        lock: FileHold | None,
         *,
         readonly: bool,
         secrets: Sequence[str],
@@ -195,6 +200,7 @@ class Ledger(LedgerReads):
         self.readonly = readonly
         self._secrets = tuple(secrets)
         self._buffer = buffer
+        self._checkpoints = Checkpoints()
         self.run_id: int | None = None
         """The run started by ``start_run``: outcomes without a run id are stamped with it."""
 
@@ -220,24 +226,19 @@ class Ledger(LedgerReads):
         memory = name == MEMORY
         if memory and readonly:
             raise ValueError("an in-memory ledger cannot be opened read-only")
-        lock: IO[bytes] | None = None
+        lock: FileHold | None = None
         conn: sqlite3.Connection | None = None
-        lock_path = Path(f"{name}.lock")
-        new_lock = not memory and not readonly and not lock_path.exists()
         try:
             if not memory:
-                _check_file(Path(path), readonly)
-                lock = None if readonly else _acquire_lock(lock_path, name)
+                lock = hold_file(Path(path), readonly=readonly)
             conn = sqlite3.connect(name, isolation_level=None, timeout=5.0)
             _prepare(conn, name, readonly, synchronous)
         except BaseException as exc:
             if conn is not None:
                 conn.close()
-            if lock is not None:
-                if new_lock:  # leave nothing behind next to a file that is not ours
-                    lock_path.unlink(missing_ok=True)
-                lock.close()
-            if isinstance(exc, sqlite3.Error):
+            if lock is not None:  # after the connection: closing the file drops SQLite's locks
+                lock.release()
+            if isinstance(exc, (sqlite3.Error, OSError)):
                 raise _ledger_error(name, exc) from exc
             raise
         buffer = RecordBuffer(max_rows=flush_rows, max_seconds=flush_seconds)
@@ -253,8 +254,8 @@ class Ledger(LedgerReads):
         finally:
             self._conn.close()
             self._conn = None
-            if self._lock is not None:
-                self._lock.close()
+            if self._lock is not None:  # after the connection: closing the file drops its locks
+                self._lock.release()
                 self._lock = None
 
     def __enter__(self) -> Ledger:
@@ -341,7 +342,9 @@ class Ledger(LedgerReads):
         is unknown (``add_pending`` it first) or already ``created`` (it must never be posted).
         """
         self._writable()
-        self._write(self._buffer.take(), list(dict.fromkeys(fingerprints)))
+        with durable(self.conn):  # the marks that guard against duplicates survive a power cut
+            self._write(self._buffer.take(), list(dict.fromkeys(fingerprints)))
+        self._checkpoints.after_commit(self.conn)  # and the main file, should it be copied alone
 
     @_translated
     def mark_updating(self, updates: Sequence[tuple[str, Mapping[str, Any] | str]]) -> None:
@@ -353,7 +356,9 @@ class Ledger(LedgerReads):
         self._writable()
         now, at = _now(), time.time()
         values = [(to_json(body), at, self.run_id, now, fp) for fp, body in updates]
-        self._write(self._buffer.take(), (), marks=(_UPDATING, values, "updating"))
+        with durable(self.conn):
+            self._write(self._buffer.take(), (), marks=(_UPDATING, values, "updating"))
+        self._checkpoints.after_commit(self.conn)
 
     @_translated
     def mark_deleting(self, fingerprints: Sequence[str]) -> None:
@@ -361,7 +366,9 @@ class Ledger(LedgerReads):
         self._writable()
         now, at = _now(), time.time()
         values = [(at, self.run_id, now, fp) for fp in dict.fromkeys(fingerprints)]
-        self._write(self._buffer.take(), (), marks=(_DELETING, values, "deleting"))
+        with durable(self.conn):
+            self._write(self._buffer.take(), (), marks=(_DELETING, values, "deleting"))
+        self._checkpoints.after_commit(self.conn)
 
     @_translated
     def set_keys(self, rows: Sequence[tuple[str, str, str]]) -> None:

@@ -433,12 +433,6 @@ def test_reopen_keeps_rows(path: Path) -> None:
         assert state(ledger, r.fingerprint) == RowStatus.PENDING
 
 
-def test_empty_file_becomes_a_ledger(path: Path) -> None:
-    path.touch()
-    with Ledger.open(path) as ledger:
-        assert ledger.counts()["total"] == 0
-
-
 def test_random_binary_file_is_refused_untouched(path: Path) -> None:
     junk = bytes(range(256)) * 64
     path.write_bytes(junk)
@@ -488,23 +482,21 @@ def test_damaged_ledger_says_keep_it(path: Path) -> None:
     page = 4096
     data[page:] = b"\xa5" * (len(data) - page)  # every page but the header page
     path.write_bytes(bytes(data))
-    damaged = r"is damaged \(database disk image is malformed\)\. Keep it.*\.recover"
-    # the header page is intact: opening may pass, the first read of a bad page fails clearly
-    with pytest.raises(LedgerError, match=damaged), Ledger.open(path) as ledger:
-        ledger.counts()
+    damaged = r"is damaged \(.*\); it was left untouched: keep it"
+    with pytest.raises(LedgerError, match=damaged):  # checked at open, before any write
+        Ledger.open(path)
+    # a reader is not checked at open: the first read of a bad page fails as clearly
+    with pytest.raises(LedgerError, match=r"is damaged \(database disk image is malformed\)"), \
+            Ledger.open(path, readonly=True) as reader:  # fmt: skip
+        reader.counts()
 
 
-def test_failed_migration_leaves_nothing_half_done(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failed_creation_leaves_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     broken = ((*ledger_file._MIGRATIONS[0], "CREATE TABLE runs (x)"),)
     monkeypatch.setattr(ledger_file, "_MIGRATIONS", broken)
     with pytest.raises(LedgerError, match="already exists"):
         Ledger.open(path)
-    conn = sqlite3.connect(path)
-    try:
-        assert conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
-        assert conn.execute("PRAGMA application_id").fetchone()[0] == 0
-    finally:
-        conn.close()
+    assert list(path.parent.iterdir()) == []  # neither the ledger nor its temporary file
     monkeypatch.undo()
     Ledger.open(path).close()
 

@@ -1315,6 +1315,83 @@ def test_a_full_temporary_folder_says_what_to_free(
     spy.check("no_room_for_duplicates", str(refused.value))
 
 
+@uses("ledger_empty", "ledger_in_use", "ledger_has_other_names", "ledger_wal_without_database",
+      "ledger_keeps_changing", "ledger_disk_full", "ledger_damaged", "ledger_backups_taken")
+def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
+    tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importer import ledger_file
+    from importer.errors import LedgerError
+    from importer.ledger import Ledger, PendingRow
+
+    def refused(*args: Any, **kw: Any) -> str:
+        with pytest.raises(LedgerError) as err:
+            Ledger.open(*args, **kw).close()
+        return str(err.value)
+
+    path = tmp_path / "l.sqlite"
+    Ledger.open(path).close()
+
+    # ledger_empty
+    (tmp_path / "empty.sqlite").touch()
+    done = invoke(["status", "--ledger", "empty.sqlite"], tmp_path, {})
+    assert (done.code, done.out) == (2, "")
+    assert done.err == (
+        "toggl-import: ledger empty.sqlite is empty (0 bytes), so it is not a ledger an earlier run "
+        "wrote (that would hold its rows): if it is a copy of your ledger, the copy failed, so copy "
+        'it again (with its -wal file, or with sqlite3 LEDGER ".backup COPY"); to start a new '
+        "ledger, delete the empty file\n"
+    )
+    spy.check("ledger_empty", done.err)
+
+    # ledger_in_use
+    with Ledger.open(path):
+        in_use = refused(path)
+    assert in_use == (f"ledger {path} is in use by another run (pid {os.getpid()}): wait for it to "
+                      "finish, or pass --ledger with another path")  # fmt: skip
+    spy.check("ledger_in_use", in_use)
+
+    # ledger_has_other_names
+    os.link(path, tmp_path / "second-name.sqlite")
+    spy.check("ledger_has_other_names", refused(path))
+    (tmp_path / "second-name.sqlite").unlink()
+
+    # ledger_wal_without_database
+    (tmp_path / "gone.sqlite-wal").write_bytes(b"the last writes of a ledger that was deleted")
+    spy.check("ledger_wal_without_database", refused(tmp_path / "gone.sqlite"))
+
+    # ledger_keeps_changing
+    with monkeypatch.context() as mp:
+        mp.setattr(ledger_file, "_share", lambda *args: None)  # replaced each time it is opened
+        spy.check("ledger_keeps_changing", refused(path))
+
+    # ledger_disk_full
+    with Ledger.open(path) as book:
+        book.conn.execute(f"PRAGMA max_page_count = {book.conn.execute('PRAGMA page_count').fetchone()[0]}")
+        with pytest.raises(LedgerError) as full:
+            book.add_pending([PendingRow(f"{i:032x}", "t.csv", i, None) for i in range(2, 400)])
+    assert str(full.value) == (f"the disk holding the ledger {path} is full (database or disk is "
+                               "full): free some space there, then run the same command again to "
+                               "resume")  # fmt: skip
+    spy.check("ledger_disk_full", str(full.value))
+
+    # ledger_backups_taken
+    with monkeypatch.context() as mp:  # an upgrade, with every name for the backup taken
+        mp.setattr(ledger_file, "_MIGRATIONS", (*ledger_file._MIGRATIONS, ("ALTER TABLE rows ADD x",)))
+        mp.setattr(ledger_file, "SCHEMA_VERSION", ledger_file.SCHEMA_VERSION + 1)
+        mp.setattr(ledger_file, "MAX_BACKUPS", 1)
+        (tmp_path / f"l.sqlite.schema{ledger_file.SCHEMA_VERSION - 1}.bak").write_text("taken")
+        spy.check("ledger_backups_taken", refused(path))
+
+    # ledger_damaged
+    data = bytearray(path.read_bytes())
+    data[4096:] = b"\xa5" * (len(data) - 4096)
+    path.write_bytes(bytes(data))
+    damaged = refused(path)
+    assert damaged.startswith(f"ledger {path} is damaged (") and "--check-existing" in damaged
+    spy.check("ledger_damaged", damaged)
+
+
 @uses("ambiguous_date")
 def test_a_date_that_reads_both_ways_in_a_day_first_file_is_refused_not_guessed(
     toggl: Toggl, tmp_path: Path, spy: Spy

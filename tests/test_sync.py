@@ -318,3 +318,41 @@ async def test_undo_deletes_what_a_run_created_and_nothing_else(sandbox: Sandbox
     assert sorted(e["description"] for e in sandbox.state.entries) == ["worklog 0", "worklog 1", "worklog 2"]
     again = await run(sandbox, tmp_path, [tmp_path / "oops.csv"])  # deleted rows are created anew
     assert again.created == 6
+
+
+# -- a ledger of the previous version ----------------------------------------------------------------
+async def test_a_schema_1_ledger_migrates_and_the_run_resumes_exactly(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The fixture was written by the schema-1 code: its week1.csv rows, in every state. The same
+    file run again with today's code migrates the ledger (a backup beside it) and posts only the
+    rows that ledger does not hold as created; its rows left in doubt are read back first."""
+    import shutil
+    import sqlite3
+
+    fixture = Path(__file__).parent / "data" / "ledger_schema1.sqlite"
+    ledger = tmp_path / "ledger.sqlite"
+    shutil.copyfile(fixture, ledger)
+    with sqlite3.connect(fixture) as old:
+        states = [s for (s,) in old.execute("SELECT state FROM rows WHERE file = 'week1.csv' AND row <= 7")]
+    assert sorted(states) == ["created", "created", "failed", "in_doubt", "pending", "sending"]
+    sheet = tmp_path / "week1.csv"
+    with sheet.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh)
+        out.writerow(["Start", "Duration", "Description", "Project", "Client", "Tags"])
+        for n in range(6):
+            out.writerow([f"2026-03-{n + 1:02d}T08:00:00Z", f"0:{30 + n:02d}:00", f"week1.csv entry {n}",
+                          "Support", "Acme Corp", "fixture"])  # fmt: skip
+    importer = Importer(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+    done = await importer.run([sheet])
+    # in doubt, sending and pending: read back (absent), then posted; failed: not sent again
+    assert writes(sandbox)["POST"] == 3
+    assert (done.created, done.already_done, done.failed) == (3, 2, 1)
+    search = ("POST", "/reports/api/v3/workspace/{wid}/search/time_entries")
+    assert sandbox.state.requests.get(search, 0) >= 1  # the read-back (March: older than /me reaches)
+    assert (tmp_path / "ledger.sqlite.schema1.bak").exists()
+    with Ledger.open(ledger, readonly=True) as book:
+        counts = book.counts()
+        runs = book.runs()
+    assert counts["created"] == 5 + 2  # week1's five and week2's two
+    assert len(runs) == 3 and runs[-1].created == 3

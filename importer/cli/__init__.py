@@ -18,7 +18,7 @@ from typing import Any
 
 from .. import __version__, messages
 from ..config import DEFAULT_CONFIG_PATH, Credentials, Settings, load_settings
-from ..errors import ConfigError, ImporterError, InputError, LedgerError
+from ..errors import ConfigError, ImporterError, InputError, LedgerError, LedgerFullError
 from .parser import build_parser
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_STOPPED = 0, 1, 2, 3
@@ -99,6 +99,9 @@ def main(argv: list[str] | None = None) -> int:
         return _run(args, env)
     except KeyboardInterrupt:
         print(f"toggl-import: {messages.interrupted()}", file=sys.stderr)
+        return EXIT_STOPPED
+    except LedgerFullError as exc:  # resumable: the run stopped early, nothing is wrong with it
+        print(f"toggl-import: {exc}", file=sys.stderr)
         return EXIT_STOPPED
     except (ConfigError, InputError, LedgerError) as exc:
         print(f"toggl-import: {exc}", file=sys.stderr)
