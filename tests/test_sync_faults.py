@@ -13,7 +13,7 @@ import random
 import signal
 import sys
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -64,6 +64,14 @@ def writes(sb: Sandbox) -> int:
     return sum(sb.state.requests.get(k, 0) for k in WRITES)
 
 
+async def poll(done: Callable[[], bool], within: float = 30.0) -> None:
+    """Until ``done()`` (another process's writes show in the sandbox), at most ``within`` s."""
+    for _ in range(int(within / 0.002)):
+        if done():
+            return
+        await asyncio.sleep(0.002)
+
+
 async def until_done(args: list[str], sb: Sandbox, cwd: Path, dice: random.Random, *, kills: int) -> int:
     """Run the command, killing it (SIGKILL) after a random number of writes, ``kills`` times; then
     once to the end. Returns how many kills landed."""
@@ -71,10 +79,7 @@ async def until_done(args: list[str], sb: Sandbox, cwd: Path, dice: random.Rando
     for _ in range(kills):
         proc = await spawn(args, sb.token, cwd)
         target = writes(sb) + dice.randint(1, 12)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + 30
-        while writes(sb) < target and proc.returncode is None and loop.time() < deadline:
-            await asyncio.sleep(0.002)
+        await poll(lambda: writes(sb) >= target or proc.returncode is not None)
         if proc.returncode is None:
             send_signal(proc, signal.SIGKILL)
             landed += 1
@@ -141,10 +146,7 @@ async def test_a_killed_run_resumed_at_once_while_commits_are_slow_creates_nothi
     args = run_args(sb, [write(tmp_path / "k.csv", rows)], tmp_path / "ledger.sqlite", "--rate", "100",
                     "--concurrency", "4", "--timeout", "2")  # fmt: skip
     proc = await spawn(args, sb.token, tmp_path)
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 30
-    while sb.state.requests.get(WRITES[0], 0) < 4 and loop.time() < deadline:
-        await asyncio.sleep(0.002)
+    await poll(lambda: sb.state.requests.get(WRITES[0], 0) >= 4)
     send_signal(proc, signal.SIGKILL)  # four creates are held, to be applied after the kill
     await finish(proc)
     resumed = await run_cli(args, sb.token, tmp_path, within=60)
