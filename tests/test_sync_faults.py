@@ -79,7 +79,7 @@ async def until_done(args: list[str], sb: Sandbox, cwd: Path, dice: random.Rando
     for _ in range(kills):
         proc = await spawn(args, sb.token, cwd)
         target = writes(sb) + dice.randint(1, 12)
-        await poll(lambda: writes(sb) >= target or proc.returncode is not None)
+        await poll(lambda t=target, p=proc: writes(sb) >= t or p.returncode is not None)  # type: ignore[misc]
         if proc.returncode is None:
             send_signal(proc, signal.SIGKILL)
             landed += 1
