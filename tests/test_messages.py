@@ -86,7 +86,7 @@ class Spy:
 
 
 NOT_A_PROBLEM = {"would_create", "new_name", "duplicate_row", "skipped_before_since",
-                 "skipped_after_until", "skipped_other_email"}  # fmt: skip
+                 "skipped_after_until", "skipped_other_email", "undo_what", "undo_declined"}  # fmt: skip
 """A plan, a name listed, a row posted once by design and rows left out on purpose: they say what
 happens; there is nothing to fix."""
 NO_LEDGER = "no ledger at"
@@ -353,10 +353,12 @@ def test_the_same_entry_twice_is_a_duplicate_naming_the_first_row(row_run: RowRu
     in_file = row_run.report[("rows.csv", FINE_ROW + 1)]
     other_file = row_run.report[("book.xlsx", 4)]
     assert (in_file["status"], in_file["message"]) == (
-        "duplicate", f"same entry as row {FINE_ROW} of this run"
+        "duplicate",
+        f"same entry as row {FINE_ROW} of this run",
     )
     assert (other_file["status"], other_file["message"]) == (
-        "duplicate", f"same entry as rows.csv row {FINE_ROW} of this run"
+        "duplicate",
+        f"same entry as rows.csv row {FINE_ROW} of this run",
     )
     # the runner writes this text itself today: it must stay the one messages.duplicate_row makes
     assert in_file["message"] == PUBLIC["duplicate_row"](FINE_ROW, None)
@@ -378,8 +380,11 @@ def test_a_date_and_time_in_one_column_that_cannot_be_read(toggl: Toggl, tmp_pat
 
 @uses("weekday_mismatch")
 def test_a_date_on_another_weekday_than_it_says(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
-    write_csv(tmp_path / "w.csv", ["Date", "Start", "End"], [
-        {**HOUR, "Date": "Monday, January 20, 2026"}, {**HOUR, "Date": "Tuesday, January 20, 2026"}])
+    write_csv(
+        tmp_path / "w.csv",
+        ["Date", "Start", "End"],
+        [{**HOUR, "Date": "Monday, January 20, 2026"}, {**HOUR, "Date": "Tuesday, January 20, 2026"}],
+    )
     done = toggl("w.csv", "--report", "r.csv")
     message = ("'Monday, January 20, 2026' says Monday, but 20 January 2026 is a Tuesday: correct the "
                "date or the weekday")  # fmt: skip
@@ -403,7 +408,8 @@ def test_create_missing_refuses_a_typo_and_plans_the_rest(toggl: Toggl, tmp_path
         "looks like a typo; fix the cell (did you mean 'Website'?), or create the project in Toggl first"
     )
     assert (report[("names.csv", 2)]["status"], report[("names.csv", 2)]["message"]) == (
-        "refused", f"column 'Project': {typo}"
+        "refused",
+        f"column 'Project': {typo}",
     )
     planned = "would be posted after creating project 'Brand New' (--create-missing)"
     assert (report[("names.csv", 3)]["status"], report[("names.csv", 3)]["message"]) == ("create", planned)
@@ -447,7 +453,8 @@ def test_a_member_cannot_import_time_for_someone_else(toggl: Toggl, tmp_path: Pa
                "create entries for other people: run the import with an admin's API token, or that "
                "person's")  # fmt: skip
     assert (report[("team.csv", 2)]["status"], report[("team.csv", 2)]["message"]) == (
-        "refused", f"column 'Email': {message}"
+        "refused",
+        f"column 'Email': {message}",
     )
     assert report[("team.csv", 3)]["status"] == "create"  # max's own entry
     assert f"team.csv row 2 [Email]: {message}" in done.out
@@ -464,7 +471,8 @@ def test_a_description_longer_than_toggl_takes(toggl: Toggl, tmp_path: Path, spy
     message = ("the description is 3,001 characters long, and Toggl takes 3000 at most: shorten the "
                "text in the cell")  # fmt: skip
     assert (report[("long.csv", 2)]["status"], report[("long.csv", 2)]["message"]) == (
-        "refused", f"column 'Notes': {message}"
+        "refused",
+        f"column 'Notes': {message}",
     )
     assert report[("long.csv", 3)]["status"] == "create"
     spy.check("description_too_long", message)
@@ -669,7 +677,8 @@ def test_a_file_the_user_cannot_read(
     monkeypatch.setattr(Path, "open", deny)
     done = toggl("secret.csv")
     assert (done.code, done.err) == (
-        2, "toggl-import: secret.csv: permission denied: make the file readable for your user\n"
+        2,
+        "toggl-import: secret.csv: permission denied: make the file readable for your user\n",
     )
     spy.check("permission_denied", done.err)
 
@@ -969,8 +978,13 @@ def test_a_file_that_is_not_what_its_name_says_is_read_by_content_with_a_note(
 ) -> None:
     text = "Date,Start,End,Description\n2026-11-02,09:00,10:00,by content\n"
     (tmp_path / "text.xlsx").write_text(text)
-    workbook(tmp_path / "book.csv", ("Sheet1", [["Date", "Start", "End", "Description"],
-                                                [dt.date(2026, 11, 3), dt.time(9), dt.time(10), "zip"]]))
+    workbook(
+        tmp_path / "book.csv",
+        (
+            "Sheet1",
+            [["Date", "Start", "End", "Description"], [dt.date(2026, 11, 3), dt.time(9), dt.time(10), "zip"]],
+        ),
+    )
     done = toggl("text.xlsx", "book.csv", "--emit-payloads", "p.jsonl")
     assert done.code == 0, done
     notes = [n for n in notes_in(done) if NO_LEDGER not in n]
@@ -1134,8 +1148,10 @@ def hours_sheet(what: str) -> list[list[Any]]:
 def test_title_rows_and_a_later_sheet_are_noted_and_the_timesheet_is_read(
     toggl: Toggl, tmp_path: Path, spy: Spy
 ) -> None:
-    workbook(tmp_path / "titled.xlsx",
-             ("Sheet1", [["Timesheet November 2026"], ["Employee: Ada Lovelace"], [], *hours_sheet("a")]))
+    workbook(
+        tmp_path / "titled.xlsx",
+        ("Sheet1", [["Timesheet November 2026"], ["Employee: Ada Lovelace"], [], *hours_sheet("a")]),
+    )
     summary = [["Total hours", 2.5], ["Approved by", "Grace"]]
     workbook(tmp_path / "second.xlsx", ("Summary", summary), ("Hours", hours_sheet("b")))
     done = toggl("titled.xlsx", "second.xlsx", "--emit-payloads", "p.jsonl")
@@ -1268,9 +1284,7 @@ def test_how_dates_with_slashes_are_read_is_said_before_the_run(
 
 
 @uses("duration_looks_like_h_mm", "duration_looks_like_minutes")
-def test_durations_that_look_like_hours_and_minutes_are_noted(
-    toggl: Toggl, tmp_path: Path, spy: Spy
-) -> None:
+def test_durations_that_look_like_hours_and_minutes_are_noted(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
     header = "Date,Start,Duration,Description\n"
     (tmp_path / "hm.csv").write_text(header + "2026-11-02,09:00,1.30,a\n2026-11-02,11:00,0.45,b\n")
     (tmp_path / "quarters.csv").write_text(header + "2026-11-02,09:00,1.25,c\n2026-11-02,11:00,0.50,d\n")
@@ -1315,8 +1329,16 @@ def test_a_full_temporary_folder_says_what_to_free(
     spy.check("no_room_for_duplicates", str(refused.value))
 
 
-@uses("ledger_empty", "ledger_in_use", "ledger_has_other_names", "ledger_wal_without_database",
-      "ledger_keeps_changing", "ledger_disk_full", "ledger_damaged", "ledger_backups_taken")
+@uses(
+    "ledger_empty",
+    "ledger_in_use",
+    "ledger_has_other_names",
+    "ledger_wal_without_database",
+    "ledger_keeps_changing",
+    "ledger_disk_full",
+    "ledger_damaged",
+    "ledger_backups_taken",
+)
 def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
     tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1408,6 +1430,164 @@ def test_a_date_that_reads_both_ways_in_a_day_first_file_is_refused_not_guessed(
     assert report[("uk.csv", 4)]["status"] == "create"  # 05/05 is the same day both ways
     spy.check("ambiguous_date", message)
     assert done.code == 1
+
+
+# -- owning what it created: sync and undo ----------------------------------------------------------
+KEYED = ["ID", "Date", "Start", "End", "Description"]
+
+
+def worklogs(*rows: tuple[str, str, str]) -> list[dict[str, str]]:
+    """(id, start, description) rows of 2026-11-02, an hour each."""
+    return [{"ID": i, "Date": "2026-11-02", "Start": h, "End": f"{int(h[:2]) + 1:02d}:00", "Description": d}
+            for i, h, d in rows]  # fmt: skip
+
+
+def real(server: Server, *args: str) -> list[str]:
+    return [a for a in run_args(server, *args) if a != "--dry-run"]
+
+
+def admin(server: Server, method: str, path: str, body: Any = None) -> Any:
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(f"{server.sandbox.admin_url}{path}", data=data, method=method,
+                                 headers={"Content-Type": "application/json"})  # fmt: skip
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+@uses("no_key", "duplicate_key")
+def test_a_key_missing_or_on_two_rows_refuses_them(toggl: Toggl, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "k.csv", KEYED, worklogs(("A-1", "09:00", "a"), ("", "10:00", "b"),
+                                                  ("A-1", "11:00", "c")))  # fmt: skip
+    done = toggl("k.csv", "--key", "ID", "--report", "r.csv")
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    missing = ("no id in the key column 'ID': with --key every row needs its id at the source; fill it "
+               "in, or leave --key out to key rows by their content")  # fmt: skip
+    assert (report[("k.csv", 3)]["status"], report[("k.csv", 3)]["message"]) == (
+        "refused",
+        f"column 'ID': {missing}",
+    )
+    twice = ("the key 'A-1' is on two rows with different content (also on k.csv row 2): nothing is sent "
+             "for it; keep one of the rows")  # fmt: skip
+    assert report[("k.csv", 4)]["message"] == f"column 'ID': {twice}"
+    assert report[("k.csv", 2)]["status"] == "refused"
+    spy.check("no_key", missing)
+    spy.check("duplicate_key", twice)
+
+
+@uses("too_many_deletes")
+def test_a_mirror_that_would_delete_too_much_stops_first(server: Server, tmp_path: Path, spy: Spy) -> None:
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    rows = worklogs(("A-1", "09:00", "a"), ("A-2", "10:00", "b"), ("A-3", "11:00", "c"))
+    write_csv(tmp_path / "night.csv", KEYED, rows)
+    try:
+        assert invoke(real(server, "night.csv", "--key", "ID", "--source", "s"), tmp_path, token).code == 0
+        write_csv(tmp_path / "night.csv", KEYED, rows[:1])
+        done = invoke(real(server, "night.csv", "--key", "ID", "--source", "s", "--mirror", "--max-deletes",
+                           "1"), tmp_path, token)  # fmt: skip
+    finally:
+        server.reset()
+    assert done.code == 2
+    message = ("this run would delete 2 entries of 's' (their rows are no longer in the files), more than "
+               "--max-deletes 1: nothing was sent. Check that the files are the whole source for their "
+               "dates; if they are, pass --max-deletes 2")  # fmt: skip
+    assert done.err == f"toggl-import: {message}\n"
+    spy.check("too_many_deletes", done.err)
+
+
+@uses("conflict_edited", "conflict_gone")
+def test_an_entry_changed_in_toggl_is_left_as_it_is(server: Server, tmp_path: Path, spy: Spy) -> None:
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    write_csv(tmp_path / "w.csv", KEYED, worklogs(("A-1", "09:00", "a"), ("A-2", "10:00", "b")))
+    try:
+        assert invoke(real(server, "w.csv", "--key", "ID"), tmp_path, token).code == 0
+        ids = {e["description"]: e["id"] for e in server.sandbox.state.entries}
+        admin(server, "PATCH", f"/entries/{ids['a']}", {"description": "fixed by hand"})
+        admin(server, "DELETE", f"/entries/{ids['b']}")
+        write_csv(tmp_path / "w.csv", KEYED, worklogs(("A-1", "09:00", "a2"), ("A-2", "10:00", "b2")))
+        done = invoke(real(server, "w.csv", "--key", "ID", "--report", "r.csv"), tmp_path, token)
+    finally:
+        server.reset()
+    assert done.code == 1
+    report = report_rows(tmp_path / "r.csv")
+    edited = (f"entry {ids['a']} was changed in Toggl (description) since toggl-import wrote it: left as "
+              "it is; pass --overwrite to replace it anyway")  # fmt: skip
+    gone = f"entry {ids['b']} was deleted in Toggl: not created again; pass --overwrite to create it anew"
+    assert (report[("w.csv", 2)]["status"], report[("w.csv", 2)]["message"]) == ("conflict", edited)
+    assert (report[("w.csv", 3)]["status"], report[("w.csv", 3)]["message"]) == ("conflict", gone)
+    spy.check("conflict_edited", edited)
+    spy.check("conflict_gone", gone)
+
+
+@uses("all_or_nothing_held")
+def test_all_or_nothing_holds_back_the_good_rows(server: Server, tmp_path: Path, spy: Spy) -> None:
+    write_csv(
+        tmp_path / "p.csv",
+        ["Date", "Start", "End", "Project"],
+        [{**HOUR, "Project": "Internal"}, {**HOUR, "Start": "11:00", "End": "12:00", "Project": "Nope"}],
+    )
+    try:
+        done = invoke(real(server, "p.csv", "--all-or-nothing", "--report", "r.csv"), tmp_path,
+                      {"TOGGL_API_TOKEN": server.sandbox.token})  # fmt: skip
+        assert server.sandbox.state.entries == []
+    finally:
+        server.reset()
+    assert done.code == 1
+    held = "not sent: --all-or-nothing, and 1 row is refused; mend them (see the refused rows) and run again"
+    assert report_rows(tmp_path / "r.csv")[("p.csv", 2)] == {
+        "file": "p.csv",
+        "row": "2",
+        "status": "pending",
+        "entry_id": "",
+        "http_status": "",
+        "message": held,
+    }
+    spy.check("all_or_nothing_held", held)
+
+
+def undo_args(server: Server, *args: str) -> list[str]:
+    return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
+
+
+@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined")
+def test_undo_says_how_many_and_deletes_only_when_told(
+    server: Server, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    write_csv(tmp_path / "oops.csv", KEYED, worklogs(("A-1", "09:00", "a"), ("A-2", "10:00", "b")))
+    try:
+        assert invoke(real(server, "oops.csv"), tmp_path, token).code == 0
+        off_terminal = invoke(undo_args(server, "--run", "1"), tmp_path, token)
+        assert len(server.sandbox.state.entries) == 2  # nothing deleted without --yes
+        import rich.console
+
+        monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+        monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
+        monkeypatch.setattr(rich.console.Console, "input", lambda self, prompt="": "n")
+        declined = invoke(undo_args(server, "--run", "1"), tmp_path, token)
+        assert len(server.sandbox.state.entries) == 2
+        monkeypatch.undo()
+        done = invoke(undo_args(server, "--run", "1", "--yes"), tmp_path, token)
+        assert server.sandbox.state.entries == []
+        nothing = invoke(undo_args(server, "--run", "9"), tmp_path, token)
+    finally:
+        server.reset()
+    what = "undo deletes 2 entries that toggl-import created (by run 1)"
+    needs = ("undo would delete 2 entries, and there is no terminal to ask: nothing was deleted; pass --yes "
+             "to delete them (--dry-run lists them)")  # fmt: skip
+    assert off_terminal.code == 2 and what in off_terminal.out
+    assert off_terminal.err == f"toggl-import: {needs}\n"
+    assert declined.code == 1 and "nothing was deleted" in declined.out
+    assert done.code == 0 and what in done.out
+    assert (
+        nothing.code == 0 and "nothing to undo: this ledger holds no entry created (by run 9)" in nothing.out
+    )
+    spy.check("undo_what", done.out)
+    spy.check("undo_needs_yes", off_terminal.err)
+    spy.check("undo_declined", declined.out)
+    spy.check("undo_nothing", nothing.out)
 
 
 # -- a bug ---------------------------------------------------------------------------------------
