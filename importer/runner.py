@@ -412,10 +412,10 @@ class Undoer(_Run):
 
 def _what(run: int | None, source: str | None, files: Sequence[str]) -> str:
     if run is not None:
-        return f"undo of run {run}"
+        return f"of run {run}"
     if source is not None:
-        return f"undo of source {source}"
-    return "undo of " + " ".join(files)
+        return f"of source {source}"
+    return "of " + " ".join(files)
 
 
 async def _once(actions: list[Action]) -> Any:

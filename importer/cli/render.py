@@ -85,11 +85,7 @@ def _clock(seconds: float) -> str:
     return f"{minutes}:{sec:02d}"
 
 
-def render_summary(console: Console, s: Summary, *, title: str | None = None) -> None:
-    title = title or ("Dry run: nothing was sent" if s.dry_run else "Import summary")
-    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
-    table.add_column(justify="left", style="bold")
-    table.add_column(justify="right")
+def _run_rows(s: Summary) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = []
     if s.dry_run:
         rows.append(("rows that would be posted", s.to_post))
@@ -115,6 +111,26 @@ def render_summary(console: Console, s: Summary, *, title: str | None = None) ->
         rows.append(("pending", s.pending))
         if s.repaired:
             rows.append(("late copies deleted (repaired duplicates)", s.repaired))
+    return rows
+
+
+def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
+    rows: list[tuple[str, Any]] = [("entries that would be deleted" if s.dry_run else "deleted",
+                                    s.to_delete if s.dry_run else s.deleted)]  # fmt: skip
+    if s.conflict:
+        rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
+    if not s.dry_run:
+        rows.append(("failed (refused by Toggl)", s.failed))
+        rows.append(("pending (run the same undo again)", s.pending))
+    return rows
+
+
+def render_summary(console: Console, s: Summary, *, title: str | None = None, undo: bool = False) -> None:
+    title = title or ("Dry run: nothing was sent" if s.dry_run else "Import summary")
+    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table.add_column(justify="left", style="bold")
+    table.add_column(justify="right")
+    rows = _undo_rows(s) if undo else _run_rows(s)
     rows.append(("requests made", s.requests))
     if s.http_429 or s.http_402:
         rows.append(("429 / 402 answers", f"{s.http_429} / {s.http_402}"))
@@ -163,18 +179,26 @@ def render_runs(runs: list[Any], *, json_out: bool) -> int:
         sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in runs], sort_keys=True) + "\n")
         return 0
     console = Console(highlight=False)
-    table = Table(title="Runs", title_justify="left")
+    table = Table(title="Runs (times in UTC)", title_justify="left", box=None, pad_edge=False)
     for name in ("id", "started", "finished", "files or source", "created", "updated", "deleted",
                  "failed", "exit"):  # fmt: skip
-        table.add_column(name, overflow="fold", justify="left" if name in ("started", "finished",
-                         "files or source") else "right")  # fmt: skip
+        words = name in ("started", "finished", "files or source")
+        table.add_column(name, justify="left" if words else "right", no_wrap=name != "files or source",
+                         overflow="fold", min_width=8 if name == "files or source" else None)  # fmt: skip
     for r in runs:
-        what = f"{r.command}: {r.source}" if r.source else f"{r.command}: {r.summary}"
-        table.add_row(str(r.id), r.started_at, r.finished_at or "(did not finish)", what, str(r.created),
-                      str(r.updated), str(r.deleted), str(r.failed),
+        what = f"{r.command} --source {r.source}" if r.source else f"{r.command} {r.summary}"
+        table.add_row(str(r.id), _when(r.started_at), _when(r.finished_at) if r.finished_at else "(stopped)",
+                      what, str(r.created), str(r.updated), str(r.deleted), str(r.failed),
                       "" if r.exit_code is None else str(r.exit_code))  # fmt: skip
     console.print(table)
     return 0
+
+
+def _when(stamp: str) -> str:
+    """``2026-12-02T10:19:29.004Z`` as ``12-02 10:19`` (the year only when it is not this one)."""
+    day, _, clock = stamp.partition("T")
+    year = time.strftime("%Y", time.gmtime())
+    return f"{day[5:] if day.startswith(year) else day} {clock[:5]}"
 
 
 def print_json(out: TextIO, data: dict[str, Any]) -> None:

@@ -70,7 +70,10 @@ def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
         print_json(sys.stdout, summary.to_json())
     else:
         render_summary(
-            console, summary, title="Dry run: nothing was deleted" if args.dry_run else "Undo summary"
+            console,
+            summary,
+            title="Dry run: nothing was deleted" if args.dry_run else "Undo summary",
+            undo=True,
         )
     return summary.exit_code
 
