@@ -109,8 +109,10 @@ DEFAULT_FLUSH_SECONDS = 0.25
 MEMORY = ":memory:"
 _NOT_OWNED = "('created', 'updating', 'deleting', 'deleted')"
 """States a create's outcome never overwrites."""
-_SETTLE = f"""UPDATE rows SET state = ?, entry_id = ?, http_status = ?, message = ?, at = ?,
-    run_id = coalesce(?, run_id), updated_at = ? WHERE fingerprint = ? AND state NOT IN {_NOT_OWNED}"""
+_SETTLE = f"""UPDATE rows SET state = ?1, entry_id = ?2, http_status = ?3, message = ?4, at = ?5,
+    run_id = coalesce(?6, run_id), updated_at = ?7,
+    created_run = CASE WHEN ?1 = 'created' THEN coalesce(?6, run_id) ELSE created_run END
+    WHERE fingerprint = ?8 AND state NOT IN {_NOT_OWNED}"""
 _UPDATED = """UPDATE rows SET state = 'created', fingerprint = coalesce(?, fingerprint),
     payload = coalesce(next_payload, payload), next_payload = NULL,
     source_key = coalesce(?, source_key), at = ?, http_status = ?, message = NULL,

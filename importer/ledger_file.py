@@ -76,13 +76,14 @@ _ROWS_2 = f"""CREATE TABLE rows (
     run_id INTEGER REFERENCES runs(id), updated_at TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     source_key TEXT, source TEXT, key TEXT, workspace_id INTEGER, start_epoch INTEGER,
-    at TEXT, sent_at REAL, next_payload TEXT)"""
+    at TEXT, sent_at REAL, next_payload TEXT, created_run INTEGER)"""
 """Schema 2's rows. ``source_key``: the row's content before names became ids (a re-run skips
 created rows by it before resolving anything); ``source``: the stream the row belongs to
 (``--source``, default the file's base name); ``key``: its id in the system it came from
 (``--key``); ``workspace_id``/``start_epoch``: where and when the entry is, for a ``--mirror``
 window; ``at``: Toggl's ``at`` after our last write; ``sent_at``: when its last request was
-committed to leave (epoch seconds); ``next_payload``: the body of an update in flight."""
+committed to leave (epoch seconds); ``next_payload``: the body of an update in flight;
+``created_run``: the run whose create made the entry (``undo --run``)."""
 _TRIGGER_2 = """CREATE TRIGGER rows_created_is_final BEFORE UPDATE OF state ON rows
     WHEN (OLD.state = 'created' AND NEW.state NOT IN ('created', 'updating', 'deleting', 'deleted'))
       OR (OLD.state = 'updating' AND NEW.state NOT IN ('created', 'updating'))
@@ -113,12 +114,14 @@ def _to_schema_2(conn: sqlite3.Connection) -> None:
     conn.execute(_ROWS_2)
     conn.execute(
         """INSERT INTO rows (id, fingerprint, file, row, state, entry_id, http_status, message,
-            payload, run_id, updated_at, attempts, source_key, source, workspace_id, start_epoch)
+            payload, run_id, updated_at, attempts, source_key, source, workspace_id, start_epoch,
+            created_run)
         SELECT id, fingerprint, file, row, state, entry_id, http_status, message, payload, run_id,
             updated_at, attempts, source,
             CASE WHEN state IN ('refused', 'duplicate') THEN NULL ELSE basename(file) END,
             json_extract(payload, '$.workspace_id'),
-            CAST(strftime('%s', json_extract(payload, '$.start')) AS INTEGER)
+            CAST(strftime('%s', json_extract(payload, '$.start')) AS INTEGER),
+            CASE WHEN state = 'created' THEN run_id END
         FROM rows_1"""
     )
     conn.execute("DROP TABLE rows_1")

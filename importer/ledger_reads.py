@@ -141,13 +141,13 @@ class LedgerReads:
     def created_by(
         self, *, run: int | None = None, source: str | None = None, files: Sequence[str] = ()
     ) -> Iterator[RowRecord]:
-        """Created rows (and those left ``deleting``) that run ``run`` created or last updated, of
+        """Created rows (and those left ``deleting``) whose entry run ``run`` created, of
         ``source``, or read from ``files`` (the names as given when imported): what ``undo``
         deletes."""
         where = "state IN ('created', 'deleting')"
         params: tuple[Any, ...] = ()
         if run is not None:
-            where += " AND run_id = ?"
+            where += " AND created_run = ?"
             params = (run,)
         if source is not None:
             where += " AND source = ?"

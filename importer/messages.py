@@ -928,6 +928,14 @@ def undo_what(count: int, what: str) -> str:
     return f"undo deletes {count} entries that toggl-import created ({what})"
 
 
+def undo_pick_one() -> str:
+    """``undo`` needs exactly one of --run, --source or files."""
+    return (
+        "undo needs to know which entries: pass one of --run N (toggl-import status --runs lists "
+        "the runs), --source NAME, or the files whose entries to delete"
+    )
+
+
 def undo_nothing(what: str) -> str:
     return f"nothing to undo: this ledger holds no entry created ({what})"
 

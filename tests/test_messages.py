@@ -1551,7 +1551,7 @@ def undo_args(server: Server, *args: str) -> list[str]:
     return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
 
 
-@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined")
+@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined", "undo_pick_one")
 def test_undo_says_how_many_and_deletes_only_when_told(
     server: Server, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1572,6 +1572,8 @@ def test_undo_says_how_many_and_deletes_only_when_told(
         done = invoke(undo_args(server, "--run", "1", "--yes"), tmp_path, token)
         assert server.sandbox.state.entries == []
         nothing = invoke(undo_args(server, "--run", "9"), tmp_path, token)
+        neither = invoke(undo_args(server), tmp_path, token)
+        both = invoke(undo_args(server, "--run", "1", "--source", "x"), tmp_path, token)
     finally:
         server.reset()
     what = "undo deletes 2 entries that toggl-import created (by run 1)"
@@ -1588,6 +1590,10 @@ def test_undo_says_how_many_and_deletes_only_when_told(
     spy.check("undo_needs_yes", off_terminal.err)
     spy.check("undo_declined", declined.out)
     spy.check("undo_nothing", nothing.out)
+    pick = ("undo needs to know which entries: pass one of --run N (toggl-import status --runs lists the "
+            "runs), --source NAME, or the files whose entries to delete")  # fmt: skip
+    assert (neither.code, neither.err) == (2, f"toggl-import: {pick}\n") == (both.code, both.err)
+    spy.check("undo_pick_one", neither.err)
 
 
 # -- a bug ---------------------------------------------------------------------------------------

@@ -358,29 +358,40 @@ async def test_a_schema_1_ledger_migrates_and_the_run_resumes_exactly(
     assert len(runs) == 3 and runs[-1].created == 3
 
 
-async def test_status_runs_lists_each_run_with_its_counts(sandbox: Sandbox, tmp_path: Path) -> None:
-    first, second = nightly(8)
-    options = {"key_column": "ID", "source": "nightly"}
-    await run(sandbox, tmp_path, [write(tmp_path / "a.csv", first)], **options)
-    await run(sandbox, tmp_path, [write(tmp_path / "b.csv", second)], mirror=True, **options)
+def test_status_runs_lists_each_run_with_its_counts(tmp_path: Path) -> None:
+    import asyncio
     import json
     import subprocess
     import sys
 
-    done = subprocess.run([sys.executable, "-m", "importer", "status", "--runs", "--json", "--ledger",
-                           str(tmp_path / "ledger.sqlite")], capture_output=True, text=True, check=False)  # fmt: skip
+    async def two_nights() -> None:
+        async with Sandbox() as sandbox:
+            first, second = nightly(8)
+            options = {"key_column": "ID", "source": "nightly"}
+            await run(sandbox, tmp_path, [write(tmp_path / "a.csv", first)], **options)
+            await run(sandbox, tmp_path, [write(tmp_path / "b.csv", second)], mirror=True, **options)
+
+    asyncio.run(two_nights())
+    status = [
+        sys.executable,
+        "-m",
+        "importer",
+        "status",
+        "--runs",
+        "--ledger",
+        str(tmp_path / "ledger.sqlite"),
+    ]
+    done = subprocess.run([*status, "--json"], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     runs = json.loads(done.stdout)
-    picked = [{k: r[k] for k in ("id", "command", "source", "created", "updated", "deleted", "failed",
-                                 "exit_code")} for r in runs]  # fmt: skip
-    assert picked == [
+    keys = ("id", "command", "source", "created", "updated", "deleted", "failed", "exit_code")
+    assert [{k: r[k] for k in keys} for r in runs] == [
         {"id": 1, "command": "run", "source": "nightly", "created": 8, "updated": 0, "deleted": 0,
          "failed": 0, "exit_code": 0},
         {"id": 2, "command": "run", "source": "nightly", "created": 3, "updated": 5, "deleted": 2,
          "failed": 0, "exit_code": 0},
     ]  # fmt: skip
     assert all(r["started_at"] and r["finished_at"] for r in runs)
-    table = subprocess.run([sys.executable, "-m", "importer", "status", "--runs", "--ledger",
-                            str(tmp_path / "ledger.sqlite")], capture_output=True, text=True, check=False,
+    table = subprocess.run(status, capture_output=True, text=True, check=False,
                            env={"COLUMNS": "120", "PATH": "/usr/bin"})  # fmt: skip
     assert table.returncode == 0 and "run --source nightly" in table.stdout

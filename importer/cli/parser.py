@@ -120,11 +120,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "those of run N (toggl-import status --runs lists them), of a source, or of "
                     "the given files' rows. It says how many first and asks on a terminal.",
     )
-    which = undo.add_mutually_exclusive_group(required=True)
-    which.add_argument("--run", type=int, metavar="N", help="the entries run N created")
-    which.add_argument("--source", metavar="NAME", help="the entries of this source")
-    which.add_argument("files", nargs="*", default=[], metavar="FILE",
-                       help="the entries of these files' rows (the names as given when imported)")
+    undo.add_argument("--run", type=int, metavar="N", help="the entries run N created")
+    undo.add_argument("--source", metavar="NAME", help="the entries of this source")
+    undo.add_argument("files", nargs="*", default=[], metavar="FILE",
+                      help="the entries of these files' rows (the names as given when imported)")
     undo.add_argument("--ledger", type=Path, metavar="PATH", help="the SQLite result ledger")
     undo.add_argument("--config", type=Path, metavar="PATH", help="TOML config")
     undo.add_argument("--api-url", metavar="URL", help="API base URL (env TOGGL_API_URL)")

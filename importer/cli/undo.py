@@ -21,6 +21,9 @@ def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
     from ..runner import Undoer
     from .render import ProgressDisplay, print_json, render_summary
 
+    picked = [args.run is not None, args.source is not None, bool(args.files)]
+    if sum(picked) != 1:
+        raise ConfigError(messages.undo_pick_one())
     chosen = argparse.Namespace(**{**vars(args), "source": None})  # --source here selects
     settings = settings_from_args(chosen, env)
     credentials = credentials_from_env(env)

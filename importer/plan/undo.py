@@ -1,6 +1,6 @@
 """The undo plan: ledger → deletes of the entries this ledger created.
 
-Of run N (the entries it created or last updated), of a source, or of rows read from the given
+Of run N (the entries it created), of a source, or of rows read from the given
 files (the names as they were given when imported). Rows left ``deleting`` by an interrupted undo
 are taken again (a DELETE asked twice does no harm; a 404 is done). Before anything is deleted,
 ``changes.changed_in_toggl`` asks what was edited in Toggl since we wrote: an entry someone
