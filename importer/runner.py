@@ -392,6 +392,7 @@ class Undoer(_Run):
                 recorder = Recorder(s, ledger=ledger, report=writer, dry_run=dry_run)
                 overwrite = self.settings.overwrite
                 await self.stopper.stoppable(plan.check_changes(self.reads, recorder, overwrite=overwrite))
+                self.ticker.phase = "deleting"
                 if dry_run:
                     for action in plan.actions():
                         recorder.would(action)
