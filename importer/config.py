@@ -86,6 +86,9 @@ class Settings:
     max_deletes: int = DEFAULT_MAX_DELETES
     overwrite: bool = False
     all_or_nothing: bool = False
+    tokens: dict[str, str] = field(default_factory=dict)
+    """``[tokens]``: a person's email (lower case) → the name of the environment variable that
+    holds their API token. Their rows are sent with it (their own rate limit and quota)."""
     jira_day_hours: float = DEFAULT_JIRA_DAY_HOURS
     header_row: int | None = None
     """The spreadsheet row of every file's header (``--header-row``, from 1); ``None``: look."""
@@ -234,6 +237,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         if section == "columns":
             out["column_map"] = {str(k): str(v) for k, v in table.items()}
             continue
+        if section == "tokens":
+            out["tokens"] = _token_table(path, table)
+            continue
         for key, value in table.items():
             name = _FILE_KEYS.get((section, key))
             if key in ("token", "api_token", "password", "email"):
@@ -263,6 +269,21 @@ def _date(name: str, value: Any) -> date:
 def _emails(value: Any) -> tuple[str, ...]:
     items = [value] if isinstance(value, str) else list(value)
     return tuple(str(e).strip().casefold() for e in items if str(e).strip())
+
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _token_table(path: Path, table: dict[str, Any]) -> dict[str, str]:
+    """``[tokens]``: email → the *name* of an environment variable (never a token itself)."""
+    out: dict[str, str] = {}
+    for email, variable in table.items():
+        if "@" not in str(email):
+            raise ConfigError(messages.token_not_an_email(path, str(email)))
+        if not isinstance(variable, str) or not _ENV_NAME.fullmatch(variable):
+            raise ConfigError(messages.token_not_a_variable(path, str(email)))
+        out[str(email).strip().lower()] = variable
+    return out
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -690,7 +690,7 @@ def config_not_toml(path: object, detail: str) -> str:
 def config_not_a_section(path: object, section: str) -> str:
     return (
         f"config file {path}: {section!r} is not a [section]: put settings under [api], "
-        "[import], [limits] or [columns]"
+        "[import], [limits], [columns] or [tokens]"
     )
 
 
@@ -912,6 +912,41 @@ def all_or_nothing_held(refused: int) -> str:
     return (
         f"not sent: --all-or-nothing, and {refused} {rows} refused; mend them (see the refused "
         "rows) and run again"
+    )
+
+
+def token_not_an_email(path: object, key: str) -> str:
+    """``[tokens]`` keys are people's emails."""
+    return (
+        f"{path}: [tokens] maps a person's email to the name of an environment variable, and "
+        f"{quote(key)} is not an email: write it like \"ana@example.com\" = \"TOGGL_TOKEN_ANA\""
+    )
+
+
+def token_not_a_variable(path: object, email: str) -> str:
+    """``[tokens]`` values name environment variables; a token itself never goes in the file.
+    The value is not quoted: it may be a token."""
+    return (
+        f"{path}: [tokens] for {email} must name an environment variable (letters, digits and _), "
+        "not hold the token itself: put the token in an environment variable, e.g. "
+        "TOGGL_TOKEN_ANA, and write its name there"
+    )
+
+
+def token_variable_unset(email: str, variable: str) -> str:
+    """A person's token variable named in [tokens] is not set."""
+    return (
+        f"the API token of {email} is to come from the environment variable {variable}, which is "
+        f"not set: export {variable}=... (their Toggl Profile settings → API Token), or remove "
+        "the line from [tokens]"
+    )
+
+
+def person_refused(email: str, reason: str) -> str:
+    """A person's token was refused: their rows stop, the others go on."""
+    return (
+        f"not sent: Toggl refused the token of {email} ({reason}); check the variable [tokens] "
+        "names for them, then run the same command again"
     )
 
 

@@ -14,6 +14,7 @@ from . import messages
 from .errors import ConfigError
 
 REPORT_HEADER = ("file", "row", "status", "entry_id", "http_status", "message")
+PERSON_COUNTS = ("created", "updated", "deleted", "failed", "pending", "to_post", "quota_pauses")
 STATUSES = ("created", "updated", "deleted", "conflict", "refused", "failed", "duplicate",
             "skipped", "in_doubt", "pending")  # fmt: skip
 """A real run's report statuses."""
@@ -142,6 +143,19 @@ class Summary:
     created_names: list[str] = field(default_factory=list)
     no_ledger: str | None = None
     """A dry run found no ledger at this path: every row counts as new in its plan."""
+    people: dict[str, dict[str, int]] = field(default_factory=dict)
+    """``[tokens]``: per person (email) what their own token did: created, updated, deleted,
+    failed, pending, to_post (a dry run), quota_pauses."""
+    people_refused: dict[str, str] = field(default_factory=dict)
+    """People whose token Toggl refused: their rows stopped, the others went on."""
+
+    def person(self, email: str) -> dict[str, int]:
+        return self.people.setdefault(email, dict.fromkeys(PERSON_COUNTS, 0))
+
+    def count(self, lane: str, key: str, n: int = 1) -> None:
+        """Count for a person's lane (the run's own lane, ``""``, is the summary itself)."""
+        if lane:
+            self.person(lane)[key] += n
 
     def add_example(self, reason: str, text: str, limit: int = 3) -> None:
         shown = self.examples.setdefault(reason, [])
@@ -152,6 +166,8 @@ class Summary:
     def exit_code(self) -> int:
         if self.stopped:
             return 3
+        if self.people_refused and not (self.created or self.updated or self.deleted or self.already_done):
+            return 3  # nothing could go on: every token that had work was refused
         if self.dry_run:
             return 1 if (self.refused or self.duplicate or self.conflict or self.failed) else 0
         if (self.failed or self.refused or self.duplicate or self.in_doubt or self.pending

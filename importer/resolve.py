@@ -201,8 +201,11 @@ class Resolver:
         create_missing: bool = False,
         plan_only: bool = False,
         cache: NameCache | None = None,
+        own_tokens: frozenset[str] = frozenset(),
     ) -> None:
         self._client = client
+        self._own_tokens = own_tokens
+        """Emails whose rows go with their own token: they create their own entries."""
         self._wid = workspace_id
         self._create = create_missing
         self._plan_only = plan_only
@@ -273,6 +276,11 @@ class Resolver:
         caller = self._cache.caller
         return user_id == caller or caller in admins
 
+    @property
+    def cache(self) -> NameCache:
+        """What this resolver fetched (and will fetch), by workspace."""
+        return self._cache
+
     # -- one name ------------------------------------------------------------------------------
     async def client_id(self, name: str) -> Ref | Unresolved:
         cat = await self._catalogue("client")
@@ -328,7 +336,7 @@ class Resolver:
         users = await self._user_ids()
         found = users.get(_key(email))
         if found is not None:
-            if not await self._may_enter_for(found):
+            if _key(email) not in self._own_tokens and not await self._may_enter_for(found):
                 message = messages.not_workspace_admin(email, self._wid)
                 return Unresolved("email", message, "not_workspace_admin")
             return found

@@ -65,9 +65,14 @@ class _Run:
         progress: ProgressCallback | None = None,
         session: aiohttp.ClientSession | None = None,
         on_request: RequestHook | None = None,
+        people: dict[str, Credentials] | None = None,
     ) -> None:
         self.settings = settings
         self._credentials = credentials
+        self.people = dict(people or {})
+        """``[tokens]``: email → that person's credentials; their rows go in their own lane."""
+        self.lanes: dict[str, Lane] = {}
+        self._uid_lanes: dict[int, str] = {}
         self._session = session
         self._on_request = on_request
         self.summary = Summary()
@@ -111,12 +116,15 @@ class _Run:
         s = self.summary
         own = self._session is None
         session = self._session or aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=max(self.settings.concurrency, 1)),
+            connector=aiohttp.TCPConnector(limit=max(self.settings.concurrency, 1) * (1 + len(self.people))),
             timeout=aiohttp.ClientTimeout(total=self.settings.timeout),
         )
         ticker = None
         try:
             self._lane = self._make_lane("", session, self._credentials)
+            self.lanes = {"": self._lane}
+            for email, credentials in self.people.items():
+                self.lanes[email] = self._make_lane(email, session, credentials)
             ticker = asyncio.create_task(self.ticker.every_second()) if self.ticker.callback else None
             await work()
         except CredentialsError as exc:
@@ -136,16 +144,18 @@ class _Run:
         if self.stopper.reason and not s.stopped:
             s.stopped = self.stopper.reason
         s.elapsed = time.monotonic() - self._started
-        if self._lane is not None:
-            counts = self.client.requests_by_kind
-            s.requests = self.client.requests_made
-            s.posts = counts.get("create", 0)
-            s.http_429 = self.client.statuses.get(429, 0)
-            s.http_402 = self.client.statuses.get(402, 0)
+        for lane in self.lanes.values():
+            client = lane.client
+            s.requests += client.requests_made
+            s.posts += client.requests_by_kind.get("create", 0)
+            s.http_429 += client.statuses.get(429, 0)
+            s.http_402 += client.statuses.get(402, 0)
+            if lane.name:
+                s.person(lane.name)["quota_pauses"] = lane.limiter.quota_pauses
         return s
 
     def _make_lane(self, name: str, session: aiohttp.ClientSession, credentials: Credentials) -> Lane:
-        limiter = Limiter(self.settings.rate, self.settings.concurrency)
+        limiter = Limiter(self.settings.rate, self.settings.concurrency, **self._limits())
         self.stopper.limiters.append(limiter)
         client = TogglClient(session, self.settings.api_url, credentials,
                              reports_url=self.settings.reports_base, limiter=limiter)  # fmt: skip
@@ -153,13 +163,32 @@ class _Run:
         policy = RetryPolicy(limiter=limiter, reached=lambda: bool(client.statuses))
         return Lane(name, client, limiter, policy, Reads(client, policy))
 
+    def _limits(self) -> dict[str, Any]:
+        """What the limiter takes beyond rate and concurrency (the quota reserve, if it knows it)."""
+        reserve = getattr(self.settings, "quota_reserve", 0)
+        return {"quota_reserve": reserve} if reserve else {}
+
+    def lane_of(self, body: dict[str, Any] | None) -> str:
+        """The lane of an entry: its person's, when they gave a token; else the run's own."""
+        if not self.people or not body or body.get("user_id") is None:
+            return ""
+        if not self._uid_lanes:
+            for users in self._names().users.values():
+                for email in self.people:
+                    if email in users:
+                        self._uid_lanes[users[email]] = email
+        return self._uid_lanes.get(int(body["user_id"]), "")
+
+    def _names(self) -> NameCache:
+        return NameCache()
+
     def _answered_ok(self) -> bool:
         """Has any request of this run succeeded?"""
         return self._lane is not None and any(200 <= st < 300 for st in self.client.statuses)
 
     def _executor(self, recorder: Recorder, ledger: Ledger) -> Executor:
         return Executor(
-            {"": self.lane},
+            self.lanes,
             recorder,
             self.stopper,
             concurrency=self.settings.concurrency,
@@ -177,10 +206,21 @@ class _Run:
     def _estimate(self, requests: int) -> float:
         return estimate_seconds(requests, self.settings.rate, **self.limiter.quota_estimate())
 
-    async def _quota(self) -> dict[str, Any]:
-        """The account's workspace quota, from ``/me/quota`` (for a dry run's estimate)."""
+    async def _estimate_lanes(self, requests: int) -> float:
+        """How long ``requests`` take, each person's share under their own token's quota, in
+        parallel (a dry run's estimate): the longest lane decides."""
+        s = self.summary
+        own = requests - sum(s.person(email)["to_post"] for email in self.people)
+        longest = estimate_seconds(own, self.settings.rate, **await self._quota(self.client))
+        for email in self.people:
+            quota = await self._quota(self.lanes[email].client)
+            longest = max(longest, estimate_seconds(s.person(email)["to_post"], self.settings.rate, **quota))
+        return longest
+
+    async def _quota(self, client: TogglClient) -> dict[str, Any]:
+        """An account's workspace quota, from ``/me/quota`` (for a dry run's estimate)."""
         try:
-            rows = await self.client.quota()
+            rows = await client.quota()
         except CredentialsError:
             raise  # a dry run with a wrong token must not look fine
         except RemoteError:
@@ -204,14 +244,20 @@ class Importer(_Run):
         session: aiohttp.ClientSession | None = None,
         on_request: RequestHook | None = None,
         names: NameCache | None = None,
+        people: dict[str, Credentials] | None = None,
     ) -> None:
-        super().__init__(settings, credentials, progress=progress, session=session, on_request=on_request)
+        super().__init__(settings, credentials, progress=progress, session=session, on_request=on_request,
+                         people=people)  # fmt: skip
         self.names = names if names is not None else NameCache()
         """Names fetched for resolving; another Importer may be handed it (see ``NameCache``)."""
         self._imports: ImportPlan | None = None
 
     def _total(self) -> int:
         return max(self.summary.rows, self._imports.rows if self._imports else 0)
+
+    def _names(self) -> NameCache:
+        resolver = getattr(self, "_resolver", None)
+        return resolver.cache if resolver is not None else self.names
 
     async def run(
         self,
@@ -254,11 +300,13 @@ class Importer(_Run):
     def _plan(self, files: Sequence[Path], mappings: dict[Path, Any], recorder: Recorder,
               ledger: Ledger | None, wid: int, *, plan_only: bool) -> ImportPlan:  # fmt: skip
         resolver = Resolver(self.reads, wid, create_missing=self.settings.create_missing,
+                            own_tokens=frozenset(self.people),
                             plan_only=plan_only, cache=None if plan_only else self.names)  # fmt: skip
         self._resolver = resolver
         planner = Planner(resolver, wid, created_with=self.settings.created_with)
         self._imports = ImportPlan(files, mappings, self.settings, planner, recorder, self.stopper,
-                                   ledger=ledger, workspace_id=wid, reads=self.reads)  # fmt: skip
+                                   ledger=ledger, workspace_id=wid, reads=self.reads,
+                                   lane_of=self.lane_of if self.people else None)  # fmt: skip
         return self._imports
 
     # -- a dry run -------------------------------------------------------------------------------
@@ -284,7 +332,7 @@ class Importer(_Run):
             else:
                 async for _path, _norm, plan in imports.chunks():
                     fresh = [row for row in plan.rows if row.duplicate_of is None]
-                    if ledger is None and report is None:
+                    if ledger is None and report is None and not self.people:
                         s.to_post += len(fresh)  # nothing to look up, nothing to write per row
                         continue
                     for row in imports.to_post(fresh):
@@ -295,10 +343,7 @@ class Importer(_Run):
                 ledger.close()
         s.rows = imports.rows
         s.created_names = [messages.new_name(*name, planned=True) for name in self._resolver.would_create]
-        quota = await self._quota()
-        s.remaining_seconds = estimate_seconds(
-            s.to_post + s.to_update + s.to_delete, self.settings.rate, **quota
-        )
+        s.remaining_seconds = await self._estimate_lanes(s.to_post + s.to_update + s.to_delete)
 
     # -- a real run ------------------------------------------------------------------------------
     async def _real_run(self, files: Sequence[Path], mappings: dict[Path, Any],

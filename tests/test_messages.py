@@ -789,8 +789,25 @@ USAGE = {
                              (("t.csv", HEADER_TIMES), (TOML, "[import\n"))),
     "config no section": Usage("config_not_a_section", ("t.csv", "--config", TOML),
                                "config file c.toml: 'preset' is not a [section]: put settings under [api], "
-                               "[import], [limits] or [columns]",
+                               "[import], [limits], [columns] or [tokens]",
                                (("t.csv", HEADER_TIMES), (TOML, 'preset = "auto"\n'))),
+    "tokens key not an email": Usage(
+        "token_not_an_email", ("t.csv", "--config", TOML),
+        "c.toml: [tokens] maps a person's email to the name of an environment variable, and 'ana' is not "
+        'an email: write it like "ana@example.com" = "TOGGL_TOKEN_ANA"',
+        (("t.csv", HEADER_TIMES), (TOML, '[tokens]\nana = "TOGGL_TOKEN_ANA"\n'))),
+    "tokens value a token": Usage(
+        "token_not_a_variable", ("t.csv", "--config", TOML),
+        "c.toml: [tokens] for ana@example.com must name an environment variable (letters, digits and _), "
+        "not hold the token itself: put the token in an environment variable, e.g. TOGGL_TOKEN_ANA, and "
+        "write its name there",
+        (("t.csv", HEADER_TIMES), (TOML, '[tokens]\n"ana@example.com" = "1f2e-3d4c/5b6a"\n'))),
+    "tokens variable unset": Usage(
+        "token_variable_unset", ("t.csv", "--config", TOML),
+        "the API token of ana@example.com is to come from the environment variable TOK_ANA, which is not "
+        "set: export TOK_ANA=... (their Toggl Profile settings → API Token), or remove the line from "
+        "[tokens]",
+        (("t.csv", HEADER_TIMES), (TOML, '[tokens]\n"ana@example.com" = "TOK_ANA"\n'))),
     "config token": Usage("config_has_credentials", ("t.csv", "--config", TOML),
                           "config file c.toml: credentials do not go in the config file; set TOGGL_API_TOKEN "
                           "(or TOGGL_EMAIL and TOGGL_PASSWORD) in the environment",
@@ -1545,6 +1562,27 @@ def test_all_or_nothing_holds_back_the_good_rows(server: Server, tmp_path: Path,
         "message": held,
     }
     spy.check("all_or_nothing_held", held)
+
+
+@uses("person_refused")
+def test_a_persons_refused_token_stops_their_rows_only(server: Server, tmp_path: Path, spy: Spy) -> None:
+    write_csv(tmp_path / "team.csv", ["Email", "Date", "Start", "End"],
+              [{**HOUR, "Email": "ana@example.com"}, {**HOUR, "Email": "ben@example.com"}])  # fmt: skip
+    (tmp_path / "toggl-import.toml").write_text('[tokens]\n"ben@example.com" = "TOK_BEN"\n')
+    env = {"TOGGL_API_TOKEN": server.sandbox.token, "TOK_BEN": "not-bens-token"}
+    try:
+        done = invoke(real(server, "team.csv", "--report", "r.csv"), tmp_path, env)
+    finally:
+        server.reset()
+    assert done.code == 1
+    refused = ("not sent: Toggl refused the token of ben@example.com (Incorrect username and/or password); "
+               "check the variable [tokens] names for them, then run the same command again")  # fmt: skip
+    report = report_rows(tmp_path / "r.csv")
+    assert report[("team.csv", 2)]["status"] == "created"
+    assert (report[("team.csv", 3)]["status"], report[("team.csv", 3)]["message"]) == ("pending", refused)
+    assert f"ben@example.com: {refused}" in done.out
+    assert "not-bens-token" not in done.out + done.err
+    spy.check("person_refused", refused)
 
 
 def undo_args(server: Server, *args: str) -> list[str]:

@@ -118,12 +118,14 @@ STARTED: list[asyncio.subprocess.Process] = []
 """Every process ``spawn`` started: ``kill_leftovers`` ends those a failed test left running."""
 
 
-async def spawn(args: list[str], token: str, cwd: Path) -> asyncio.subprocess.Process:
+async def spawn(
+    args: list[str], token: str, cwd: Path, env: dict[str, str] | None = None
+) -> asyncio.subprocess.Process:
     proc = await asyncio.create_subprocess_exec(
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**ENV, "TOGGL_API_TOKEN": token},
+        env={**(ENV if env is None else env), "TOGGL_API_TOKEN": token},
         cwd=cwd,
     )
     STARTED.append(proc)
@@ -153,8 +155,10 @@ async def finish(proc: asyncio.subprocess.Process, within: float = 60) -> Done:
     return Done(proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
-async def run_cli(args: list[str], token: str, cwd: Path, within: float = 60) -> Done:
-    return await finish(await spawn(args, token, cwd), within)
+async def run_cli(
+    args: list[str], token: str, cwd: Path, within: float = 60, env: dict[str, str] | None = None
+) -> Done:
+    return await finish(await spawn(args, token, cwd, env), within)
 
 
 async def wait_for_posts(

@@ -116,7 +116,23 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _secrets_in(env: dict[str, str]) -> list[str]:
-    return [v for k in ("TOGGL_API_TOKEN", "TOGGL_PASSWORD") if (v := env.get(k, "").strip())]
+    """Every value that may be a secret: the credentials, and whatever variable holds a token or
+    a password (the people's tokens of ``[tokens]`` among them)."""
+    names = {"TOGGL_API_TOKEN", "TOGGL_PASSWORD"} | {
+        k for k in env if "TOKEN" in k.upper() or "PASSWORD" in k.upper()
+    }
+    return [v for k in sorted(names) if len(v := env.get(k, "").strip()) >= 4]
+
+
+def people_from_env(settings: Settings, env: dict[str, str]) -> dict[str, Credentials]:
+    """``[tokens]``: each person's credentials, from the variable named for them."""
+    people: dict[str, Credentials] = {}
+    for email, variable in settings.tokens.items():
+        token = env.get(variable, "").strip()
+        if not token:
+            raise ConfigError(messages.token_variable_unset(email, variable))
+        people[email] = Credentials.from_token(token)
+    return people
 
 
 def write_crash_report(exc: BaseException, secrets: list[str]) -> Path:
@@ -128,9 +144,7 @@ def write_crash_report(exc: BaseException, secrets: list[str]) -> Path:
     text = "".join(traceback.format_exception(exc))
     for secret in secrets:
         text = text.replace(secret, "***")
-    fd, name = tempfile.mkstemp(
-        prefix=f"toggl-import-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".txt"
-    )
+    fd, name = tempfile.mkstemp(prefix=f"toggl-import-crash-{time.strftime('%Y%m%d-%H%M%S')}-", suffix=".txt")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f"toggl-import {__version__}\n{text}")
     return Path(name)
@@ -154,6 +168,7 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     settings = settings_from_args(args, env)
     credentials = credentials_from_env(env)
+    people = people_from_env(settings, env)
     for path in args.files:
         try:
             found = path.exists()
@@ -172,7 +187,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     with ProgressDisplay(console) as display, contextlib.ExitStack() as stack:
         if log is not None:
             stack.callback(log.close)
-        importer = Importer(settings, credentials, progress=display, on_request=log)
+        importer = Importer(settings, credentials, progress=display, on_request=log,
+                            people=people)  # fmt: skip
         summary = _run_until_done(
             importer.run(
                 args.files,
@@ -334,11 +350,16 @@ def _sandbox(args: argparse.Namespace) -> int:
     def ready(sb: Any) -> None:
         print(f"sandbox serving at {sb.base_url}", flush=True)
         print(f"token: {sb.token}", flush=True)
-        print(f"try:  TOGGL_API_TOKEN={sb.token} toggl-import run FILE --api-url {sb.base_url} "
-              "--workspace-id 1234567 --timezone Europe/Berlin", flush=True)
-        people = [f"{u['email']} {u['api_token']} ({u.get('timezone', 'UTC')})"
-                  for u in sb.state.users.values()
-                  if u.get("api_token") and u["id"] != sb.state.me_user_id]
+        print(
+            f"try:  TOGGL_API_TOKEN={sb.token} toggl-import run FILE --api-url {sb.base_url} "
+            "--workspace-id 1234567 --timezone Europe/Berlin",
+            flush=True,
+        )
+        people = [
+            f"{u['email']} {u['api_token']} ({u.get('timezone', 'UTC')})"
+            for u in sb.state.users.values()
+            if u.get("api_token") and u["id"] != sb.state.me_user_id
+        ]
         if people:
             print("other people's tokens: " + "; ".join(people), flush=True)
         print("stop with Ctrl-C", flush=True)

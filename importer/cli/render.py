@@ -147,6 +147,16 @@ def render_summary(console: Console, s: Summary, *, title: str | None = None, un
             key = reason.split(":")[0]
             for example in s.examples.get(reason, s.examples.get(key, [])):
                 console.print(f"    {example}", markup=False, highlight=False)
+    for email, counts in sorted(s.people.items()):
+        kinds = ("to_post",) if s.dry_run else ("created", "updated", "deleted", "failed", "pending")
+        done = ", ".join(f"{counts[k]} {k.replace('to_post', 'to post')}" for k in kinds if counts.get(k))
+        pauses = counts.get("quota_pauses", 0)
+        pause = f", {pauses} quota pause{'s' if pauses != 1 else ''}" if pauses else ""
+        console.print(
+            f"  {email} (own token): {done or 'nothing sent'}{pause}", markup=False, highlight=False
+        )
+    for email, why in sorted(s.people_refused.items()):
+        console.print(f"  {email}: {why}", markup=False, highlight=False)
     for reason in ("conflict", "repaired"):
         for example in s.examples.get(reason, []):
             console.print(f"  {reason}: {example}", markup=False, highlight=False)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from .. import messages
 from ..client import TogglClient
 from ..errors import CredentialsError, MaybeAppliedError, PermanentError, TransientError
 from ..limits import Limiter, Stopped
@@ -32,7 +33,7 @@ from ..retry import RetryPolicy
 from .actions import Action, Kind
 from .reads import Reads
 from .reconcile import Doubtful, extra_copies, read_back
-from .record import Recorder
+from .record import NOT_SENT, Recorder
 from .stop import Stopper
 
 MAX_RECONCILE_ROUNDS = 5
@@ -95,6 +96,8 @@ class Executor:
         self._sleep = sleep
         self.doubts: list[_Doubt] = []
         self.resent: list[_Doubt] = []
+        self.refused: dict[str, str] = {}
+        """Lanes whose token Toggl refused (email → the message their rows get)."""
         self.suspects: dict[str, float] = {}
         """Creates an earlier run left in doubt that were not found (fingerprint → when their
         request may have been lost): once posted again, they get the last look for a late copy."""
@@ -182,6 +185,9 @@ class Executor:
             if self.stopper.stopping:
                 self.recorder.not_sent([action])
                 return
+            if lane.name in self.refused:
+                self.recorder.not_sent([action], self.refused[lane.name])
+                continue
             await self.send(lane, action)
             self._progress()
 
@@ -208,13 +214,17 @@ class Executor:
             rec.not_sent([action])  # stopped while waiting for a slot or a back-off: not sent
             return
         except Stopped:
-            rec.not_sent([action])
+            rec.not_sent([action], self.refused.get(lane.name) or NOT_SENT)
             return
         except MaybeAppliedError as exc:
             self.doubts.append(_Doubt(action, self._clock()))
             rec.in_doubt(action, str(exc))
             return
         except CredentialsError as exc:
+            if lane.name:  # a person's token: their rows stop, the others go on
+                self._refuse_lane(lane, exc)
+                rec.not_sent([action], self.refused[lane.name])
+                return
             rec.not_sent([action])
             self.stopper.request(credentials_refused(exc))
             return
@@ -237,6 +247,12 @@ class Executor:
             rec.updated(action, _at(answer))
         else:
             rec.deleted(action)
+
+    def _refuse_lane(self, lane: Lane, exc: CredentialsError) -> None:
+        if lane.name not in self.refused:
+            self.refused[lane.name] = messages.person_refused(lane.name, exc.text or str(exc.status))
+            self.recorder.summary.people_refused[lane.name] = self.refused[lane.name]
+            lane.limiter.stop()  # its waiting requests end as not sent
 
     async def _refused(self, lane: Lane, action: Action, exc: PermanentError) -> None:
         rec = self.recorder

@@ -108,6 +108,7 @@ class Recorder:
     def would(self, action: Action) -> None:
         """A dry run: the real run would send this."""
         s = self.summary
+        s.count(action.lane, "to_post")
         if action.kind is Kind.CREATE:
             s.to_post += 1
             creates = action.creates
@@ -140,11 +141,13 @@ class Recorder:
     # -- what Toggl answered -------------------------------------------------------------------
     def created(self, action: Action, entry_id: int, at: str | None = None) -> None:
         self.summary.created += 1
+        self.summary.count(action.lane, "created")
         self._record(Outcome.created(action.fingerprint, entry_id, at=at))
         self.line(action.file, action.row, "created", entry_id)
 
     def updated(self, action: Action, at: str | None) -> None:
         self.summary.updated += 1
+        self.summary.count(action.lane, "updated")
         self._record(Outcome.updated(action.fingerprint, new_fingerprint=action.new_fingerprint,
                                      source_key=action.source_key, at=at))  # fmt: skip
         self.line(action.file, action.row, "updated", action.entry_id)
@@ -152,6 +155,7 @@ class Recorder:
     def deleted(self, action: Action, *, gone: bool = False) -> None:
         """The entry is deleted (``gone``: it was already, a 404)."""
         self.summary.deleted += 1
+        self.summary.count(action.lane, "deleted")
         why = "it was already gone in Toggl" if gone else "its row is no longer in the files"
         self._record(
             Outcome.deleted(action.fingerprint, f"deleted: {why}", http_status=404 if gone else None)
@@ -162,6 +166,7 @@ class Recorder:
         s = self.summary
         message = exc.text or str(exc)
         s.failed += 1
+        s.count(action.lane, "failed")
         s.failed_by_reason[f"HTTP {exc.status}: {textwrap.shorten(message, 60, placeholder='…')}"] += 1
         s.add_example(f"HTTP {exc.status}", f"{action.file} row {action.row}: {message}")
         if action.kind is Kind.CREATE:
@@ -195,6 +200,7 @@ class Recorder:
         self.summary.pending += len(actions)
         self._record(*(Outcome.pending(a.fingerprint) for a in actions if a.kind is Kind.CREATE))
         for a in actions:
+            self.summary.count(a.lane, "pending")
             self.line(a.file, a.row, "pending", a.entry_id, http_status, message)
 
     def held_back(self, actions: Sequence[Action], refused: int) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class ImportPlan:
         ledger: Ledger | None,
         workspace_id: int,
         reads: Reads | None = None,
+        lane_of: Callable[[dict[str, Any]], str] | None = None,
     ) -> None:
         self.files = files
         self.mappings = mappings
@@ -57,6 +58,9 @@ class ImportPlan:
         self.workspace_id = workspace_id
         self.reads = reads
         self.hints = HeaderHints.of(settings)
+        self.lane_of = lane_of
+        """Whose credentials send an entry (``[tokens]``): its lane, from its body (``None``: one
+        lane, and no body is read to route it)."""
         """For ``--check-existing``."""
         self.rows = 0
         """Input rows seen so far (for the progress display)."""
@@ -110,7 +114,11 @@ class ImportPlan:
                 todo = self.to_post(fresh)
                 if self.settings.check_existing and todo:
                     todo = await self._not_in_toggl(todo)
-                yield [Action.create(row, self.workspace_id) for row in todo]
+                yield [self.create(row) for row in todo]
+
+    def create(self, row: PlannedRow) -> Action:
+        """The create action of a row, in its person's lane."""
+        return Action.create(row, self.workspace_id, lane=self.lane_of(row.body) if self.lane_of else "")
 
     def to_post(self, rows: list[PlannedRow], *, add: bool = True) -> list[PlannedRow]:
         """The rows that need a POST; rows created or failed in an earlier run are reported

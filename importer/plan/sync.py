@@ -299,16 +299,22 @@ class SyncPlan:
             self.recorder.ledger.flush()
 
     def _delete(self, rec: RowRecord) -> Action:
-        return Action.delete(rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row, self.workspace_id)
+        return Action.delete(rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row, self.workspace_id,
+                             lane=self._lane(rec.payload))  # fmt: skip
+
+    def _lane(self, body: dict[str, Any] | None) -> str:
+        lane_of = self.imports.lane_of
+        return lane_of(body or {}) if lane_of is not None else ""
 
     # -- the actions -----------------------------------------------------------------------------
     def actions(self) -> list[Action]:
         wid = self.workspace_id
-        out = [Action.create(row, wid) for row, _, _ in self.creates]
+        out = [self.imports.create(row) for row, _, _ in self.creates]
         out += [
-            Action.update(rec.fingerprint, int(rec.entry_id or 0), row, wid, previous=rec.payload)
+            Action.update(rec.fingerprint, int(rec.entry_id or 0), row, wid, previous=rec.payload,
+                          lane=self._lane(row.body))
             for rec, row in self.updates
-        ]
+        ]  # fmt: skip
         out += [self._delete(rec) for rec in self.deletes]
         return out
 
@@ -321,7 +327,7 @@ class SyncPlan:
                 for source in {s for _, s, _ in part}:
                     rows = [(r, k) for r, s, k in part if s == source]
                     ledger.add_pending([r for r, _ in rows], source=source, keys=[k for _, k in rows])
-            yield [Action.create(row, self.workspace_id) for row, _, _ in part]
+            yield [self.imports.create(row) for row, _, _ in part]
         rest = self.actions()[len(self.creates) :]
         for lo in range(0, len(rest), step):
             yield rest[lo : lo + step]
