@@ -17,11 +17,12 @@ from .ledger_records import COLUMNS, RowRecord, RunRecord, row_record
 from .models import RowStatus
 
 MAX_PARAMS = 900  # bound parameters per statement (SQLite builds before 3.32 allow 999)
-COUNT_KEYS = ("created", "failed", "in_doubt", "duplicate", "pending", "refused", "deleted", "total")
+COUNT_KEYS = ("created", "failed", "in_doubt", "duplicate", "pending", "refused", "deleted", "exported",
+              "total")  # fmt: skip
 """``counts()`` keys. ``in_doubt`` includes ``sending`` (both may be in Toggl and are read back);
 ``created`` includes ``updating`` and ``deleting`` (the entry exists until a delete is done)."""
 _COUNTED_AS = {RowStatus.SENDING: "in_doubt", RowStatus.UPDATING: "created",
-               RowStatus.DELETING: "created", RowStatus.EXPORTED: "in_doubt"}  # fmt: skip
+               RowStatus.DELETING: "created"}  # fmt: skip
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -116,8 +117,9 @@ class LedgerReads:
         return {r[0]: row_record(r[1:]) for r in found}
 
     def unresolved(self) -> Iterator[RowRecord]:
-        """Rows ``sending`` or ``in_doubt``: their POST may have been applied; read them back."""
-        return self._pages("state IN ('sending', 'in_doubt')", ())
+        """Rows ``sending``, ``in_doubt`` or ``exported``: their entry may be in Toggl (a POST
+        that may have been applied, a CSV file that may have been uploaded); read them back."""
+        return self._pages("state IN ('sending', 'in_doubt', 'exported')", ())
 
     def unfinished(self) -> Iterator[RowRecord]:
         """Rows ``updating`` or ``deleting``: their request may be applied or not; ask again."""

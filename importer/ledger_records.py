@@ -142,6 +142,11 @@ class Outcome(NamedTuple):
         return cls(fingerprint, RowStatus.IN_DOUBT, http_status=http_status, message=message)
 
     @classmethod
+    def exported(cls, fingerprint: str) -> Outcome:
+        """Written to a Toggl CSV import file: read back before it is ever posted."""
+        return cls(fingerprint, RowStatus.EXPORTED, message="written to a Toggl CSV import file")
+
+    @classmethod
     def pending(cls, fingerprint: str, message: str | None = None) -> Outcome:
         """Certainly not applied (never sent, or read back and absent): may be posted again."""
         return cls(fingerprint, RowStatus.PENDING, message=message)

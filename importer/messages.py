@@ -950,6 +950,23 @@ def person_refused(email: str, reason: str) -> str:
     )
 
 
+def export_ambiguous(local: str, zone: str) -> str:
+    """Reason ``ambiguous_upload_time``: the fall-back hour, in the uploader's zone."""
+    return (
+        f"{local} happens twice in {zone} (the clocks go back): Toggl's CSV import could take the "
+        "wrong one, so the row is not written; `toggl-import run` posts it exactly"
+    )
+
+
+def export_next_step() -> str:
+    """After an export: what to do with the file, and what comes after."""
+    return (
+        "next: upload the file in Toggl (Settings → Import, as the account whose time zone it was "
+        "written in), then run the same files with `toggl-import run`: it reads the exported rows "
+        "back and posts only those Toggl does not have"
+    )
+
+
 def undo_needs_yes(count: int) -> str:
     """``undo`` off a terminal without --yes: nothing is deleted."""
     return (

@@ -123,6 +123,8 @@ class Summary:
     deleted: int = 0
     conflict: int = 0
     skipped: int = 0
+    exported: int = 0
+    """Rows written to a Toggl CSV import file (``export``)."""
     repaired: int = 0
     """Entries deleted because a request applied late made them a second copy of one row."""
     to_update: int = 0

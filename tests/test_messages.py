@@ -1585,6 +1585,33 @@ def test_a_persons_refused_token_stops_their_rows_only(server: Server, tmp_path:
     spy.check("person_refused", refused)
 
 
+@uses("export_ambiguous", "export_next_step")
+def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    write_csv(tmp_path / "dst.csv", ["Start", "Duration", "Description"],
+              [{"Start": "2026-10-25T00:30:00Z", "Duration": "0:30", "Description": "twice"},
+               {"Start": "2026-10-26T08:00:00Z", "Duration": "0:30", "Description": "once"}])  # fmt: skip
+    argv = ["export", "dst.csv", "--to", "toggl-csv", "--output", "out.csv", "--upload-timezone",
+            "Europe/Berlin", "--api-url", server.sandbox.base_url, "--workspace-id", str(WID), "--ledger",
+            "l.sqlite", "--rate", "1000", "--report", "r.csv"]  # fmt: skip
+    try:
+        done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+    finally:
+        server.reset()
+    assert done.code == 1
+    twice = ("2026-10-25 02:30 happens twice in Europe/Berlin (the clocks go back): Toggl's CSV import "
+             "could take the wrong one, so the row is not written; `toggl-import run` posts it exactly")  # fmt: skip
+    assert report_rows(tmp_path / "r.csv")[("dst.csv", 2)]["message"] == twice
+    assert f"dst.csv row 2: {twice}" in done.out
+    after = ("next: upload the file in Toggl (Settings → Import, as the account whose time zone it was "
+             "written in), then run the same files with `toggl-import run`: it reads the exported rows back "
+             "and posts only those Toggl does not have")  # fmt: skip
+    assert f"written: out.csv\n{after}" in done.out
+    spy.check("export_ambiguous", twice)
+    spy.check("export_next_step", done.out)
+
+
 def undo_args(server: Server, *args: str) -> list[str]:
     return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
 

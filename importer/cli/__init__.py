@@ -88,6 +88,10 @@ def main(argv: list[str] | None = None) -> int:
             return _sandbox(args)
         if args.command == "status":
             return _status(args, env)
+        if args.command == "export":
+            from .export import export
+
+            return export(args, env)
         if args.command == "undo":
             from .undo import undo
 

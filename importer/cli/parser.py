@@ -13,7 +13,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse exits 2 on bad usage, which is also our code for bad usage: keep that."""
 
 
-def _add_run_options(p: argparse.ArgumentParser) -> None:
+def _add_read_options(p: argparse.ArgumentParser) -> None:
+    """What reading and planning rows needs: the run's options but those only sending has."""
     p.add_argument("files", nargs="+", metavar="FILE", type=Path,
                    help="CSV, TSV, XLSX, XLS or ODS timesheets")
     p.add_argument("--config", type=Path, metavar="PATH",
@@ -50,34 +51,42 @@ def _add_run_options(p: argparse.ArgumentParser) -> None:
                         "the file shows it)")
     p.add_argument("--ledger", type=Path, metavar="PATH",
                    help="SQLite result ledger (default ./toggl-import.ledger.sqlite)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="read, validate and resolve names; print the plan; never write to Toggl")
-    p.add_argument("--emit-payloads", type=Path, metavar="PATH",
-                   help="write one JSON line per valid row with the exact body posted")
     p.add_argument("--concurrency", type=int, metavar="N",
                    help="requests in flight at most (default 4)")
     p.add_argument("--rate", type=float, metavar="R",
                    help="requests per second at most (default 1)")
     p.add_argument("--create-missing", action="store_true", default=None,
                    help="create projects, clients and tasks that do not exist")
+    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    p.add_argument("--report", type=Path, metavar="PATH",
+                   help="write a CSV with one line per input row")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="seconds to wait for one answer before it counts as lost (default 30); a "
+                        "create whose answer was lost is looked up no sooner than this after")
+    p.add_argument("--source", metavar="NAME",
+                   help="the stream these files belong to, e.g. jira-worklogs (default: each "
+                        "file's base name)")
+
+
+def _add_run_options(p: argparse.ArgumentParser) -> None:
+    _add_read_options(p)
+    p.add_argument("--dry-run", action="store_true",
+                   help="read, validate and resolve names; print the plan; never write to Toggl")
+    p.add_argument("--emit-payloads", type=Path, metavar="PATH",
+                   help="write one JSON line per valid row with the exact body posted")
     p.add_argument("--check-existing", action="store_true", default=None,
                    help="before posting, look each row up in Toggl and skip the ones already there "
                         "(for a lost or new ledger; costs read requests)")
     p.add_argument("--retry-failed", action="store_true", default=None,
                    help="also send again rows Toggl refused in an earlier run (HTTP 400 and the "
                         "like); without it they are skipped and reported as failed")
-    p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    p.add_argument("--report", type=Path, metavar="PATH",
-                   help="write a CSV with one line per input row")
     p.add_argument("--log-file", type=Path, metavar="PATH",
                    help="write one line per request (method, path, status, latency)")
-    p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="seconds to wait for one answer before it counts as lost (default 30); a "
-                        "create whose answer was lost is looked up no sooner than this after")
+    _add_sync_options(p)
+
+
+def _add_sync_options(p: argparse.ArgumentParser) -> None:
     own = p.add_argument_group("owning what it created (sync)")
-    own.add_argument("--source", metavar="NAME",
-                     help="the stream these files belong to, e.g. jira-worklogs (default: each "
-                          "file's base name)")
     own.add_argument("--key", metavar="COLUMN",
                      help="the column holding each row's id at its source: a changed row updates "
                           "its entry in place (same as --map key=COLUMN)")
@@ -106,6 +115,22 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="import timesheets into Toggl Track",
                          description="Import timesheets; re-running resumes where it stopped.")
     _add_run_options(run)
+
+    export = sub.add_parser(
+        "export", help="write the rows as Toggl's web CSV import file (no API quota spent)",
+        description="Plan the rows as a run would (names in the workspace's exact spelling) and write "
+                    "them as Toggl's CSV import file, for an admin to upload in Toggl (Settings → "
+                    "Import). The ledger records them as exported: a later run reads them back and "
+                    "posts only those Toggl does not have.",
+    )
+    _add_read_options(export)
+    export.add_argument("--to", choices=("toggl-csv",), required=True, help="the format (toggl-csv)")
+    export.add_argument("--output", type=Path, required=True, metavar="OUT.csv", help="the file to write")
+    export.add_argument("--max-rows", type=int, metavar="N",
+                        help="split the file every N rows (OUT-1.csv, OUT-2.csv, ...)")
+    export.add_argument("--upload-timezone", metavar="ZONE",
+                        help="the time zone of the account that will upload the file (default: the "
+                             "token's profile zone)")
 
     status = sub.add_parser("status", help="what the ledger holds, per state and file")
     status.add_argument("--ledger", type=Path, metavar="PATH", help="the SQLite result ledger")

@@ -114,6 +114,12 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
     return rows
 
 
+def _export_rows(s: Summary) -> list[tuple[str, Any]]:
+    return [("rows written to the file", s.exported), ("already created (ledger)", s.already_done),
+            ("refused (not written)", s.refused), ("duplicates in the files", s.duplicate),
+            ("left in doubt (run again to check)", s.in_doubt)]  # fmt: skip
+
+
 def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [("entries that would be deleted" if s.dry_run else "deleted",
                                     s.to_delete if s.dry_run else s.deleted)]  # fmt: skip
@@ -125,12 +131,14 @@ def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
     return rows
 
 
-def render_summary(console: Console, s: Summary, *, title: str | None = None, undo: bool = False) -> None:
+def render_summary(
+    console: Console, s: Summary, *, title: str | None = None, undo: bool = False, export: bool = False
+) -> None:
     title = title or ("Dry run: nothing was sent" if s.dry_run else "Import summary")
     table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
     table.add_column(justify="left", style="bold")
     table.add_column(justify="right")
-    rows = _undo_rows(s) if undo else _run_rows(s)
+    rows = _undo_rows(s) if undo else _export_rows(s) if export else _run_rows(s)
     rows.append(("requests made", s.requests))
     if s.http_429 or s.http_402:
         rows.append(("429 / 402 answers", f"{s.http_429} / {s.http_402}"))

@@ -29,6 +29,9 @@ from ..payloads import PlanChunk, PlannedRow, Planner
 from ..presets import HeaderHints, Mapping
 from ..reader import iter_chunks
 
+_MAYBE_IN_TOGGL = frozenset({RowStatus.SENDING, RowStatus.IN_DOUBT, RowStatus.EXPORTED})
+"""Rows that may be in Toggl already: read back (``plan.resume``) before they are ever posted."""
+
 
 class ImportPlan:
     """Files → planned chunks → create actions, for one workspace."""
@@ -134,6 +137,8 @@ class ImportPlan:
             elif (found is not None and found.state == RowStatus.FAILED
                   and not self.settings.retry_failed):  # fmt: skip
                 rec.failed_before(row.file, row.row, found)
+            elif found is not None and found.state in _MAYBE_IN_TOGGL:  # never posted blindly
+                rec.still_unknown(row.file, row.row)
             else:
                 todo.append(row)
         if add and rec.ledger is not None:

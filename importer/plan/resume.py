@@ -52,8 +52,9 @@ class Leftovers:
         rows = [r for r in self.ledger.unresolved() if r.payload_json]
         if not rows:
             return {}
-        heartbeat = self.ledger.heartbeat_of(r.run_id for r in rows if r.run_id is not None) or 0.0
-        lost = max(max((r.sent_at or 0.0) for r in rows), heartbeat)
+        sent = [r for r in rows if r.state != RowStatus.EXPORTED]  # a file uploaded or not: no wait
+        heartbeat = self.ledger.heartbeat_of(r.run_id for r in sent if r.run_id is not None) or 0.0
+        lost = max(max((r.sent_at or 0.0) for r in sent), heartbeat) if sent else 0.0
         delay = lost + self.timeout - self._clock()
         if delay > 0:
             await self._sleep(delay)
