@@ -1601,7 +1601,8 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
         server.reset()
     assert done.code == 1
     twice = ("2026-10-25 02:30 happens twice in Europe/Berlin (the clocks go back): Toggl's CSV import "
-             "could take the wrong one, so the row is not written; `toggl-import run` posts it exactly")  # fmt: skip
+             "could take the wrong one, so the row is not written; `toggl-import run` posts it "
+             "exactly")  # fmt: skip
     assert report_rows(tmp_path / "r.csv")[("dst.csv", 2)]["message"] == twice
     assert f"dst.csv row 2: {twice}" in done.out
     after = ("next: upload the file in Toggl (Settings → Import, as the account whose time zone it was "

@@ -395,3 +395,28 @@ def test_status_runs_lists_each_run_with_its_counts(tmp_path: Path) -> None:
     table = subprocess.run(status, capture_output=True, text=True, check=False,
                            env={"COLUMNS": "120", "PATH": "/usr/bin"})  # fmt: skip
     assert table.returncode == 0 and "run --source nightly" in table.stdout
+
+
+async def test_a_mirror_of_one_persons_rows_never_deletes_another_persons_entries(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    header = ["ID", "Email", "Date", "Start", "End", "Description"]
+    day = BASE_DAY.isoformat()
+    rows = [{"ID": f"T-{i}", "Email": email, "Date": day, "Start": f"{8 + i}:00", "End": f"{8 + i}:30",
+             "Description": f"{email} {i}"}
+            for i, email in enumerate(["olivia@example.com", "max@example.com"] * 2)]  # fmt: skip
+    path = tmp_path / "team.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        out = csv.DictWriter(fh, fieldnames=header)
+        out.writeheader()
+        out.writerows(rows)
+    await run(sandbox, tmp_path, [path], source="team", key_column="ID")
+    with path.open("w", newline="", encoding="utf-8") as fh:  # olivia's second row gone
+        out = csv.DictWriter(fh, fieldnames=header)
+        out.writeheader()
+        out.writerows([r for r in rows if r["ID"] != "T-2"])
+    done = await run(sandbox, tmp_path, [path], source="team", key_column="ID", mirror=True,
+                     only_email=("olivia@example.com",))  # fmt: skip
+    assert (done.deleted, done.skipped) == (1, 2)
+    assert sorted(e["description"] for e in sandbox.state.entries) == [
+        "max@example.com 1", "max@example.com 3", "olivia@example.com 0"]  # fmt: skip

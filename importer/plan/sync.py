@@ -11,7 +11,8 @@ row and nothing is sent). Per source (``--source``, default each file's base nam
 * without ``--key``: a row of new content → a create;
 * with ``--mirror``: created entries of the source starting within the files' window (their first
   to last local date) whose row is no longer in them → a **delete**. A row that is still there but
-  refused now keeps its entry; a source with no valid row deletes nothing.
+  refused now keeps its entry; a source with no valid row deletes nothing; with ``--only-email``
+  only entries of the people whose rows are sent may go (``--since``/``--until`` narrow the window).
 
 Before an update or a delete is sent, ``changes.changed_in_toggl`` asks Toggl what changed since
 we wrote: an entry edited or deleted there is a conflict (``--overwrite`` goes ahead anyway).
@@ -54,6 +55,8 @@ class _Source:
     seen_keys: set[str] = field(default_factory=set)
     seen_content: set[str] = field(default_factory=set)
     """Fingerprints and source keys of its rows (without ``--key``)."""
+    users: set[int | None] = field(default_factory=set)
+    """The users of its rows to send (``--only-email``: the only ones whose entries may go)."""
 
 
 @dataclass
@@ -100,6 +103,11 @@ class SyncPlan:
             source = self.sources.setdefault(self._source_of(path), _Source(self._source_of(path)))
             self._window(source, norm)
             source.valid += len(chunk.rows) + len(chunk.done)
+            if self.settings.only_email and self.settings.mirror:
+                source.users.update(row.body.get("user_id") for row in chunk.rows if row.duplicate_of is None)
+                if self.ledger is not None and chunk.done:
+                    done = self.ledger.known([d.fingerprint for d in chunk.done if d.fingerprint])
+                    source.users.update((r.payload or {}).get("user_id") for r in done.values())
             if keyed:
                 self._plan_keyed(source, norm, chunk)
             else:
@@ -235,6 +243,8 @@ class SyncPlan:
             for rec in self.ledger.owned(source.name, self.workspace_id, lo, hi):
                 if rec.fingerprint in updating:
                     continue
+                if self.settings.only_email and (rec.payload or {}).get("user_id") not in source.users:
+                    continue  # another person's entry: their rows were skipped, not gone
                 seen = (
                     (rec.key in source.seen_keys)
                     if rec.key
