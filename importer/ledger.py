@@ -318,20 +318,26 @@ class Ledger(LedgerReads):
         *,
         source: str | None = None,
         keys: Sequence[str | None] | None = None,
+        texts: Sequence[str] | None = None,
     ) -> int:
         """Insert as ``pending`` the rows the ledger does not know yet (known rows keep their
         state; a row whose entry was deleted becomes ``pending`` again), in one transaction;
         returns how many were added. ``source`` is the rows' stream (default: each file's base
-        name), ``keys`` their ``--key`` values, aligned with ``rows``."""
+        name), ``keys`` their ``--key`` values and ``texts`` their bodies as JSON (when the caller
+        has them already), aligned with ``rows``."""
         self._writable()
         run, now = run_id if run_id is not None else self.run_id, _now()
+        names: dict[str, str] = {}
         values = []
         for i, r in enumerate(rows):
             body = r.body
+            stream = source
+            if stream is None:
+                stream = names.get(r.file) or names.setdefault(r.file, Path(r.file).name)
             values.append((
-                r.fingerprint, r.file, r.row, to_json(body), run, now, getattr(r, "source", None),
-                source if source is not None else Path(r.file).name,
-                None if keys is None else keys[i], _workspace(body), _start_text(body),
+                r.fingerprint, r.file, r.row, to_json(body) if texts is None else texts[i], run, now,
+                getattr(r, "source", None), stream, None if keys is None else keys[i],
+                _workspace(body), _start_text(body),
             ))  # fmt: skip
         with self._transaction() as conn:
             return conn.executemany(_ADD, values).rowcount

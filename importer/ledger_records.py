@@ -22,6 +22,11 @@ def now_text() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def body_text(body: Mapping[str, Any]) -> str:
+    """A body as the ledger stores it (compact JSON, UTF-8 as is)."""
+    return _JSON.encode(body)
+
+
 def to_json(payload: Mapping[str, Any] | str | None) -> str | None:
     if payload is None or isinstance(payload, str):
         return payload

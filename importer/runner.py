@@ -52,6 +52,8 @@ from .retry import RetryPolicy
 __all__ = ["CREDENTIALS_REFUSED", "Importer", "Progress", "ProgressCallback", "Undoer"]
 
 RequestHook = Callable[[str, str, int | None, float], None]
+MARK_BATCH_MAX = 256
+"""Actions marked in one durable commit (an fsync) at most, when the rate lets them go fast."""
 
 
 class _Run:
@@ -187,7 +189,7 @@ class _Run:
         return self._lane is not None and any(200 <= st < 300 for st in self.client.statuses)
 
     def _executor(self, recorder: Recorder, ledger: Ledger) -> Executor:
-        return Executor(
+        executor = Executor(
             self.lanes,
             recorder,
             self.stopper,
@@ -196,6 +198,9 @@ class _Run:
             known_entry_ids=ledger.created_entry_ids,
             progress=self.ticker.tick,
         )
+        # a quarter second of requests per durable commit (at least the workers' worth, at most 256)
+        executor.batch = max(min(MARK_BATCH_MAX, int(self.settings.rate / 4)), executor.batch)
+        return executor
 
     async def _workspace(self) -> int:
         if self.settings.workspace_id:

@@ -61,7 +61,7 @@ class Action:
     """One request to make, exactly once. Build with ``create``, ``update`` or ``delete``."""
 
     __slots__ = ("_body", "_planned", "entry_id", "file", "fingerprint", "kind", "lane",
-                 "new_fingerprint", "previous", "row", "source_key", "workspace_id")  # fmt: skip
+                 "new_fingerprint", "previous", "row", "source_key", "text", "workspace_id")  # fmt: skip
 
     def __init__(
         self,
@@ -92,11 +92,17 @@ class Action:
         self.source_key = planned.source if planned is not None else None
         self.previous: Mapping[str, Any] | None = None
         """An update's: the body last written, whose fields the new one may clear."""
+        self.text: str | None = None
+        """A create's body as JSON, when it was written already (for the ledger): sent as is."""
 
     @classmethod
-    def create(cls, planned: Planned, workspace_id: int, *, lane: str = "") -> Action:
-        return cls(Kind.CREATE, planned.fingerprint, planned.file, planned.row, workspace_id,
-                   planned=planned, lane=lane)  # fmt: skip
+    def create(
+        cls, planned: Planned, workspace_id: int, *, lane: str = "", text: str | None = None
+    ) -> Action:
+        action = cls(Kind.CREATE, planned.fingerprint, planned.file, planned.row, workspace_id,
+                     planned=planned, lane=lane)  # fmt: skip
+        action.text = text
+        return action
 
     @classmethod
     def update(
@@ -147,6 +153,11 @@ class Action:
         if self._body is None:
             self._body = self._planned.body if self._planned is not None else {}
         return self._body
+
+    @property
+    def wire(self) -> dict[str, Any] | bytes:
+        """What a create sends: its JSON as written for the ledger, else its body."""
+        return self.text.encode() if self.text is not None else self.body
 
     @property
     def request_body(self) -> dict[str, Any]:

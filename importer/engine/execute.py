@@ -94,6 +94,9 @@ class Executor:
         """Called after each action (the progress display)."""
         self._clock = clock
         self._sleep = sleep
+        self.batch = max(self.concurrency, 16)
+        """Actions marked (one durable commit) at a time; the runner raises it when the rate lets
+        requests go fast (fewer fsyncs), keeping it small at Toggl's pace."""
         self.doubts: list[_Doubt] = []
         self.resent: list[_Doubt] = []
         self.refused: dict[str, str] = {}
@@ -132,7 +135,7 @@ class Executor:
         self, batches: AsyncIterable[Sequence[Action]], queues: dict[str, asyncio.Queue[Action | None]]
     ) -> None:
         """Mark each batch, then queue it; tell the workers when there is no more."""
-        step = max(self.concurrency, 16)
+        step = self.batch
         try:
             async for batch in batches:
                 for lo in range(0, len(batch), step):
@@ -198,7 +201,8 @@ class Executor:
         client, wid = lane.client, action.workspace_id
         try:
             if action.kind is Kind.CREATE:
-                answer = await lane.policy.call(lambda: client.create_time_entry(wid, action.body))
+                wire = action.wire
+                answer = await lane.policy.call(lambda: client.create_time_entry(wid, wire))
             elif action.kind is Kind.UPDATE:
                 assert action.entry_id is not None
                 entry_id = action.entry_id

@@ -23,6 +23,7 @@ from ..engine.reconcile import Doubtful, read_back
 from ..engine.record import Recorder
 from ..engine.stop import Stopper
 from ..ledger import Ledger, Outcome
+from ..ledger_records import body_text
 from ..models import RowStatus
 from ..normalize import NormalizeState, normalize
 from ..payloads import PlanChunk, PlannedRow, Planner
@@ -114,14 +115,20 @@ class ImportPlan:
         async with contextlib.aclosing(planned) as chunks:
             async for _path, _norm, plan in chunks:
                 fresh = [row for row in plan.rows if row.duplicate_of is None]
-                todo = self.to_post(fresh)
+                todo = self.to_post(fresh, add=False)
+                texts = [body_text(row.body) for row in todo]  # once: for the ledger and the wire
+                if self.recorder.ledger is not None:
+                    self.recorder.ledger.add_pending(todo, source=self.settings.source, texts=texts)
                 if self.settings.check_existing and todo:
-                    todo = await self._not_in_toggl(todo)
-                yield [self.create(row) for row in todo]
+                    kept = {id(row) for row in await self._not_in_toggl(todo)}
+                    texts = [text for row, text in zip(todo, texts, strict=True) if id(row) in kept]
+                    todo = [row for row in todo if id(row) in kept]
+                yield [self.create(row, text) for row, text in zip(todo, texts, strict=True)]
 
-    def create(self, row: PlannedRow) -> Action:
-        """The create action of a row, in its person's lane."""
-        return Action.create(row, self.workspace_id, lane=self.lane_of(row.body) if self.lane_of else "")
+    def create(self, row: PlannedRow, text: str | None = None) -> Action:
+        """The create action of a row, in its person's lane (``text``: its body as JSON)."""
+        lane = self.lane_of(row.body) if self.lane_of else ""
+        return Action.create(row, self.workspace_id, lane=lane, text=text)
 
     def to_post(self, rows: list[PlannedRow], *, add: bool = True) -> list[PlannedRow]:
         """The rows that need a POST; rows created or failed in an earlier run are reported
