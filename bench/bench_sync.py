@@ -85,25 +85,31 @@ async def main(rows: int, share: float, repeat: int) -> None:
             sb.state.clear_counters()
             done = await Importer(settings(sb, ledger, **keyed, mirror=True), token).run([synced])
             counts = sb.state.requests
-            writes = {m: sum(n for (method, _), n in counts.items() if method == m) for m in ("PUT", "DELETE")}
+            writes = {
+                m: sum(n for (method, _), n in counts.items() if method == m) for m in ("PUT", "DELETE")
+            }
             posts = counts.get(("POST", "/workspaces/{wid}/time_entries"), 0)
             reads = {f"{m} {r}": n for (m, r), n in counts.items() if m == "GET" or "search" in r}
             total = posts + writes["PUT"] + writes["DELETE"]
-            print(f"   sync of {rows} rows with {len(changed)} changed: {done.updated} updated, {done.created} "
-                  f"created, {done.deleted} deleted")  # fmt: skip
+            what = f"{done.updated} updated, {done.created} created, {done.deleted} deleted"
+            print(f"   sync of {rows} rows with {len(changed)} changed: {what}")
             print(f"   writes: {posts} POST, {writes['PUT']} PUT, {writes['DELETE']} DELETE = {total} "
                   f"({total / len(changed):.3f} x the changes; target <= 1.01)")  # fmt: skip
             print(f"   reads: {reads}")
         plain, sync = statistics.median(timings["plain"]), statistics.median(timings["sync"])
-        print(f"2. planning (a dry run), median of {repeat}: plain import {plain:.2f} s "
-              f"({', '.join(f'{t:.2f}' for t in timings['plain'])}), sync {sync:.2f} s "
-              f"({', '.join(f'{t:.2f}' for t in timings['sync'])}): {sync / plain:.2f} x (target <= 2)")
+        print(
+            f"2. planning (a dry run), median of {repeat}: plain import {plain:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in timings['plain'])}), sync {sync:.2f} s "
+            f"({', '.join(f'{t:.2f}' for t in timings['sync'])}): {sync / plain:.2f} x (target <= 2)"
+        )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=10000)
     parser.add_argument("--changed", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=3)
