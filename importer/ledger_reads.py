@@ -121,6 +121,13 @@ class LedgerReads:
         that may have been applied, a CSV file that may have been uploaded); read them back."""
         return self._pages("state IN ('sending', 'in_doubt', 'exported')", ())
 
+    @_translated
+    def has_leftovers(self) -> bool:
+        """Does any row wait to be read back or asked again (``unresolved``, ``unfinished``)?"""
+        sql = ("SELECT 1 FROM rows WHERE state IN ('sending', 'in_doubt', 'exported', 'updating', "
+               "'deleting') LIMIT 1")  # fmt: skip
+        return self.conn.execute(sql).fetchone() is not None
+
     def unfinished(self) -> Iterator[RowRecord]:
         """Rows ``updating`` or ``deleting``: their request may be applied or not; ask again."""
         return self._pages("state IN ('updating', 'deleting')", ())

@@ -245,6 +245,10 @@ class Resolver:
                 cat.add(_Named(t["id"], t["name"], t.get("active", True), t.get("project_id")))
         return cat
 
+    async def users(self) -> dict[str, int]:
+        """The workspace's members: email (case-folded) → user id, read once per run."""
+        return await self._user_ids()
+
     async def _user_ids(self) -> dict[str, int]:
         lock = self._locks.setdefault("user", asyncio.Lock())
         async with lock:
@@ -307,15 +311,11 @@ class Resolver:
             return found
         if len(found) == 1:
             if not found[0].active:  # Toggl refuses entries on it: no request to learn that
-                return Unresolved(
-                    "project", messages.archived_project(found[0].name), "archived_project"
-                )
+                return Unresolved("project", messages.archived_project(found[0].name), "archived_project")
             return found[0].ref
         if len(found) > 1:
             candidates = [(p.name, await self._name_of("client", p.parent)) for p in found]
-            return Unresolved(
-                "project", messages.ambiguous_project(name, candidates), "ambiguous_project"
-            )
+            return Unresolved("project", messages.ambiguous_project(name, candidates), "ambiguous_project")
         suggestions = cat.suggest(name, client_ref, scoped)
         message = messages.unknown_project(name, client or None, suggestions)
         return Unresolved("project", message, "unknown_project")
@@ -469,9 +469,7 @@ class Resolver:
             users[email] = None if not email else await self.user_id(email)
         return triples, users
 
-    async def _triple(
-        self, client: str | None, project: str | None, task: str | None
-    ) -> TripleResult:
+    async def _triple(self, client: str | None, project: str | None, task: str | None) -> TripleResult:
         if not project:
             if task:
                 return Unresolved("task", messages.task_without_project(task), "task_without_project")

@@ -32,7 +32,7 @@ from .config import Credentials, Settings
 from .engine.actions import Action
 from .engine.execute import CREDENTIALS_REFUSED, Executor, Lane, credentials_refused
 from .engine.progress import Progress, ProgressCallback, Ticker
-from .engine.reads import Reads
+from .engine.reads import Readers, Reads
 from .engine.record import Recorder
 from .engine.stop import Stopper
 from .errors import ConfigError, ConnectError, CredentialsError, PermanentError, RemoteError
@@ -75,6 +75,8 @@ class _Run:
         """``[tokens]``: email → that person's credentials; their rows go in their own lane."""
         self.lanes: dict[str, Lane] = {}
         self._uid_lanes: dict[int, str] = {}
+        self._people_names = NameCache()
+        """Who the workspace's members are, when only the people's lanes need it (an undo)."""
         self._session = session
         self._on_request = on_request
         self.summary = Summary()
@@ -181,8 +183,24 @@ class _Run:
                         self._uid_lanes[users[email]] = email
         return self._uid_lanes.get(int(body["user_id"]), "")
 
+    async def _know_people(self, workspace_ids: Sequence[int]) -> None:
+        """Before ledger rows are read back or changed (a resume, an undo: nothing resolved yet),
+        learn the people's user ids from the workspace's members -- one read per workspace, kept
+        for the resolver -- so that each person's rows go through their own token."""
+        if not self.people:
+            return
+        names = self._names()
+        for wid in workspace_ids:
+            if wid and wid not in names.users:
+                await Resolver(self.reads, wid, cache=names).users()
+        self._uid_lanes.clear()
+
+    def _readers(self) -> Readers:
+        return Readers({name: lane.reads for name, lane in self.lanes.items()},
+                       self.lane_of if self.people else None)  # fmt: skip
+
     def _names(self) -> NameCache:
-        return NameCache()
+        return self._people_names
 
     def _answered_ok(self) -> bool:
         """Has any request of this run succeeded?"""
@@ -328,7 +346,7 @@ class Importer(_Run):
             imports = self._plan(files, mappings, recorder, ledger, wid, plan_only=True)
             if self.settings.planned_first:
                 sync = SyncPlan(imports, ledger=ledger, recorder=recorder, settings=self.settings,
-                                reads=self.reads, workspace_id=wid)  # fmt: skip
+                                readers=self._readers(), workspace_id=wid)  # fmt: skip
                 await sync.plan()
                 sync.check_deletes()
                 await sync.check_changes()
@@ -387,7 +405,9 @@ class Importer(_Run):
         self, ledger: Ledger, recorder: Recorder, executor: Executor, wid: int
     ) -> None:
         """What an earlier run left marked: creates read back, updates and deletes asked again."""
-        leftovers = Leftovers(ledger, self.reads, recorder, timeout=self.settings.timeout)
+        if self.people and ledger.has_leftovers():
+            await self.stopper.stoppable(self._know_people([wid]))
+        leftovers = Leftovers(ledger, self._readers(), recorder, timeout=self.settings.timeout)
         self.ticker.phase = "checking rows an earlier run left in doubt"
         try:
             executor.suspects = await self.stopper.stoppable(leftovers.creates(wid))
@@ -400,7 +420,7 @@ class Importer(_Run):
     async def _sync(self, imports: ImportPlan, ledger: Ledger, recorder: Recorder, executor: Executor,
                     wid: int) -> None:  # fmt: skip
         sync = SyncPlan(imports, ledger=ledger, recorder=recorder, settings=self.settings,
-                        reads=self.reads, workspace_id=wid)  # fmt: skip
+                        readers=self._readers(), workspace_id=wid)  # fmt: skip
         self.ticker.phase = "planning"
         await self.stopper.stoppable(sync.plan())
         if self.settings.all_or_nothing and self.summary.refused:
@@ -441,7 +461,10 @@ class Undoer(_Run):
             async def work() -> None:
                 recorder = Recorder(s, ledger=ledger, report=writer, dry_run=dry_run)
                 overwrite = self.settings.overwrite
-                await self.stopper.stoppable(plan.check_changes(self.reads, recorder, overwrite=overwrite))
+                await self.stopper.stoppable(self._know_people(plan.workspaces()))
+                await self.stopper.stoppable(
+                    plan.check_changes(self._readers(), recorder, overwrite=overwrite)
+                )
                 self.ticker.phase = "deleting"
                 if dry_run:
                     for action in plan.actions():

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import csv
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,7 +20,7 @@ from aiohttp import web
 from timesheets import ENV, finish, kill_leftovers, run_cli, send_signal, spawn
 
 from importer.config import Credentials, Settings
-from importer.runner import Importer
+from importer.runner import Importer, Undoer
 from importer.sandbox import Sandbox, SandboxOptions
 
 WID = 1234567
@@ -170,9 +171,40 @@ async def test_kill_9_in_the_middle_and_resume_with_tokens_is_exact(
         await asyncio.sleep(0.002)
     send_signal(proc, signal.SIGKILL)
     await finish(proc)
+    with sqlite3.connect(tmp_path / "l.sqlite") as conn:
+        left = conn.execute("SELECT count(*) FROM rows WHERE state IN ('sending', 'in_doubt')").fetchone()[0]
+    before = len(sb.seen)
     resumed = await run_cli(args, sb.sandbox.token, tmp_path, within=90, env=env)
     assert resumed.returncode == 0, resumed.output
     descriptions = Counter(e["description"] for e in sb.sandbox.state.entries)
     assert descriptions == Counter(f"{email} {i}" for i in range(20) for email in PEOPLE)
     assert set(sb.creators()) <= set(PEOPLE.values())  # never the main token
     assert PEOPLE["ana@example.com"] not in resumed.output
+    # what the killed run left in doubt was read back through its owners' tokens, not the main one
+    reads = [t for t, m, p, _st in sb.seen[before:] if p.endswith("/me/time_entries") or "search" in p]
+    assert set(reads) <= set(PEOPLE.values())
+    if left:
+        assert reads
+
+
+async def test_undo_with_tokens_deletes_each_persons_entries_through_their_own_token(
+    recorded: Callable[..., Awaitable[Recorded]], tmp_path: Path
+) -> None:
+    sb = await recorded()
+    sheet = team_sheet(tmp_path / "team.csv", 3)
+    people = {email: Credentials.from_token(token) for email, token in PEOPLE.items()}
+    main = Credentials.from_token(sb.sandbox.token)
+    options = settings(sb.sandbox, tmp_path, "u", rate=100.0)
+    done = await Importer(options, main, people=people).run([sheet])
+    assert done.created == 9
+    before = len(sb.seen)
+    undone = await Undoer(options, main, people=people).run(run=1)
+    assert (undone.deleted, undone.exit_code) == (9, 0)
+    assert sb.sandbox.state.entries == []
+    after = sb.seen[before:]
+    deleters = Counter(t for t, m, _p, st in after if m == "DELETE" and st == 200)
+    assert deleters == Counter(dict.fromkeys(PEOPLE.values(), 3))
+    # each person's entries were checked with one ``since`` read of their own, not the Reports API
+    since_reads = Counter(t for t, m, p, _st in after if m == "GET" and p.endswith("/me/time_entries"))
+    assert since_reads == Counter(dict.fromkeys(PEOPLE.values(), 1))
+    assert not [p for _t, _m, p, _st in after if "search" in p]

@@ -14,7 +14,15 @@ from rich.console import Console
 
 from .. import messages
 from ..errors import ConfigError
-from . import EXIT_FAILED, EXIT_OK, EXIT_USAGE, _run_until_done, credentials_from_env, settings_from_args
+from . import (
+    EXIT_FAILED,
+    EXIT_OK,
+    EXIT_USAGE,
+    _run_until_done,
+    credentials_from_env,
+    people_from_env,
+    settings_from_args,
+)
 
 
 def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
@@ -48,7 +56,7 @@ def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
         return True
 
     with ProgressDisplay(console) as display:
-        undoer = Undoer(settings, credentials, progress=display)
+        undoer = Undoer(settings, credentials, progress=display, people=people_from_env(settings, env))
         summary = _run_until_done(
             undoer.run(
                 run=args.run,

@@ -30,8 +30,8 @@ from typing import Any
 from .. import messages
 from ..config import Settings, zone
 from ..engine.actions import Action
-from ..engine.changes import changed_in_toggl
-from ..engine.reads import Reads
+from ..engine.changes import changed_by_lane
+from ..engine.reads import Readers
 from ..engine.record import Recorder
 from ..errors import ConfigError
 from ..ledger import Ledger, Outcome, RowRecord
@@ -80,14 +80,15 @@ class SyncPlan:
         ledger: Ledger | None,
         recorder: Recorder,
         settings: Settings,
-        reads: Reads,
+        readers: Readers,
         workspace_id: int,
     ) -> None:
         self.imports = imports
         self.ledger = ledger
         self.recorder = recorder
         self.settings = settings
-        self.reads = reads
+        self.readers = readers
+        """Each person's rows are checked through their own token."""
         self.workspace_id = workspace_id
         self.creates: list[tuple[PlannedRow, str, str | None]] = []
         """(row, source, key) to create."""
@@ -277,7 +278,7 @@ class SyncPlan:
         records = [rec for rec, _ in self.updates] + self.deletes
         if not records:
             return
-        verdicts = await changed_in_toggl(self.reads, records, self.workspace_id)
+        verdicts = await changed_by_lane(self.readers, records, self.workspace_id)
         overwrite = self.settings.overwrite
         updates = []
         for rec, row in self.updates:

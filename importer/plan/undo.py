@@ -9,11 +9,12 @@ changed is a conflict and stays (``--overwrite`` deletes it anyway); one deleted
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..engine.actions import Action
-from ..engine.changes import changed_in_toggl
-from ..engine.reads import Reads
+from ..engine.changes import changed_by_lane
+from ..engine.reads import Readers
 from ..engine.record import Recorder
 from ..ledger import Ledger, RowRecord
 
@@ -32,15 +33,21 @@ class UndoPlan:
         self.records: list[RowRecord] = [
             r for r in ledger.created_by(run=run, source=source, files=files) if r.entry_id is not None
         ]
+        self._lane_of: Callable[[dict[str, Any] | None], str] = lambda body: ""
 
     def __len__(self) -> int:
         return len(self.records)
 
-    async def check_changes(self, reads: Reads, recorder: Recorder, *, overwrite: bool) -> None:
-        """Drop the entries edited in Toggl (conflicts) and record those deleted there already."""
+    def workspaces(self) -> list[int]:
+        return sorted(_by_workspace(self.records))
+
+    async def check_changes(self, readers: Readers, recorder: Recorder, *, overwrite: bool) -> None:
+        """Drop the entries edited in Toggl (conflicts) and record those deleted there already;
+        each person's entries are looked at, and later deleted, through their own token."""
+        self._lane_of = readers.lane_of
         kept: list[RowRecord] = []
         for workspace_id, group in _by_workspace(self.records).items():
-            verdicts = await changed_in_toggl(reads, group, workspace_id)
+            verdicts = await changed_by_lane(readers, group, workspace_id)
             for rec in group:
                 verdict = verdicts.get(rec.fingerprint)
                 if verdict is None or (overwrite and verdict.kind == "edited"):
@@ -54,10 +61,10 @@ class UndoPlan:
     def actions(self) -> list[Action]:
         return [self._action(r) for r in self.records]
 
-    @staticmethod
-    def _action(rec: RowRecord) -> Action:
+    def _action(self, rec: RowRecord) -> Action:
         wid = int(rec.workspace_id or (rec.payload or {}).get("workspace_id") or 0)
-        return Action.delete(rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row, wid)
+        return Action.delete(rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row, wid,
+                             lane=self._lane_of(rec.payload))  # fmt: skip
 
 
 def _by_workspace(records: Sequence[RowRecord]) -> dict[int, list[RowRecord]]:
