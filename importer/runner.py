@@ -177,11 +177,17 @@ class _Run:
         if not self.people or not body or body.get("user_id") is None:
             return ""
         if not self._uid_lanes:
-            for users in self._names().users.values():
-                for email in self.people:
-                    if email in users:
-                        self._uid_lanes[users[email]] = email
+            self._learn_people()
         return self._uid_lanes.get(int(body["user_id"]), "")
+
+    def _learn_people(self) -> None:
+        """Whose user id is whose lane, from the workspace members the names know."""
+        for users in self._names().users.values():
+            for email in self.people:
+                if email in users:
+                    self._uid_lanes[users[email]] = email
+                    if email in self.lanes:
+                        self.lanes[email].user_id = users[email]
 
     async def _know_people(self, workspace_ids: Sequence[int]) -> None:
         """Before ledger rows are read back or changed (a resume, an undo: nothing resolved yet),
@@ -193,11 +199,14 @@ class _Run:
         for wid in workspace_ids:
             if wid and wid not in names.users:
                 await Resolver(self.reads, wid, cache=names).users()
-        self._uid_lanes.clear()
+        self._learn_people()
 
     def _readers(self) -> Readers:
+        if self.people and not self._uid_lanes:
+            self._learn_people()
+        users = {name: lane.user_id for name, lane in self.lanes.items() if lane.user_id is not None}
         return Readers({name: lane.reads for name, lane in self.lanes.items()},
-                       self.lane_of if self.people else None)  # fmt: skip
+                       self.lane_of if self.people else None, users)  # fmt: skip
 
     def _names(self) -> NameCache:
         return self._people_names

@@ -181,10 +181,11 @@ async def test_kill_9_in_the_middle_and_resume_with_tokens_is_exact(
     assert set(sb.creators()) <= set(PEOPLE.values())  # never the main token
     assert PEOPLE["ana@example.com"] not in resumed.output
     # what the killed run left in doubt was read back through its owners' tokens, not the main one
-    reads = [t for t, m, p, _st in sb.seen[before:] if p.endswith("/me/time_entries") or "search" in p]
-    assert set(reads) <= set(PEOPLE.values())
-    if left:
+    reads = [(t, p) for t, m, p, _st in sb.seen[before:] if p.endswith("/me/time_entries") or "search" in p]
+    assert {t for t, _p in reads} <= set(PEOPLE.values())
+    if left:  # each person's own rows: their /me read (its own bucket), no Reports search
         assert reads
+        assert all(p.endswith("/me/time_entries") for _t, p in reads), reads
 
 
 async def test_undo_with_tokens_deletes_each_persons_entries_through_their_own_token(
@@ -207,4 +208,5 @@ async def test_undo_with_tokens_deletes_each_persons_entries_through_their_own_t
     # each person's entries were checked with one ``since`` read of their own, not the Reports API
     since_reads = Counter(t for t, m, p, _st in after if m == "GET" and p.endswith("/me/time_entries"))
     assert since_reads == Counter(dict.fromkeys(PEOPLE.values(), 1))
+    assert not [t for t, m, p, _st in after if p.endswith("/me")]  # whose entry is whose: known
     assert not [p for _t, _m, p, _st in after if "search" in p]

@@ -135,7 +135,8 @@ async def changed_by_lane(
     """``changed_in_toggl`` with each person's rows read through their own token."""
     out: dict[str, Verdict] = {}
     for lane, group in readers.group(records, lambda r: r.payload).items():
-        out.update(await changed_in_toggl(readers.lanes[lane], group, workspace_id))
+        me = readers.users.get(lane)
+        out.update(await changed_in_toggl(readers.lanes[lane], group, workspace_id, me_user_id=me))
     return out
 
 

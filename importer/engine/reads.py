@@ -119,10 +119,15 @@ class Readers:
     run's own."""
 
     def __init__(
-        self, lanes: Mapping[str, Reads], lane_of: Callable[[dict[str, Any] | None], str] | None = None
+        self,
+        lanes: Mapping[str, Reads],
+        lane_of: Callable[[dict[str, Any] | None], str] | None = None,
+        users: Mapping[str, int] | None = None,
     ):
         self.lanes = lanes
         self._lane_of = lane_of
+        self.users = dict(users or {})
+        """lane → the user id of its token, where known (a person's: their rows are their own)."""
 
     @classmethod
     def single(cls, reads: Reads) -> Readers:

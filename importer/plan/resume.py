@@ -64,7 +64,13 @@ class Leftovers:
         for lane, group in self.readers.group(rows, lambda r: r.payload).items():
             doubtful = [Doubtful(r.fingerprint, r.payload or {}) for r in group]
             found.update(
-                await read_back(self.readers.lanes[lane], workspace_id, doubtful, known_entry_ids=known)
+                await read_back(
+                    self.readers.lanes[lane],
+                    workspace_id,
+                    doubtful,
+                    known_entry_ids=known,
+                    me_user_id=self.readers.users.get(lane),
+                )
             )
         self.ledger.record([
             Outcome.created(r.fingerprint, found[r.fingerprint])
