@@ -4,11 +4,21 @@
 when the clock has reached the *theoretical arrival time* ``tat``, and each start sets ``tat`` to
 ``now + interval``. ``now`` is read when the waiting task has actually woken up, so two starts are
 always at least an interval apart -- a late wake-up cannot bunch two starts together, and an idle
-spell banks no credit. That strictness is deliberate: a server that meters with a zero-tolerance
-leaky bucket (the sandbox does) answers 429 to anything closer, and one 429 costs a second or
-more. For the same reason ``interval`` is ``1/rate`` plus a little ``headroom`` (default 2 ms,
-at most 5 % of the interval) for the jitter between our clock reading and the server's: measured
-on loopback, that jitter spans ~0.5-1 ms, and with 1 % headroom 20/s still drew 429s now and then.
+spell banks no credit. ``interval`` is ``1/rate`` plus a little ``headroom`` (default 0.2 ms, at
+most 1 % of the interval) for the jitter between our clock and the server's meter.
+
+**Spaced from when a request left.** A start is not yet a request on the wire: the task that got
+the slot builds it, and aiohttp (on Python 3.11) writes the body in a task of its own, scheduled
+behind whatever the loop has queued. Normally that lag is short and steady (0.1-0.7 ms), but a
+busy loop, a garbage collection or a descheduled process can stretch one to 5-25 ms -- and then
+that request and the next one reach the server almost together, which a strict meter answers
+with a 429. So at every start the limiter also schedules a callback for the loop's next turn
+(just ahead of aiohttp's write task): it reads the clock when the request is handed to the wire,
+and the next start may come no sooner than an interval after that moment, less the *usual* lag
+(the median of the last few): a steady lag costs nothing, a stalled request pushes the next one
+back by its stall. Above ``WIRE_RATE`` starts per second (the rate out of the way) this is not
+done. That is why the headroom can be small: what remains is the server's own jitter, which a
+meter with a few milliseconds of tolerance (Toggl's, the sandbox's ``rate_tolerance``) absorbs.
 
 Strict spacing means timer overshoot (asyncio wakes up to ~1 ms late) is never won back, so on
 the real clock the last 1.5 ms before a start are yielded away (``sleep(0)``) instead of slept
@@ -27,7 +37,10 @@ On top of that:
   ``-Resets-In`` goes to ``observe``. When the estimate of what is left reaches 0 no request of that
   bucket starts until the window has moved on; then one probe goes first and its answer says how
   much came back (the window slides: never assume a full quota). ``pause_for_quota`` (a 402) pauses
-  the bucket until ``resets_in`` has passed;
+  the bucket until ``resets_in`` has passed. ``quota_reserve`` N (the workspace bucket only)
+  leaves N requests of every window unused, for the person's other integrations: what an answer
+  says is left counts as ``remaining - N``, so the bucket waits for the window to move on when
+  only N are left, and the probe that follows is one of the requests the window gave back;
 * a 429 (``on_rate_limited``): every worker pauses for ``Retry-After`` (or 1 s), the rate is halved
   (down to a floor) and climbs back additively with every answer that follows.
 
@@ -63,9 +76,9 @@ DEFAULT_BACKOFF = 1.0
 """Pause after a 429 without ``Retry-After`` (seconds)."""
 PROBE_INTERVAL = 5.0
 """After a quota window has moved on: how long one probe may go unanswered before the next."""
-HEADROOM = 0.002
+HEADROOM = 0.0002
 """Default extra spacing between two starts (seconds), for clock jitter at the server's meter."""
-HEADROOM_SHARE = 0.05
+HEADROOM_SHARE = 0.01
 """... but never more than this share of the interval (high rates are not metered that tightly)."""
 MARGIN = 0.001
 """Starts are at least (1 + MARGIN)/rate apart and the log's window is 1 + MARGIN seconds, so that
@@ -79,6 +92,11 @@ _SAFETY = 1.0 + MARGIN
 _WINDOW = 1.0 + MARGIN - 1e-9  # a hair inside rate * interval: the log never trips on rounding
 LOG_MAX = 10_000
 """Above this rate the start log is not kept (spacing alone holds the window)."""
+WIRE_RATE = 1000.0
+"""Above this rate starts are not spaced from when the request left (the rate is out of the way:
+the callback would be pure cost)."""
+LAGS = 8
+"""How many recent start-to-wire lags the usual lag is the median of."""
 
 
 class QuotaEstimate(TypedDict):
@@ -100,13 +118,14 @@ class Stopped(Exception):
 class _Quota:
     """What is known about one quota bucket."""
 
-    __slots__ = ("last_start", "left", "lock", "paused_until", "reset_at", "waker")
+    __slots__ = ("in_flight", "last_start", "left", "lock", "paused_until", "reset_at", "waker")
 
     def __init__(self) -> None:
         self.left: int | None = None  # estimate: last remaining seen, minus starts since
         self.reset_at: float | None = None  # when the last answer said the window moves on
         self.paused_until = -math.inf  # after a 402
         self.last_start = -math.inf
+        self.in_flight = 0  # started, not yet out of the slot (their answers are still to come)
         self.lock = asyncio.Lock()  # FIFO: one task of this bucket sleeps on the clock at a time
         self.waker: asyncio.Future[None] | None = None  # set by an answer: the quota sleeper wakes
 
@@ -126,7 +145,7 @@ class _Slot:
             raise Stopped
         await limiter._acquire(self._quota)
         if limiter.stopping:
-            limiter._release()
+            limiter._release(self._quota)
             raise Stopped
         task = asyncio.current_task()
         if task is not None:
@@ -140,7 +159,7 @@ class _Slot:
     ) -> None:
         limiter = self._limiter
         limiter.on_wire.discard(asyncio.current_task())  # type: ignore[arg-type]
-        limiter._release()
+        limiter._release(self._quota)
 
 
 class Limiter:
@@ -160,11 +179,14 @@ class Limiter:
         default_backoff: float = DEFAULT_BACKOFF,
         probe_interval: float = PROBE_INTERVAL,
         headroom: float | None = None,
+        quota_reserve: int = 0,
     ) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be above 0, got {rate}")
         if concurrency < 1:
             raise ValueError(f"concurrency must be at least 1, got {concurrency}")
+        if quota_reserve < 0:
+            raise ValueError(f"quota_reserve must not be negative, got {quota_reserve}")
         self.configured_rate = float(rate)
         self.concurrency = concurrency
         self.min_rate = min_rate if min_rate is not None else self.configured_rate / 16
@@ -175,6 +197,10 @@ class Limiter:
         self.probe_interval = probe_interval
         self.headroom = headroom
         """Extra seconds between starts; ``None``: ``min(HEADROOM, HEADROOM_SHARE / rate)``."""
+        self.quota_reserve = int(quota_reserve)
+        """Requests of every window of the workspace quota left unused (``--quota-reserve``)."""
+        self._wire = self.configured_rate <= WIRE_RATE
+        self._lags: deque[float] = deque(maxlen=LAGS)
         self._clock = clock
         self._sleep = sleep
         self._precise = sleep is asyncio.sleep and clock is time.monotonic
@@ -242,7 +268,8 @@ class Limiter:
             sleeper.cancel()
             q.waker = None
 
-    def _release(self) -> None:
+    def _release(self, q: _Quota) -> None:
+        q.in_flight -= 1
         self.in_flight -= 1
         self._sem.release()
 
@@ -270,13 +297,27 @@ class Limiter:
 
     def _admit(self, q: _Quota, now: float) -> None:
         self._tat = now + self._interval  # from the actual start: never closer than an interval
+        if self._wire:
+            asyncio.get_running_loop().call_soon(self._left, now)
         if self._log is not None:
             self._log.append(now)
         q.last_start = now
         if q.left is not None:
             q.left -= 1
+        q.in_flight += 1
         self.in_flight += 1
         self.started += 1
+
+    def _left(self, started: float) -> None:
+        """The loop's next turn after a start: the request is being handed to the wire. The next
+        start comes an interval after this moment, less the usual lag from start to wire."""
+        left = self._clock()
+        lags = self._lags
+        lags.append(left - started)
+        usual = sorted(lags)[(len(lags) - 1) // 2]
+        tat = left - usual + self._interval
+        if tat > self._tat:
+            self._tat = tat
 
     # -- what the answers say -----------------------------------------------------------------
 
@@ -289,9 +330,18 @@ class Limiter:
         if now < q.paused_until:
             return  # an answer from before the 402: it does not lift the pause
         # Unknown (no header) or negative (Toggl counts but does not enforce): no quota pacing.
-        q.left = remaining if remaining is not None and remaining >= 0 else None
+        if remaining is None or remaining < 0:
+            q.left = None
+        elif bucket == ORG and self.quota_reserve:
+            # the others in flight may not be in the server's count yet: a promise, so count them
+            q.left = max(0, remaining - self.quota_reserve - q.in_flight)
+        else:
+            q.left = remaining
         if resets_in is not None:
             q.reset_at = now + max(0.0, resets_in)
+        elif q.left == 0 and self.quota_reserve and bucket == ORG:
+            # only the reserve is left and nobody says when more comes: no probe into it yet
+            q.reset_at = now + self.default_quota_wait
         if q.waker is not None and not q.waker.done():
             q.waker.set_result(None)
 
@@ -347,15 +397,19 @@ class Limiter:
         """``{quota_total, quota_remaining, resets_in}`` as known now (for a time estimate).
 
         ``quota_total`` is not in the headers: set ``limiter.quota_total`` from ``/me/quota``.
+        Both are net of the quota reserve (for the workspace bucket): what this run may use.
         """
         q = self._quotas[bucket]
+        total = self.quota_total
+        if total is not None and bucket == ORG and self.quota_reserve:
+            total = max(0, total - self.quota_reserve)
         now = self._clock()
         resets_in = None
         if q.reset_at is not None and q.reset_at > now:
             resets_in = q.reset_at - now
         if q.paused_until > now:
             resets_in = q.paused_until - now
-        return QuotaEstimate(quota_total=self.quota_total, quota_remaining=q.left, resets_in=resets_in)
+        return QuotaEstimate(quota_total=total, quota_remaining=q.left, resets_in=resets_in)
 
     def quota_left(self, bucket: str = ORG) -> int | None:
         """The estimate of requests left in the hourly quota (``None`` when unknown)."""

@@ -175,7 +175,8 @@ async def test_late_wake_ups_never_bunch(rate: float) -> None:
 
 
 @pytest.mark.parametrize(
-    ("rate", "gap"), [(1, 1.001 + 0.002), (20, 0.05005 + 0.002), (1000, 0.001001 + 0.00005)]
+    ("rate", "gap"),
+    [(1, 1.001 + 0.0002), (20, 0.05005 + 0.0002), (50, 0.02002 + 0.0002), (1000, 0.001001 + 0.00001)],
 )
 async def test_default_headroom_spaces_starts_a_little_wider(rate: float, gap: float) -> None:
     vt = VirtualTime()
@@ -413,3 +414,135 @@ async def test_a_stopped_limiter_starts_nothing_and_knows_what_is_on_the_wire() 
     release.set()
     await wire
     assert limiter.on_wire == set() and limiter.in_flight == 0
+
+
+# -- spaced from when a request left -----------------------------------------------------------
+
+
+async def _stalled_run(
+    rate: float, lag: Callable[[int], float], n: int
+) -> tuple[list[float], list[float], float]:
+    """Workers whose requests leave ``lag(i)`` after their start (the task holds the loop that
+    long before the request is handed to the wire): (starts, moments they left, interval)."""
+    vt = VirtualTime()
+    limiter = make(vt, rate=rate, concurrency=4)
+    starts: list[float] = []
+    left: list[float] = []
+
+    def on_start(i: int) -> None:
+        starts.append(vt.now)
+        vt.now += lag(i)  # synchronous work before the request goes out
+        left.append(vt.now)
+
+    await workers(vt, limiter, 4, n, latency=0.05, on_start=on_start)
+    return starts, left, limiter._interval
+
+
+async def test_a_request_that_left_late_pushes_the_next_start_back() -> None:
+    """Request 5 leaves 30 ms after its start (the usual lag is 2 ms): the next one starts late
+    enough that the two reach the wire an interval apart, not 28 ms closer."""
+    starts, left, interval = await _stalled_run(10, lambda i: 0.03 if i == 5 else 0.002, 12)
+    wire_gaps = [b - a for a, b in itertools.pairwise(left)]
+    assert min(wire_gaps) >= interval - 1e-9
+    assert wire_gaps[5] == pytest.approx(interval)
+    # the steady 2 ms lag costs nothing: every other start is exactly an interval after the last
+    start_gaps = [b - a for a, b in itertools.pairwise(starts)]
+    assert start_gaps[5] == pytest.approx(interval + 0.028)
+    assert [g for i, g in enumerate(start_gaps) if i != 5] == pytest.approx([interval] * 10)
+
+
+@pytest.mark.parametrize("rate", [10, 20, 50])
+async def test_stalls_never_bunch_requests_on_the_wire(rate: float) -> None:
+    """Random lags of 0-1 ms and a stall of 5-25 ms every so often: on the wire, no two requests
+    come closer than an interval less the spread of the usual lag; no window holds more than the
+    rate; and the rate achieved loses no more than the stalls themselves."""
+    rng = random.Random(rate)
+    stalls = {i for i in range(int(rate * 10)) if rng.random() < 0.05}
+    lags = {i: rng.uniform(0.005, 0.025) if i in stalls else rng.uniform(0.0, 0.001)
+            for i in range(int(rate * 10))}  # fmt: skip
+    starts, left, interval = await _stalled_run(rate, lags.__getitem__, len(lags))
+    assert min(b - a for a, b in itertools.pairwise(left)) >= interval - 0.001
+    assert max_in_window(starts) <= rate
+    lost = sum(lags[i] for i in stalls)
+    assert left[-1] - left[0] <= (len(left) - 1) * interval + lost + 0.001 * len(left) / 2
+
+
+async def test_the_rate_out_of_the_way_schedules_no_wire_callback() -> None:
+    vt = VirtualTime()
+    fast = make(vt, rate=1e6, concurrency=4)
+    paced = make(vt, rate=50, concurrency=4)
+    assert (fast._wire, paced._wire) == (False, True)
+
+
+# -- the quota reserve -----------------------------------------------------------------------
+
+
+async def test_quota_reserve_leaves_n_of_every_window_unused() -> None:
+    """A sliding 40-per-10 s quota (the sandbox's meter) and a reserve of 10: no 10-s window holds
+    more than 30 of our requests, none is refused, and each window is used up to its 30."""
+    from importer.sandbox.limits import SlidingQuota
+
+    vt = VirtualTime()
+    server = SlidingQuota(40, 10.0, vt.clock)
+    limiter = make(vt, rate=50, concurrency=4, quota_reserve=10)
+    refused: list[float] = []
+    starts: list[float] = []
+
+    async def request() -> None:
+        async with limiter.slot():
+            starts.append(vt.now)
+            await vt.sleep(0.01)  # reaches the server
+            allowed, remaining, resets_in = server.take("me")
+            await vt.sleep(0.04)  # the answer comes back
+        if allowed:
+            limiter.observe(remaining, resets_in)
+        else:
+            refused.append(vt.now)
+            limiter.pause_for_quota(resets_in)
+
+    async def worker(counter: itertools.count[int]) -> None:
+        while next(counter) < 100:
+            await request()
+
+    counter = itertools.count()
+    await vt.run(*(worker(counter) for _ in range(4)))
+    assert refused == []
+    assert len(starts) == 100
+    assert max_in_window(starts, 10.0) == 30
+
+
+async def test_quota_reserve_counts_in_the_estimate_and_the_probe() -> None:
+    vt = VirtualTime()
+    limiter = make(vt, rate=100, concurrency=2, quota_reserve=10)
+    limiter.quota_total = 40
+    limiter.observe(13, 20.0)
+    assert limiter.quota_estimate() == {"quota_total": 30, "quota_remaining": 3, "resets_in": 20.0}
+    answers = iter([(12, 20.0), (11, 20.0), (10, 20.0), (10, 5.0), (11, 5.0)])
+    starts: list[float] = []
+
+    async def one() -> None:
+        async with limiter.slot():
+            starts.append(vt.now)
+        limiter.observe(*next(answers))
+
+    await vt.run(*(one() for _ in range(5)))
+    t0 = 1000.0
+    assert starts[:3] == pytest.approx([t0, t0 + 0.01001, t0 + 0.02002])
+    assert starts[3] == pytest.approx(t0 + 20.0, abs=0.03)  # a probe, once the window moved on
+    assert starts[4] >= starts[3] + 5.0 - 1e-6  # its answer left only the reserve: wait again
+    # the me bucket (its own quota) is not held back by the reserve
+    limiter.observe(5, 20.0, bucket="me")
+    assert limiter.quota_left("me") == 5
+
+
+async def test_quota_reserve_without_a_reset_time_waits_rather_than_probing_into_it() -> None:
+    vt = VirtualTime()
+    limiter = make(vt, rate=100, concurrency=1, quota_reserve=5, default_quota_wait=60.0)
+    limiter.observe(5, None)
+    starts = await workers(vt, limiter, 1, 1, latency=0.0)
+    assert starts[0] >= 1000.0 + 60.0 - 1e-6
+
+
+def test_a_negative_quota_reserve_is_refused() -> None:
+    with pytest.raises(ValueError):
+        Limiter(1, 1, quota_reserve=-1)
