@@ -71,6 +71,9 @@ class Settings:
     ledger: Path = DEFAULT_LEDGER_PATH
     rate: float = DEFAULT_RATE
     concurrency: int = DEFAULT_CONCURRENCY
+    quota_reserve: int = 0
+    """Requests of every hourly quota window left unused, for the person's other integrations
+    (``--quota-reserve``, ``limits.quota_reserve``)."""
     timeout: float = DEFAULT_TIMEOUT
     created_with: str = DEFAULT_CREATED_WITH_NAME
     default_start_time: time = DEFAULT_START_TIME
@@ -111,6 +114,8 @@ class Settings:
             raise ConfigError(messages.bad_rate(self.rate))
         if self.concurrency < 1:
             raise ConfigError(messages.bad_concurrency(self.concurrency))
+        if self.quota_reserve < 0:
+            raise ConfigError(messages.bad_quota_reserve(self.quota_reserve))
         if self.workspace_id is not None and self.workspace_id < 1:
             raise ConfigError(messages.bad_workspace_id(self.workspace_id))
         if self.timezone is not None:
@@ -218,6 +223,7 @@ _FILE_KEYS: dict[tuple[str, str], str] = {
     ("import", "only_email"): "only_email",
     ("limits", "rate"): "rate",
     ("limits", "concurrency"): "concurrency",
+    ("limits", "quota_reserve"): "quota_reserve",
 }
 
 
@@ -300,7 +306,7 @@ def _coerce(name: str, value: Any) -> Any:
             return Path(value)
         if name == "default_start_time":
             return value if isinstance(value, time) else time.fromisoformat(str(value))
-        if name in ("workspace_id", "concurrency", "max_deletes", "header_row"):
+        if name in ("workspace_id", "concurrency", "quota_reserve", "max_deletes", "header_row"):
             if isinstance(value, bool):
                 raise ValueError
             return int(value)

@@ -657,6 +657,13 @@ def bad_concurrency(concurrency: int) -> str:
     return f"concurrency {concurrency} is below 1: give the requests in flight, for example --concurrency 4"
 
 
+def bad_quota_reserve(reserve: int) -> str:
+    return (
+        f"quota reserve {reserve} is below 0: give the requests of every hourly window to leave "
+        "unused, for example --quota-reserve 50 (default 0)"
+    )
+
+
 def bad_workspace_id(workspace_id: int) -> str:
     return (
         f"workspace id {workspace_id} is not a positive number: use the number in the Toggl "
@@ -711,6 +718,7 @@ def config_unknown_setting(path: object, section: str, key: str) -> str:
 _SETTING_KINDS = {
     "workspace_id": "a whole number",
     "concurrency": "a whole number",
+    "quota_reserve": "a whole number of requests",
     "rate": "a number of requests per second",
     "timeout": "a number of seconds",
     "default_start_time": 'a time of day such as "09:00"',

@@ -769,6 +769,9 @@ USAGE = {
     "concurrency 0": Usage("bad_concurrency", ("t.csv", "--concurrency", "0"),
                            "concurrency 0 is below 1: give the requests in flight, for example "
                            "--concurrency 4"),
+    "quota reserve -1": Usage("bad_quota_reserve", ("t.csv", "--quota-reserve", "-1"),
+                              "quota reserve -1 is below 0: give the requests of every hourly window to "
+                              "leave unused, for example --quota-reserve 50 (default 0)"),
     "workspace 0": Usage("bad_workspace_id", ("t.csv", "--workspace-id", "0"),
                          "workspace id 0 is not a positive number: use the number in the Toggl URL "
                          "(track.toggl.com/.../workspaces/N)"),

@@ -34,7 +34,7 @@ ENV_SETTINGS = {
 FLAGS = {
     "api_url": "api_url", "workspace_id": "workspace_id", "preset": "preset",
     "timezone": "timezone", "date_order": "date_order", "ledger": "ledger", "rate": "rate",
-    "concurrency": "concurrency", "create_missing": "create_missing",
+    "concurrency": "concurrency", "quota_reserve": "quota_reserve", "create_missing": "create_missing",
     "check_existing": "check_existing", "retry_failed": "retry_failed", "timeout": "timeout",
     "source": "source", "key_column": "key", "mirror": "mirror", "max_deletes": "max_deletes",
     "overwrite": "overwrite", "all_or_nothing": "all_or_nothing", "header_row": "header_row",

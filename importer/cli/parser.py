@@ -55,6 +55,9 @@ def _add_read_options(p: argparse.ArgumentParser) -> None:
                    help="requests in flight at most (default 4)")
     p.add_argument("--rate", type=float, metavar="R",
                    help="requests per second at most (default 1)")
+    p.add_argument("--quota-reserve", type=int, metavar="N",
+                   help="leave N requests of every hourly quota window unused, for your other "
+                        "integrations (Zapier, Jira, ...) that draw on the same quota (default 0)")
     p.add_argument("--create-missing", action="store_true", default=None,
                    help="create projects, clients and tasks that do not exist")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -158,6 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="delete entries even when they were changed in Toggl since")
     undo.add_argument("--rate", type=float, metavar="R", help="requests per second at most (default 1)")
     undo.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at most")
+    undo.add_argument("--quota-reserve", type=int, metavar="N",
+                      help="leave N requests of every hourly quota window unused (default 0)")
     undo.add_argument("--timeout", type=float, metavar="SECONDS", help="seconds to wait for one answer")
     undo.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     undo.add_argument("--report", type=Path, metavar="PATH", help="write a CSV, one line per entry")
