@@ -19,6 +19,8 @@ and the next start may come no sooner than an interval after that moment, less t
 back by its stall. Above ``WIRE_RATE`` starts per second (the rate out of the way) this is not
 done. That is why the headroom can be small: what remains is the server's own jitter, which a
 meter with a few milliseconds of tolerance (Toggl's, the sandbox's ``rate_tolerance``) absorbs.
+A meter without any tolerance says so with a 429: then the default headroom doubles (each burst
+of 429s, up to 16 times, at most 5 % of the interval).
 
 Strict spacing means timer overshoot (asyncio wakes up to ~1 ms late) is never won back, so on
 the real clock the last 1.5 ms before a start are yielded away (``sleep(0)``) instead of slept
@@ -92,6 +94,11 @@ _SAFETY = 1.0 + MARGIN
 _WINDOW = 1.0 + MARGIN - 1e-9  # a hair inside rate * interval: the log never trips on rounding
 LOG_MAX = 10_000
 """Above this rate the start log is not kept (spacing alone holds the window)."""
+WIDEN_MAX = 16.0
+WIDE_SHARE = 0.05
+"""A 429 says the server's meter is stricter than the headroom assumed: the default headroom
+doubles with each burst of them, up to WIDEN_MAX times and at most WIDE_SHARE of the interval
+(3.2 ms at 1/s..10/s, 2.5 ms at 20/s, 1 ms at 50/s)."""
 WIRE_RATE = 1000.0
 """Above this rate starts are not spaced from when the request left (the rate is out of the way:
 the callback would be pure cost)."""
@@ -200,6 +207,7 @@ class Limiter:
         self.quota_reserve = int(quota_reserve)
         """Requests of every window of the workspace quota left unused (``--quota-reserve``)."""
         self._wire = self.configured_rate <= WIRE_RATE
+        self._widen = 1.0  # the default headroom doubles with every burst of 429s, up to WIDEN_MAX
         self._lags: deque[float] = deque(maxlen=LAGS)
         self._clock = clock
         self._sleep = sleep
@@ -364,6 +372,7 @@ class Limiter:
         now = self._clock()
         wait = max(0.0, retry_after) if retry_after is not None else self.default_backoff
         if now >= self._rate_paused_until:  # first 429 of a burst: slow down once, not per answer
+            self._widen = min(WIDEN_MAX, self._widen * 2.0)  # and the meter is stricter than assumed
             self._set_rate(max(self.min_rate, self._rate * 0.5))
         self.rate_limited += 1
         self._rate_paused_until = max(self._rate_paused_until, now + wait)
@@ -372,7 +381,7 @@ class Limiter:
         self._rate = rate
         headroom = self.headroom
         if headroom is None:
-            headroom = min(HEADROOM, HEADROOM_SHARE / rate)
+            headroom = min(HEADROOM * self._widen, HEADROOM_SHARE * self._widen / rate, WIDE_SHARE / rate)
         self._interval = _SAFETY / rate + headroom
         size = max(1, math.floor(rate))
         if size > LOG_MAX:
