@@ -208,7 +208,7 @@ class Limiter:
         """Requests of every window of the workspace quota left unused (``--quota-reserve``)."""
         self._wire = self.configured_rate <= WIRE_RATE
         self._widen = 1.0  # the default headroom doubles with every burst of 429s, up to WIDEN_MAX
-        self._lags: deque[float] = deque(maxlen=LAGS)
+        self._lags: deque[float] = deque((0.0,), maxlen=LAGS)  # no lag assumed until measured
         self._clock = clock
         self._sleep = sleep
         self._precise = sleep is asyncio.sleep and clock is time.monotonic
