@@ -19,8 +19,8 @@ and the next start may come no sooner than an interval after that moment, less t
 back by its stall. Above ``WIRE_RATE`` starts per second (the rate out of the way) this is not
 done. That is why the headroom can be small: what remains is the server's own jitter, which a
 meter with a few milliseconds of tolerance (Toggl's, the sandbox's ``rate_tolerance``) absorbs.
-A meter without any tolerance says so with a 429: then the default headroom doubles (each burst
-of 429s, up to 16 times, at most 5 % of the interval).
+A meter without any tolerance says so with a 429: then the default headroom widens to 2 ms (at
+most 5 % of the interval), and doubles with each further burst of 429s.
 
 Strict spacing means timer overshoot (asyncio wakes up to ~1 ms late) is never won back, so on
 the real clock the last 1.5 ms before a start are yielded away (``sleep(0)``) instead of slept
@@ -94,11 +94,14 @@ _SAFETY = 1.0 + MARGIN
 _WINDOW = 1.0 + MARGIN - 1e-9  # a hair inside rate * interval: the log never trips on rounding
 LOG_MAX = 10_000
 """Above this rate the start log is not kept (spacing alone holds the window)."""
-WIDEN_MAX = 16.0
+WIDEN_FIRST = 10.0
+WIDEN_MAX = 40.0
 WIDE_SHARE = 0.05
-"""A 429 says the server's meter is stricter than the headroom assumed: the default headroom
-doubles with each burst of them, up to WIDEN_MAX times and at most WIDE_SHARE of the interval
-(3.2 ms at 1/s..10/s, 2.5 ms at 20/s, 1 ms at 50/s)."""
+"""A 429 says the server's meter is stricter than the headroom assumed (one without tolerance,
+where loopback jitter alone is 0.3-2 ms): the first burst of them makes the default headroom
+WIDEN_FIRST times as wide (2 ms: what kept a strict meter at 0 x 429 before), each further burst
+doubles it, up to WIDEN_MAX times and at most WIDE_SHARE of the interval (2 ms at 20/s, 1 ms at
+50/s, 5 ms at 10/s)."""
 WIRE_RATE = 1000.0
 """Above this rate starts are not spaced from when the request left (the rate is out of the way:
 the callback would be pure cost)."""
@@ -207,7 +210,7 @@ class Limiter:
         self.quota_reserve = int(quota_reserve)
         """Requests of every window of the workspace quota left unused (``--quota-reserve``)."""
         self._wire = self.configured_rate <= WIRE_RATE
-        self._widen = 1.0  # the default headroom doubles with every burst of 429s, up to WIDEN_MAX
+        self._widen = 1.0  # the default headroom widens with bursts of 429s, up to WIDEN_MAX
         self._lags: deque[float] = deque((0.0,), maxlen=LAGS)  # no lag assumed until measured
         self._clock = clock
         self._sleep = sleep
@@ -372,7 +375,8 @@ class Limiter:
         now = self._clock()
         wait = max(0.0, retry_after) if retry_after is not None else self.default_backoff
         if now >= self._rate_paused_until:  # first 429 of a burst: slow down once, not per answer
-            self._widen = min(WIDEN_MAX, self._widen * 2.0)  # and the meter is stricter than assumed
+            # and the meter is stricter than assumed: at once the old safe headroom, then wider
+            self._widen = min(WIDEN_MAX, WIDEN_FIRST if self._widen < WIDEN_FIRST else self._widen * 2.0)
             self._set_rate(max(self.min_rate, self._rate * 0.5))
         self.rate_limited += 1
         self._rate_paused_until = max(self._rate_paused_until, now + wait)
