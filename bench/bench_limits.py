@@ -22,8 +22,9 @@ concurrency bound so that the comparison is like for like.
    the last, divided by R; want >= 0.98) and the 429s the sandbox counted (want 0), at 10, 20 and
    50/s, median and range over ``--repeat`` runs. "before" is the limiter as it was (headroom
    min(2 ms, 5 %), starts spaced from the previous start only), "now" is the one shipped, "learnt"
-   the same after a first 429 (headroom widened to 2 ms, at most 5 %); they alternate run by run. ``--nice-server N`` runs the sandbox at nice N (e.g. -5, as root), so that
-   on a loaded machine the meter's own scheduling is not what is measured.
+   the same after a first 429 (headroom widened to 2 ms, at most 5 %); they alternate run by
+   run. ``--nice-server N`` runs the sandbox at nice N (e.g. -5, as root), so that on a loaded
+   machine the meter's own scheduling is not what is measured.
 
     .venv/bin/python bench/bench_limits.py            # --repeat 3 --seconds 3 --rate 50
     .venv/bin/python bench/bench_limits.py --client   # adds 3.
