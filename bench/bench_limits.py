@@ -5,7 +5,7 @@
 2. Accuracy on the real clock: 8 workers, each "request" 5 ms, at 50/s for 3 s. Reports
    achieved/target (want >= 0.97) and the most starts in any sliding one-second window (want <=
    the rate: no burst above it). Our limiter runs twice: as shipped, with its jitter headroom
-   (1 ms at 50/s, so ~95 % by design), and with ``headroom=0`` -- the precision of the mechanism.
+   (0.2 ms at 50/s, so ~99 % by design), and with ``headroom=0`` -- the precision of the mechanism.
 
 aiolimiter is measured as it is usually configured (``AsyncLimiter(rate, 1)``: a bucket of ``rate``,
 so it bursts) and as a burst-1 bucket (``AsyncLimiter(1, 1 / rate)``); both get a Semaphore for the

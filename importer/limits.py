@@ -41,8 +41,9 @@ On top of that:
   much came back (the window slides: never assume a full quota). ``pause_for_quota`` (a 402) pauses
   the bucket until ``resets_in`` has passed. ``quota_reserve`` N (the workspace bucket only)
   leaves N requests of every window unused, for the person's other integrations: what an answer
-  says is left counts as ``remaining - N``, so the bucket waits for the window to move on when
-  only N are left, and the probe that follows is one of the requests the window gave back;
+  says is left counts as ``remaining - N`` (less the other requests still in flight, which the
+  server may not have counted yet: the reserve is a promise), so the bucket waits for the window
+  to move on when only N are left, and the probe that follows is one the window gave back;
 * a 429 (``on_rate_limited``): every worker pauses for ``Retry-After`` (or 1 s), the rate is halved
   (down to a floor) and climbs back additively with every answer that follows.
 
