@@ -22,7 +22,8 @@ Wall time is the whole process (interpreter start and imports included, for ever
 memory is ``ru_maxrss`` of the process, read as ``RUSAGE_CHILDREN`` by a small wrapper that never
 loads pandas (Linux carries a parent's peak RSS into a child across fork and exec). Each dry run's
 ratio is taken to the ``read_csv`` run next to it; printed: the median ratio and its range, the
-peak of each kind, and ``ours / against`` (median and range) per checkout. Targets: ratio <= 3 at
+peak of each kind, the CPU seconds (user + system: less shaken by the other helpers' load than
+the wall time), and ``ours / against`` (median and range) per checkout. Targets: ratio <= 3 at
 1M rows, peak <= 200 MiB.
 """
 
@@ -47,8 +48,9 @@ import json, resource, subprocess, sys, time
 t0 = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 elapsed = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"s": elapsed, "peak_mib": peak, "rc": proc.returncode,
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = used.ru_maxrss / 1024, used.ru_utime + used.ru_stime
+print(json.dumps({"s": elapsed, "cpu_s": cpu, "peak_mib": peak, "rc": proc.returncode,
                   "stdout": proc.stdout[-4000:], "stderr": proc.stderr[-4000:]}))
 """
 
@@ -178,12 +180,14 @@ def bench_size(path: Path, rows: int, sandbox: SandboxProcess, args: argparse.Na
     fig: dict[str, Any] = {"rows": rows, "mib": round(path.stat().st_size / 2**20)}
     fig["read_csv_s"] = _spread([r["s"] for r in base])
     fig["read_csv_peak_mib"] = max(r["peak_mib"] for r in base)
+    fig["read_csv_cpu_s"] = _spread([r["cpu_s"] for r in base])
     for (kind, rate), got in runs.items():
         s = got[0]["summary"]
         fig[f"{kind} --rate {rate:g}"] = {
             "s": _spread([r["s"] for r in got]),
             "ratio": _spread([r["s"] / b["s"] for r, b in zip(got, base, strict=True)]),
             "peak_mib": max(r["peak_mib"] for r in got),
+            "cpu_s": _spread([r["cpu_s"] for r in got]),
             "vs_ours": _spread([r["s"] / o["s"] for r, o in zip(runs["ours", rate], got, strict=True)]),
             "to_post": s["to_post"], "refused": s["refused"], "duplicate": s["duplicate"],
             "requests_per_run": s["requests"], "cmd": got[0]["cmd"],
@@ -230,15 +234,17 @@ def _range(d: dict[str, float], fmt: str) -> str:
 
 def _print(fig: dict[str, Any]) -> None:
     print(f"{fig['rows']:>9,} rows ({fig['mib']} MiB): read_csv {_range(fig['read_csv_s'], '.2f')} s, "
-          f"{fig['read_csv_peak_mib']:.0f} MiB peak", flush=True)  # fmt: skip
+          f"{fig['read_csv_peak_mib']:.0f} MiB peak, CPU {_range(fig['read_csv_cpu_s'], '.2f')} s",
+          flush=True)  # fmt: skip
     for kind, d in fig.items():
         if not isinstance(d, dict) or "ratio" not in d:
             continue
         mark = "ratio <= 3 and peak <= 200 MiB: " + (
             "met" if d["ratio"]["median"] <= 3 and d["peak_mib"] <= 200 else "NOT met")
         print(f"    {kind}: {_range(d['s'], '.2f')} s, ratio {_range(d['ratio'], '.2f')}x, "
-              f"{d['peak_mib']:.0f} MiB peak | would post {d['to_post']:,}, refused "
-              f"{d['refused']:,}, {d['requests_per_run']} requests | {mark}", flush=True)  # fmt: skip
+              f"{d['peak_mib']:.0f} MiB peak, CPU {_range(d['cpu_s'], '.2f')} s | would post "
+              f"{d['to_post']:,}, refused {d['refused']:,}, {d['requests_per_run']} requests | "
+              f"{mark}", flush=True)  # fmt: skip
         if not kind.startswith("ours"):
             print(f"      ours / this: {_range(d['vs_ours'], '.3f')}", flush=True)
         print(f"      $ {d['cmd']}", flush=True)

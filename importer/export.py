@@ -31,8 +31,9 @@ from . import messages
 from .config import zone
 from .ledger import Ledger, Outcome
 from .models import RowError
-from .payloads import PlannedRow, Planner
+from .payloads import Planner
 from .plan.imports import ImportPlan
+from .planned import PlannedRow
 from .presets import HeaderHints, detect
 from .reader import read_header
 from .report import ReportWriter, Summary, open_output

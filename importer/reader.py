@@ -42,7 +42,7 @@ from .models import RowError
 from .presets import Header, HeaderHints
 from .sniff import TextFormat, read_as, sniff_file
 
-DEFAULT_CHUNKSIZE = 50_000
+DEFAULT_CHUNKSIZE = 32_768
 
 _EXTRA = "\x00extra"
 """Name of one column past the header: a row that fills it has a cell more than the header."""

@@ -26,7 +26,8 @@ from ..ledger import Ledger, Outcome
 from ..ledger_records import body_text
 from ..models import RowStatus
 from ..normalize import NormalizeState, normalize
-from ..payloads import PlanChunk, PlannedRow, Planner
+from ..payloads import Planner
+from ..planned import PlanChunk, PlannedRow
 from ..presets import HeaderHints, Mapping
 from ..reader import iter_chunks
 
@@ -77,10 +78,13 @@ class ImportPlan:
         for path in self.files:
             state = NormalizeState()
             chunks = iter_chunks(path, display_name=str(path), hints=self.hints)
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
             while not self.stopper.stopping:
-                raw = await asyncio.to_thread(next, chunks, None)
+                raw = await ahead
                 if raw is None:
                     break
+                # the next chunk is read while this one is planned (the parser lets go of the GIL)
+                ahead = asyncio.ensure_future(asyncio.to_thread(next, chunks, None))
                 norm = normalize(
                     raw,
                     self.mappings[path],

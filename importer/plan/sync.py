@@ -37,7 +37,7 @@ from ..errors import ConfigError
 from ..ledger import Ledger, Outcome, RowRecord
 from ..models import RowError, RowStatus
 from ..normalize import NormalizedChunk
-from ..payloads import PlanChunk, PlannedRow, source_keys
+from ..planned import PlanChunk, PlannedRow, source_keys
 from .imports import ImportPlan
 
 _LIVE = (RowStatus.CREATED, RowStatus.UPDATING, RowStatus.DELETING)
