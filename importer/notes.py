@@ -17,9 +17,10 @@ from typing import Any
 from . import messages
 from .cells import duration
 from .config import Settings
-from .normalize import DATE_FIELDS, SLASHED, check_only_email, first_of, slash_evidence
 from .presets import HeaderHints, Mapping, detect
 from .reader import RawChunk, iter_chunks, read_header
+from .rowtimes import check_only_email
+from .slashdates import DATE_FIELDS, SLASHED, first_of, slash_evidence
 
 
 def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
