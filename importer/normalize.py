@@ -38,15 +38,10 @@ import numpy as np
 import pandas as pd
 
 from . import messages
-from .cells import (
-    NO_DAY,
-    NO_OFFSET,
-    parse_bools,
-    parse_durations,
-    split_tags,
-    utc_texts,
-)
+from .cells import NO_DAY, NO_OFFSET, parse_bools, split_tags
 from .chunkrows import Refusals, Rows
+from .codepoints import utc_texts
+from .durations import parse_durations
 from .models import MAX_DURATION_SECONDS, RowError
 from .presets import Mapping
 from .reader import RawChunk

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import messages
-from .cells import duration
 from .config import Settings
+from .durations import duration
 from .presets import HeaderHints, Mapping, detect
 from .reader import RawChunk, iter_chunks, read_header
 from .rowtimes import check_only_email
