@@ -29,12 +29,13 @@ from zoneinfo import ZoneInfo
 
 from . import messages
 from .config import zone
+from .header import HeaderHints
 from .ledger import Ledger, Outcome
 from .models import RowError
 from .payloads import Planner
 from .plan.imports import ImportPlan
 from .planned import PlannedRow
-from .presets import HeaderHints, detect
+from .presets import detect
 from .reader import read_header
 from .report import ReportWriter, Summary, open_output
 from .resolve import NameCache, Resolver

@@ -17,7 +17,8 @@ from typing import Any
 from . import messages
 from .config import Settings
 from .durations import duration
-from .presets import HeaderHints, Mapping, detect
+from .header import HeaderHints
+from .presets import Mapping, detect
 from .reader import RawChunk, iter_chunks, read_header
 from .rowtimes import check_only_email
 from .slashdates import DATE_FIELDS, SLASHED, first_of, slash_evidence

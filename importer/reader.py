@@ -38,8 +38,8 @@ import pandas as pd
 
 from . import messages
 from .errors import UnreadableFileError
+from .header import Header, HeaderHints
 from .models import RowError
-from .presets import Header, HeaderHints
 from .sniff import TextFormat, read_as, sniff_file
 
 DEFAULT_CHUNKSIZE = 32_768

@@ -36,6 +36,7 @@ from .engine.reads import Reads
 from .engine.record import Recorder
 from .engine.stop import Stopper
 from .errors import ConfigError, ConnectError, CredentialsError, PermanentError, RemoteError
+from .header import HeaderHints
 from .ledger import Ledger
 from .limits import Limiter, Stopped
 from .payloads import Planner
@@ -43,7 +44,7 @@ from .plan.imports import ImportPlan
 from .plan.resume import Leftovers
 from .plan.sync import SyncPlan
 from .plan.undo import UndoPlan
-from .presets import HeaderHints, detect
+from .presets import detect
 from .reader import read_header
 from .report import PayloadWriter, ReportWriter, Summary, estimate_seconds
 from .resolve import NameCache, Resolver

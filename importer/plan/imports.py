@@ -22,13 +22,14 @@ from ..engine.reads import Reads
 from ..engine.reconcile import Doubtful, read_back
 from ..engine.record import Recorder
 from ..engine.stop import Stopper
+from ..header import HeaderHints
 from ..ledger import Ledger, Outcome
 from ..ledger_records import body_text
 from ..models import RowStatus
 from ..normalize import NormalizedChunk, NormalizeState, normalize
 from ..payloads import Planner
 from ..planned import PlanChunk, PlannedRow
-from ..presets import HeaderHints, Mapping
+from ..presets import Mapping
 from ..reader import iter_chunks
 
 _MAYBE_IN_TOGGL = frozenset({RowStatus.SENDING, RowStatus.IN_DOUBT, RowStatus.EXPORTED})
