@@ -189,6 +189,7 @@ def bench_size(path: Path, rows: int, sandbox: SandboxProcess, args: argparse.Na
             "peak_mib": max(r["peak_mib"] for r in got),
             "cpu_s": _spread([r["cpu_s"] for r in got]),
             "vs_ours": _spread([r["s"] / o["s"] for r, o in zip(runs["ours", rate], got, strict=True)]),
+            "runs_s": [round(r["s"], 2) for r in got],
             "to_post": s["to_post"], "refused": s["refused"], "duplicate": s["duplicate"],
             "requests_per_run": s["requests"], "cmd": got[0]["cmd"],
         }  # fmt: skip
@@ -247,6 +248,7 @@ def _print(fig: dict[str, Any]) -> None:
               f"{mark}", flush=True)  # fmt: skip
         if not kind.startswith("ours"):
             print(f"      ours / this: {_range(d['vs_ours'], '.3f')}", flush=True)
+        print(f"      runs (s): {d['runs_s']}", flush=True)
         print(f"      $ {d['cmd']}", flush=True)
 
 
