@@ -166,6 +166,15 @@ class LedgerReads:
             params = (*params, *files)
         return self._pages(where, params)
 
+    @_translated
+    def names_of(self, column: str) -> list[str]:
+        """The distinct ``file`` or ``source`` names of the ledger's rows, sorted."""
+        if column not in ("file", "source"):
+            raise ValueError(f"no such name column: {column!r}")
+        self._flush_before_read()
+        sql = f"SELECT DISTINCT {column} FROM rows WHERE {column} IS NOT NULL ORDER BY {column}"
+        return [r[0] for r in self.conn.execute(sql)]
+
     def rows_for_report(self, run_id: int | None = None) -> Iterator[RowRecord]:
         """Every row (or those last written by ``run_id``), in the order they were first added."""
         if run_id is None:

@@ -31,8 +31,7 @@ from collections.abc import Sequence
 from .errors import quote
 
 DATE_FORMATS = (
-    "YYYY-MM-DD, MM/DD/YYYY, DD.MM.YYYY or the month by its name (20 Jan 2026, 20-Jan-26, "
-    "January 20 2026)"
+    "YYYY-MM-DD, MM/DD/YYYY, DD.MM.YYYY or the month by its name (20 Jan 2026, 20-Jan-26, January 20 2026)"
 )
 """The date shapes a refusal lists; ``tests/test_messages.py`` reads each example it gives."""
 TIME_FORMATS = "HH:MM, HH:MM:SS or hh:mm AM/PM"
@@ -849,8 +848,7 @@ def no_ledger(path: object) -> str:
 def cannot_listen(host: str, port: int, reason: str) -> str:
     """The sandbox cannot listen where it was asked (a port in use)."""
     return (
-        f"the sandbox cannot listen on {host}:{port} ({reason}): choose another --port, or 0 for "
-        "a free one"
+        f"the sandbox cannot listen on {host}:{port} ({reason}): choose another --port, or 0 for a free one"
     )
 
 
@@ -900,10 +898,7 @@ def conflict_edited(entry_id: int | None, fields: Sequence[str]) -> str:
 
 def conflict_gone(entry_id: int | None) -> str:
     """Status ``conflict``: the entry was deleted in Toggl; an update does not bring it back."""
-    return (
-        f"entry {entry_id} was deleted in Toggl: not created again; pass --overwrite to create it "
-        "anew"
-    )
+    return f"entry {entry_id} was deleted in Toggl: not created again; pass --overwrite to create it anew"
 
 
 def all_or_nothing_held(refused: int) -> str:
@@ -919,7 +914,7 @@ def token_not_an_email(path: object, key: str) -> str:
     """``[tokens]`` keys are people's emails."""
     return (
         f"{path}: [tokens] maps a person's email to the name of an environment variable, and "
-        f"{quote(key)} is not an email: write it like \"ana@example.com\" = \"TOGGL_TOKEN_ANA\""
+        f'{quote(key)} is not an email: write it like "ana@example.com" = "TOGGL_TOKEN_ANA"'
     )
 
 
@@ -990,6 +985,16 @@ def undo_pick_one() -> str:
 
 def undo_nothing(what: str) -> str:
     return f"nothing to undo: this ledger holds no entry created ({what})"
+
+
+def undo_unknown(kind: str, asked: Sequence[str], known: Sequence[str]) -> str:
+    """``undo`` asked for a run, source or file this ledger never saw: nothing is deleted."""
+    names = ", ".join(repr(a) for a in asked)
+    shown = ", ".join(str(k) for k in known[:8]) + (f" (and {len(known) - 8} more)" if len(known) > 8 else "")
+    where = {"run": "runs", "source": "sources", "file": "files"}[kind]
+    listing = f"the ledger's {where}: {shown}" if known else f"the ledger holds no {where} yet"
+    hint = " (toggl-import status --runs lists them)" if kind == "run" else ""
+    return f"undo: this ledger knows no {kind} {names}: nothing was deleted; {listing}{hint}"
 
 
 def undo_declined() -> str:

@@ -1617,7 +1617,7 @@ def undo_args(server: Server, *args: str) -> list[str]:
     return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
 
 
-@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined", "undo_pick_one")
+@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined", "undo_pick_one", "undo_unknown")
 def test_undo_says_how_many_and_deletes_only_when_told(
     server: Server, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1631,13 +1631,16 @@ def test_undo_says_how_many_and_deletes_only_when_told(
 
         monkeypatch.setattr("sys.stdin.isatty", lambda: True)
         monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
-        monkeypatch.setattr(rich.console.Console, "input", lambda self, prompt="": "n")
+        monkeypatch.setattr(rich.console.Console, "input", lambda self, prompt="", **kw: "n")
         declined = invoke(undo_args(server, "--run", "1"), tmp_path, token)
         assert len(server.sandbox.state.entries) == 2
         monkeypatch.undo()
         done = invoke(undo_args(server, "--run", "1", "--yes"), tmp_path, token)
         assert server.sandbox.state.entries == []
-        nothing = invoke(undo_args(server, "--run", "9"), tmp_path, token)
+        nothing = invoke(undo_args(server, "--run", "1"), tmp_path, token)  # all gone already
+        no_run = invoke(undo_args(server, "--run", "9"), tmp_path, token)
+        no_file = invoke(undo_args(server, "./nosuch.csv"), tmp_path, token)
+        no_source = invoke(undo_args(server, "--source", "jira"), tmp_path, token)
         neither = invoke(undo_args(server), tmp_path, token)
         both = invoke(undo_args(server, "--run", "1", "--source", "x"), tmp_path, token)
     finally:
@@ -1647,11 +1650,19 @@ def test_undo_says_how_many_and_deletes_only_when_told(
              "to delete them (--dry-run lists them)")  # fmt: skip
     assert off_terminal.code == 2 and what in off_terminal.out
     assert off_terminal.err == f"toggl-import: {needs}\n"
-    assert declined.code == 1 and "nothing was deleted" in declined.out
+    assert declined.code == 3 and "nothing was deleted" in declined.out
     assert done.code == 0 and what in done.out
     assert (
-        nothing.code == 0 and "nothing to undo: this ledger holds no entry created (by run 9)" in nothing.out
+        nothing.code == 0 and "nothing to undo: this ledger holds no entry created (by run 1)" in nothing.out
     )
+    unknown_run = ("undo: this ledger knows no run '9': nothing was deleted; the ledger's runs: 1, 2 "
+                   "(toggl-import status --runs lists them)")  # fmt: skip
+    assert (no_run.code, no_run.err) == (2, f"toggl-import: {unknown_run}\n")
+    unknown_file = "undo: this ledger knows no file './nosuch.csv': nothing was deleted; the ledger's files: oops.csv"
+    assert (no_file.code, no_file.err) == (2, f"toggl-import: {unknown_file}\n")
+    assert no_source.code == 2 and "the ledger's sources: oops.csv" in no_source.err
+    spy.check("undo_unknown", no_run.err)
+    spy.check("undo_unknown", no_file.err)
     spy.check("undo_what", done.out)
     spy.check("undo_needs_yes", off_terminal.err)
     spy.check("undo_declined", declined.out)

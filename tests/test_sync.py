@@ -320,6 +320,18 @@ async def test_undo_deletes_what_a_run_created_and_nothing_else(sandbox: Sandbox
     assert again.created == 6
 
 
+async def test_undo_of_a_file_finds_it_by_another_spelling_of_its_path(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    await run(sandbox, tmp_path, [write(Path("sub") / "x.csv", [row(i) for i in range(3)])])
+    undo = Undoer(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+    done = await undo.run(files=["./sub/x.csv"])
+    assert (done.deleted, done.exit_code) == (3, 0)
+    assert sandbox.state.entries == []
+
+
 # -- a ledger of the previous version ----------------------------------------------------------------
 async def test_a_schema_1_ledger_migrates_and_the_run_resumes_exactly(
     sandbox: Sandbox, tmp_path: Path

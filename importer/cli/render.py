@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -29,9 +31,10 @@ PLAIN_EVERY = 10.0
 class ProgressDisplay:
     """Receives the runner's progress callbacks and shows them."""
 
-    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+    def __init__(self, console: Console, *, quiet: bool = False, label: str = "importing") -> None:
         self.console = console
         self._quiet = quiet
+        self._label = label
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._last_plain = 0.0
@@ -51,8 +54,20 @@ class ProgressDisplay:
                 transient=True,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task("importing", total=None, rate=0.0, eta="-", note="")
+            self._task = self._bar.add_task(self._label, total=None, rate=0.0, eta="-", note="")
         return self
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The bar off the screen while the user is asked something."""
+        if self._bar is None:
+            yield
+            return
+        self._bar.stop()
+        try:
+            yield
+        finally:
+            self._bar.start()
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
