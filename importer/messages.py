@@ -892,7 +892,7 @@ def conflict_edited(entry_id: int | None, fields: Sequence[str]) -> str:
     what = ", ".join(fields)
     return (
         f"entry {entry_id} was changed in Toggl ({what}) since toggl-import wrote it: left as it "
-        "is; pass --overwrite to replace it anyway"
+        "is; pass --overwrite to update or delete it anyway"
     )
 
 
@@ -970,9 +970,11 @@ def undo_needs_yes(count: int) -> str:
     )
 
 
-def undo_what(count: int, what: str) -> str:
+def undo_what(count: int, what: str, *, dry_run: bool = False) -> str:
     """``undo`` says how many it is about to delete, and of what."""
-    return f"undo deletes {count} entries that toggl-import created ({what})"
+    verb = "would delete" if dry_run else "deletes"
+    entries = "entry" if count == 1 else "entries"
+    return f"undo {verb} {count} {entries} that toggl-import created ({what})"
 
 
 def undo_pick_one() -> str:

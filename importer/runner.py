@@ -468,7 +468,7 @@ class Undoer(_Run):
                 return s
 
             async def work() -> None:
-                recorder = Recorder(s, ledger=ledger, report=writer, dry_run=dry_run)
+                recorder = Recorder(s, ledger=ledger, report=writer, dry_run=dry_run, undo=True)
                 overwrite = self.settings.overwrite
                 await self.stopper.stoppable(self._know_people(plan.workspaces()))
                 await self.stopper.stoppable(

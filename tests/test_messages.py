@@ -1530,7 +1530,7 @@ def test_an_entry_changed_in_toggl_is_left_as_it_is(server: Server, tmp_path: Pa
     assert done.code == 1
     report = report_rows(tmp_path / "r.csv")
     edited = (f"entry {ids['a']} was changed in Toggl (description) since toggl-import wrote it: left as "
-              "it is; pass --overwrite to replace it anyway")  # fmt: skip
+              "it is; pass --overwrite to update or delete it anyway")  # fmt: skip
     gone = f"entry {ids['b']} was deleted in Toggl: not created again; pass --overwrite to create it anew"
     assert (report[("w.csv", 2)]["status"], report[("w.csv", 2)]["message"]) == ("conflict", edited)
     assert (report[("w.csv", 3)]["status"], report[("w.csv", 3)]["message"]) == ("conflict", gone)
@@ -1635,6 +1635,7 @@ def test_undo_says_how_many_and_deletes_only_when_told(
         declined = invoke(undo_args(server, "--run", "1"), tmp_path, token)
         assert len(server.sandbox.state.entries) == 2
         monkeypatch.undo()
+        dry = invoke(undo_args(server, "--run", "1", "--dry-run"), tmp_path, token)
         done = invoke(undo_args(server, "--run", "1", "--yes"), tmp_path, token)
         assert server.sandbox.state.entries == []
         nothing = invoke(undo_args(server, "--run", "1"), tmp_path, token)  # all gone already
@@ -1652,13 +1653,15 @@ def test_undo_says_how_many_and_deletes_only_when_told(
     assert off_terminal.err == f"toggl-import: {needs}\n"
     assert declined.code == 3 and "nothing was deleted" in declined.out
     assert done.code == 0 and what in done.out
+    assert dry.code == 0 and "undo would delete 2 entries that toggl-import created (by run 1)" in dry.out
     assert (
         nothing.code == 0 and "nothing to undo: this ledger holds no entry created (by run 1)" in nothing.out
     )
     unknown_run = ("undo: this ledger knows no run '9': nothing was deleted; the ledger's runs: 1, 2 "
                    "(toggl-import status --runs lists them)")  # fmt: skip
     assert (no_run.code, no_run.err) == (2, f"toggl-import: {unknown_run}\n")
-    unknown_file = "undo: this ledger knows no file './nosuch.csv': nothing was deleted; the ledger's files: oops.csv"
+    unknown_file = ("undo: this ledger knows no file './nosuch.csv': nothing was deleted; the ledger's "
+                    "files: oops.csv")  # fmt: skip
     assert (no_file.code, no_file.err) == (2, f"toggl-import: {unknown_file}\n")
     assert no_source.code == 2 and "the ledger's sources: oops.csv" in no_source.err
     spy.check("undo_unknown", no_run.err)

@@ -119,6 +119,8 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
     rows.append(("duplicates in the files", s.duplicate))
     if s.skipped:
         rows.append(("skipped (outside --since/--until/--only-email)", s.skipped))
+    if s.dry_run and s.deleted:
+        rows.append(("already gone in Toggl", s.deleted))
     if s.conflict:
         rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
     if not s.dry_run:
@@ -138,6 +140,8 @@ def _export_rows(s: Summary) -> list[tuple[str, Any]]:
 def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [("entries that would be deleted" if s.dry_run else "deleted",
                                     s.to_delete if s.dry_run else s.deleted)]  # fmt: skip
+    if s.dry_run and s.deleted:
+        rows.append(("already gone in Toggl", s.deleted))
     if s.conflict:
         rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
     if not s.dry_run:

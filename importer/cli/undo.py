@@ -43,7 +43,7 @@ def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     def confirm(count: int) -> bool:
         asked["count"] = count
-        console.print(messages.undo_what(count, what), markup=False)
+        console.print(messages.undo_what(count, what, dry_run=args.dry_run), markup=False)
         if args.dry_run or args.yes:
             return True
         if not (sys.stdin.isatty() and console.is_terminal):

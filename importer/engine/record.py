@@ -33,8 +33,11 @@ class Recorder:
         report: ReportWriter | None = None,
         payloads: PayloadWriter | None = None,
         dry_run: bool = False,
+        undo: bool = False,
     ) -> None:
         self.summary = summary
+        self.delete_reason = "undone" if undo else "its row is no longer in the files"
+        """Why an entry is deleted, for the report: an undo's, or a mirror's."""
         self.ledger = ledger if ledger is not None and not ledger.readonly else None
         """The ledger written to (``None`` in a dry run: nothing is written)."""
         self._report = report
@@ -121,7 +124,7 @@ class Recorder:
         else:
             s.to_delete += 1
             self.line(action.file, action.row, "delete", action.entry_id,
-                      message="would be deleted: its row is no longer in the files")  # fmt: skip
+                      message=f"would be deleted: {self.delete_reason}")  # fmt: skip
 
     # -- before a request leaves ---------------------------------------------------------------
     def mark(self, actions: Sequence[Action]) -> None:
@@ -156,7 +159,7 @@ class Recorder:
         """The entry is deleted (``gone``: it was already, a 404)."""
         self.summary.deleted += 1
         self.summary.count(action.lane, "deleted")
-        why = "it was already gone in Toggl" if gone else "its row is no longer in the files"
+        why = "it was already gone in Toggl" if gone else self.delete_reason
         self._record(
             Outcome.deleted(action.fingerprint, f"deleted: {why}", http_status=404 if gone else None)
         )
