@@ -167,6 +167,17 @@ class LedgerReads:
         return self._pages(where, params)
 
     @_translated
+    def keys_elsewhere(self, source: str, keys: Sequence[str]) -> dict[str, int]:
+        """Of these ``--key`` values, how many the ledger holds live under *other* sources, by
+        source (a nightly file run without ``--source``: its name is not last night's)."""
+        found: dict[str, int] = {}
+        live = "state IN ('created', 'updating', 'deleting') AND source != ?"
+        for r in self._select_in(live, "key", keys, (source,)):
+            other = row_record(r[1:]).source or ""
+            found[other] = found.get(other, 0) + 1
+        return found
+
+    @_translated
     def names_of(self, column: str) -> list[str]:
         """The distinct ``file`` or ``source`` names of the ledger's rows, sorted."""
         if column not in ("file", "source"):

@@ -26,6 +26,7 @@ pydantic).
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 
 from .errors import quote
@@ -884,6 +885,17 @@ def too_many_deletes(count: int, limit: int, sources: Sequence[str]) -> str:
         f"this run would delete {count} entries of {names} (their rows are no longer in the "
         f"files), more than --max-deletes {limit}: nothing was sent. Check that the files are "
         f"the whole source for their dates; if they are, pass --max-deletes {count}"
+    )
+
+
+def keys_of_another_source(source: str, other: str, count: int) -> str:
+    """--key without --source: this file's new keys were imported under another file's name."""
+    were = "was" if count == 1 else "were"
+    return (
+        f"{source}: {count} of its --key values {were} imported before from {other!r}, and without "
+        f"--source each file is its own source, so they would be created a second time: nothing "
+        f"was sent; pass --source {shlex.quote(other)} to update those entries (and give a nightly "
+        "export the same --source every night)"
     )
 
 

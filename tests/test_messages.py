@@ -1514,6 +1514,30 @@ def test_a_mirror_that_would_delete_too_much_stops_first(server: Server, tmp_pat
     spy.check("too_many_deletes", done.err)
 
 
+@uses("keys_of_another_source")
+def test_a_nightly_file_without_source_is_not_imported_twice(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    write_csv(tmp_path / "wl-1.csv", KEYED, worklogs(("A-1", "09:00", "a"), ("A-2", "10:00", "b")))
+    write_csv(tmp_path / "wl 2.csv", KEYED, worklogs(("A-1", "09:00", "a, edited"), ("A-2", "10:00", "b")))
+    try:
+        assert invoke(real(server, "wl-1.csv", "--key", "ID"), tmp_path, token).code == 0
+        done = invoke(real(server, "wl 2.csv", "--key", "ID", "--mirror"), tmp_path, token)
+        followed = invoke(real(server, "wl 2.csv", "--key", "ID", "--mirror", "--source", "wl-1.csv"),
+                          tmp_path, token)  # fmt: skip
+        held = sorted(e["description"] for e in server.sandbox.state.entries)
+    finally:
+        server.reset()
+    message = ("wl 2.csv: 1 of its --key values was imported before from 'wl-1.csv', and without --source "
+               "each file is its own source, so they would be created a second time: nothing was sent; pass "
+               "--source wl-1.csv to update those entries (and give a nightly export the same --source every "
+               "night)")  # fmt: skip
+    assert (done.code, done.err) == (2, f"toggl-import: {message}\n")
+    assert followed.code == 0 and held == ["a, edited", "b"]
+    spy.check("keys_of_another_source", done.err)
+
+
 @uses("conflict_edited", "conflict_gone")
 def test_an_entry_changed_in_toggl_is_left_as_it_is(server: Server, tmp_path: Path, spy: Spy) -> None:
     token = {"TOGGL_API_TOKEN": server.sandbox.token}
