@@ -913,6 +913,16 @@ def conflict_gone(entry_id: int | None) -> str:
     return f"entry {entry_id} was deleted in Toggl: not created again; pass --overwrite to create it anew"
 
 
+def maybe_in_toggl(*, planned: bool) -> str:
+    """A row an earlier run left in doubt (or exported) that is not read back yet."""
+    if planned:  # a dry run reads nothing back
+        return (
+            "may be in Toggl already (left in doubt or exported): the real run reads it back "
+            "first and posts it only if Toggl does not have it"
+        )
+    return "not read back from Toggl yet; run again to check"
+
+
 def all_or_nothing_held(refused: int) -> str:
     """--all-or-nothing: a row that would be sent, held back because others are refused."""
     rows = "row is" if refused == 1 else "rows are"

@@ -127,6 +127,8 @@ class Summary:
     """Rows written to a Toggl CSV import file (``export``)."""
     repaired: int = 0
     """Entries deleted because a request applied late made them a second copy of one row."""
+    held_back: int = 0
+    """Actions not sent (``pending``) because ``--all-or-nothing`` found a refused row."""
     to_update: int = 0
     to_delete: int = 0
     failed_by_reason: Counter[str] = field(default_factory=Counter)

@@ -357,10 +357,13 @@ class Importer(_Run):
                 sync = SyncPlan(imports, ledger=ledger, recorder=recorder, settings=self.settings,
                                 readers=self._readers(), workspace_id=wid)  # fmt: skip
                 await sync.plan()
-                sync.check_deletes()
-                await sync.check_changes()
-                for action in sync.actions():
-                    recorder.would(action)
+                if self.settings.all_or_nothing and s.refused:  # as the real run: nothing goes
+                    recorder.held_back(sync.actions(), s.refused)
+                else:
+                    sync.check_deletes()
+                    await sync.check_changes()
+                    for action in sync.actions():
+                        recorder.would(action)
             else:
                 async for _path, _norm, plan in imports.chunks():
                     fresh = [row for row in plan.rows if row.duplicate_of is None]

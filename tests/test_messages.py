@@ -1570,12 +1570,17 @@ def test_all_or_nothing_holds_back_the_good_rows(server: Server, tmp_path: Path,
         [{**HOUR, "Project": "Internal"}, {**HOUR, "Start": "11:00", "End": "12:00", "Project": "Nope"}],
     )
     try:
-        done = invoke(real(server, "p.csv", "--all-or-nothing", "--report", "r.csv"), tmp_path,
-                      {"TOGGL_API_TOKEN": server.sandbox.token})  # fmt: skip
+        token = {"TOGGL_API_TOKEN": server.sandbox.token}
+        dry = invoke(run_args(server, "p.csv", "--all-or-nothing", "--report", "d.csv"), tmp_path, token)
+        done = invoke(real(server, "p.csv", "--all-or-nothing", "--report", "r.csv"), tmp_path, token)
         assert server.sandbox.state.entries == []
     finally:
         server.reset()
-    assert done.code == 1
+    assert done.code == 1 and dry.code == 1
+    for summary in (dry.out, done.out):  # the dry run says what the real run does: nothing goes
+        assert re.search(r"held back \(--all-or-nothing: a row is refused\)\s+1\n", summary), summary
+    assert re.search(r"rows that would be posted\s+0\n", dry.out), dry.out
+    assert report_rows(tmp_path / "d.csv")[("p.csv", 2)]["status"] == "pending"
     held = "not sent: --all-or-nothing, and 1 row is refused; mend them (see the refused rows) and run again"
     assert report_rows(tmp_path / "r.csv")[("p.csv", 2)] == {
         "file": "p.csv",
@@ -1609,7 +1614,7 @@ def test_a_persons_refused_token_stops_their_rows_only(server: Server, tmp_path:
     spy.check("person_refused", refused)
 
 
-@uses("export_ambiguous", "export_next_step")
+@uses("export_ambiguous", "export_next_step", "maybe_in_toggl")
 def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
     server: Server, tmp_path: Path, spy: Spy
 ) -> None:
@@ -1621,8 +1626,17 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
             "l.sqlite", "--rate", "1000", "--report", "r.csv"]  # fmt: skip
     try:
         done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+        dry = invoke([*run_args(server, "dst.csv", "--report", "d.csv", "--ledger", "l.sqlite")], tmp_path,
+                     {"TOGGL_API_TOKEN": server.sandbox.token})  # fmt: skip
     finally:
         server.reset()
+    maybe = ("may be in Toggl already (left in doubt or exported): the real run reads it back first and "
+             "posts it only if Toggl does not have it")  # fmt: skip
+    assert report_rows(tmp_path / "d.csv")[("dst.csv", 3)] == {
+        "file": "dst.csv", "row": "3", "status": "in_doubt", "entry_id": "", "http_status": "",
+        "message": maybe}  # fmt: skip
+    assert re.search(r"to read back first \(posted if Toggl lacks them\)\s+1\n", dry.out), dry.out
+    spy.check("maybe_in_toggl", maybe)
     assert done.code == 1
     twice = ("2026-10-25 02:30 happens twice in Europe/Berlin (the clocks go back): Toggl's CSV import "
              "could take the wrong one, so the row is not written; `toggl-import run` posts it "

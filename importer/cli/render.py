@@ -123,6 +123,10 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
         rows.append(("already gone in Toggl", s.deleted))
     if s.conflict:
         rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
+    if s.dry_run and s.in_doubt:
+        rows.append(("to read back first (posted if Toggl lacks them)", s.in_doubt))
+    if s.held_back:
+        rows.append(("held back (--all-or-nothing: a row is refused)", s.held_back))
     if not s.dry_run:
         rows.append(("in doubt", s.in_doubt))
         rows.append(("pending", s.pending))

@@ -190,7 +190,7 @@ class Recorder:
     def still_unknown(self, file: str, row: int) -> None:
         """A row an earlier run left in doubt (or exported) that could not be read back yet."""
         self.summary.in_doubt += 1
-        self.line(file, row, "in_doubt", message="not read back from Toggl yet; run again to check")
+        self.line(file, row, "in_doubt", message=messages.maybe_in_toggl(planned=self.dry_run))
 
     def still_in_doubt(self, action: Action) -> None:
         self.summary.in_doubt += 1
@@ -214,7 +214,9 @@ class Recorder:
     def held_back(self, actions: Sequence[Action], refused: int) -> None:
         """``--all-or-nothing`` with refused rows: nothing of the plan is sent."""
         message = messages.all_or_nothing_held(refused)
-        self.summary.pending += len(actions)
+        self.summary.held_back += len(actions)
+        if not self.dry_run:
+            self.summary.pending += len(actions)
         for a in actions:
             self.line(a.file, a.row, "pending", a.entry_id, message=message)
 
