@@ -238,14 +238,25 @@ class _Run:
     def _estimate(self, requests: int) -> float:
         return estimate_seconds(requests, self.settings.rate, **self.limiter.quota_estimate())
 
-    async def _estimate_lanes(self, requests: int) -> float:
+    async def _people_quotas(self) -> dict[str, dict[str, Any]]:
+        """Each person's quota (``/me/quota`` with their token), asked before a dry run plans: a
+        token Toggl refuses is said now, for that person only, as the real run would."""
+        quotas: dict[str, dict[str, Any]] = {}
+        for email in self.people:
+            try:
+                quotas[email] = await self._quota(self.lanes[email].client)
+            except CredentialsError as exc:
+                why = messages.person_refused(email, exc.text or str(exc.status))
+                self.summary.people_refused[email] = why
+        return quotas
+
+    async def _estimate_lanes(self, requests: int, quotas: dict[str, dict[str, Any]]) -> float:
         """How long ``requests`` take, each person's share under their own token's quota, in
         parallel (a dry run's estimate): the longest lane decides."""
         s = self.summary
         own = requests - sum(s.person(email)["to_post"] for email in self.people)
         longest = estimate_seconds(own, self.settings.rate, **await self._quota(self.client))
-        for email in self.people:
-            quota = await self._quota(self.lanes[email].client)
+        for email, quota in quotas.items():
             longest = max(longest, estimate_seconds(s.person(email)["to_post"], self.settings.rate, **quota))
         return longest
 
@@ -351,6 +362,8 @@ class Importer(_Run):
         if ledger is None:
             s.no_ledger = str(path)
         recorder = Recorder(s, ledger=ledger, report=report, payloads=payloads, dry_run=True)
+        quotas = await self._people_quotas()
+        recorder.refused_lanes = dict(s.people_refused)
         try:
             imports = self._plan(files, mappings, recorder, ledger, wid, plan_only=True)
             if self.settings.planned_first:
@@ -371,14 +384,14 @@ class Importer(_Run):
                         s.to_post += len(fresh)  # nothing to look up, nothing to write per row
                         continue
                     for row in imports.to_post(fresh):
-                        recorder.would(Action.create(row, wid))
+                        recorder.would(imports.create(row))  # in its person's lane
                     self.ticker.tick()
         finally:
             if ledger:
                 ledger.close()
         s.rows = imports.rows
         s.created_names = [messages.new_name(*name, planned=True) for name in self._resolver.would_create]
-        s.remaining_seconds = await self._estimate_lanes(s.to_post + s.to_update + s.to_delete)
+        s.remaining_seconds = await self._estimate_lanes(s.to_post + s.to_update + s.to_delete, quotas)
 
     # -- a real run ------------------------------------------------------------------------------
     async def _real_run(self, files: Sequence[Path], mappings: dict[Path, Any],

@@ -36,6 +36,8 @@ class Recorder:
         undo: bool = False,
     ) -> None:
         self.summary = summary
+        self.refused_lanes: dict[str, str] = {}
+        """A dry run's people whose token Toggl refused: what their actions would meet."""
         self.delete_reason = "undone" if undo else "its row is no longer in the files"
         """Why an entry is deleted, for the report: an undo's, or a mirror's."""
         self.ledger = ledger if ledger is not None and not ledger.readonly else None
@@ -111,6 +113,12 @@ class Recorder:
     def would(self, action: Action) -> None:
         """A dry run: the real run would send this."""
         s = self.summary
+        refused = self.refused_lanes.get(action.lane)
+        if refused is not None:  # their token was refused: not sent, as in the real run
+            s.pending += 1
+            s.count(action.lane, "pending")
+            self.line(action.file, action.row, "pending", action.entry_id, message=refused)
+            return
         s.count(action.lane, "to_post")
         if action.kind is Kind.CREATE:
             s.to_post += 1
