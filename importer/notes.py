@@ -30,7 +30,7 @@ def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
     hints = HeaderHints.of(settings)
     for path in files:
         header = read_header(path, display_name=str(path), hints=hints)
-        mapping = detect(header, settings.preset, settings.column_map, file=str(path))
+        mapping = detect(header, settings.preset, settings.columns, file=str(path))
         check_only_email(mapping, header, settings.only_email, str(path))  # a rule: before any note
         start = settings.default_start_time.strftime("%H:%M")
         notes = [*header.notes(str(path)), *mapping.notes(header, start)]

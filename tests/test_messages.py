@@ -1105,6 +1105,8 @@ def test_notes_before_a_run_say_what_is_not_read(toggl: Toggl, tmp_path: Path, s
     ]
     spy.check("unused_columns", notes[0])
     spy.check("no_start_time_column", notes[1])
+    keyed = [n for n in notes_in(toggl("h.csv", "--key", "Colour")) if "columns not used" in n]
+    assert keyed == [notes[0].replace("'Colour', 'Mood'", "'Mood'")]  # the key column is used
 
 
 @uses("new_ledger")
