@@ -178,6 +178,11 @@ def render_summary(
             key = reason.split(":")[0]
             for example in s.examples.get(reason, s.examples.get(key, [])):
                 console.print(f"    {example}", markup=False, highlight=False)
+    if s.duplicate and s.examples.get("duplicate"):
+        console.print(f"  duplicate: the same entry as an earlier row ({s.duplicate} rows)", markup=False,
+                      highlight=False)  # fmt: skip
+        for example in s.examples["duplicate"]:
+            console.print(f"    {example}", markup=False, highlight=False)
     for email, counts in sorted(s.people.items()):
         kinds = ("to_post",) if s.dry_run else ("created", "updated", "deleted", "failed", "pending")
         done = ", ".join(f"{counts[k]} {k.replace('to_post', 'to post')}" for k in kinds if counts.get(k))

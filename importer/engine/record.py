@@ -77,6 +77,7 @@ class Recorder:
         self.summary.duplicate += 1
         message = messages.duplicate_row(first_row, first_file if first_file and first_file != file else None)
         self.line(file, row, "duplicate", message=message)
+        self.summary.add_example("duplicate", f"{file} row {row}: {message}")
         if self.ledger is not None:
             self.ledger.record_duplicate(file, row, fingerprint, self.ledger.run_id, message=message)
 
