@@ -1137,6 +1137,8 @@ def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
         "each row up in Toggl first)"
     ]
     spy.check("new_ledger", dry[0])
+    checked = invoke([*argv, "--check-existing"], tmp_path / "elsewhere", token)  # what it advises
+    assert checked.code == 0 and "a new ledger" not in checked.out, checked
 
 
 def test_the_start_time_note_names_the_configured_default_start(toggl: Toggl, tmp_path: Path) -> None:

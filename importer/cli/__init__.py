@@ -183,8 +183,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     console = Console(stderr=args.json, highlight=False)
     _check_outputs(args, settings.ledger)
     notes = notes_before_run(args.files, settings)
-    if not args.dry_run and not settings.ledger.exists():
-        notes.append(messages.new_ledger(settings.ledger))
+    if not args.dry_run and not settings.ledger.exists() and not settings.check_existing:
+        notes.append(messages.new_ledger(settings.ledger))  # --check-existing: what it advises
     for note in notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     log = RequestLog(args.log_file) if args.log_file else None
