@@ -781,7 +781,7 @@ async def test_ctrl_c_at_any_moment_of_start_up_prints_one_line_and_the_resume_c
     script_args = [str(SCRIPT), *module_args[3:]]  # ``python -m importer`` → ``toggl-import``
     seen: list[str] = []
     delays = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5]
-    longer = iter([2.0, 3.0, 4.0])  # a slow machine's start-up: until the run itself was stopped
+    longer = iter([2.0, 3.0, 4.0, 6.0, 9.0])  # a slow machine's start-up: until the run itself was stopped
     for k in range(30):
         if k < len(delays):
             delay = delays[k]
