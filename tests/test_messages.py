@@ -1401,7 +1401,7 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
 
     # ledger_keeps_changing
     with monkeypatch.context() as mp:
-        mp.setattr(ledger_file, "_share", lambda *args: None)  # replaced each time it is opened
+        mp.setattr(ledger_file.hold, "_share", lambda *args: None)  # replaced each time it is opened
         spy.check("ledger_keeps_changing", refused(path))
 
     # ledger_disk_full
@@ -1416,10 +1416,11 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
 
     # ledger_backups_taken
     with monkeypatch.context() as mp:  # an upgrade, with every name for the backup taken
-        mp.setattr(ledger_file, "_MIGRATIONS", (*ledger_file._MIGRATIONS, ("ALTER TABLE rows ADD x",)))
-        mp.setattr(ledger_file, "SCHEMA_VERSION", ledger_file.SCHEMA_VERSION + 1)
-        mp.setattr(ledger_file, "MAX_BACKUPS", 1)
-        (tmp_path / f"l.sqlite.schema{ledger_file.SCHEMA_VERSION - 1}.bak").write_text("taken")
+        schema = ledger_file.schema
+        mp.setattr(schema, "_MIGRATIONS", (*schema._MIGRATIONS, ("ALTER TABLE rows ADD x",)))
+        mp.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+        mp.setattr(schema, "MAX_BACKUPS", 1)
+        (tmp_path / f"l.sqlite.schema{schema.SCHEMA_VERSION - 1}.bak").write_text("taken")
         spy.check("ledger_backups_taken", refused(path))
 
     # ledger_damaged
