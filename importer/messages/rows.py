@@ -174,7 +174,7 @@ def too_many_cells(columns: int, cells: int | None) -> str:
     )
 
 
-# -- refused rows: names to ids (resolve.py) ----------------------------------------------------
+# -- refused rows: names to ids (resolve/) ------------------------------------------------------
 
 
 def unknown_client(name: str, suggestions: Sequence[str]) -> str:
