@@ -867,10 +867,16 @@ def no_key(column: str) -> str:
     )
 
 
-def duplicate_key(key: str, first_file: str | None, first_row: int | None) -> str:
+def duplicate_key(key: str, others: Sequence[tuple[str, int]]) -> str:
     """Reason ``duplicate_key``: one key on two rows of a run with different content; both are
-    refused and nothing is sent for the key."""
-    where = f" (also on {first_file} row {first_row})" if first_file and first_row else ""
+    refused and nothing is sent for the key. ``others``: the other rows (file, row) that hold it,
+    so that each row's message names the rest."""
+    by_file: dict[str, list[int]] = {}
+    for file, row in others:
+        by_file.setdefault(file, []).append(row)
+    places = [f"{file} row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}"
+              for file, rows in by_file.items()]  # fmt: skip
+    where = f" (also on {'; '.join(places)})" if places else ""
     return (
         f"the key {quote(key)} is on two rows with different content{where}: nothing is sent for "
         "it; keep one of the rows"

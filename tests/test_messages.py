@@ -1489,9 +1489,13 @@ def test_a_key_missing_or_on_two_rows_refuses_them(toggl: Toggl, tmp_path: Path,
     twice = ("the key 'A-1' is on two rows with different content (also on k.csv row 2): nothing is sent "
              "for it; keep one of the rows")  # fmt: skip
     assert report[("k.csv", 4)]["message"] == f"column 'ID': {twice}"
+    first = ("the key 'A-1' is on two rows with different content (also on k.csv row 4): nothing is sent "
+             "for it; keep one of the rows")  # fmt: skip
     assert report[("k.csv", 2)]["status"] == "refused"
+    assert report[("k.csv", 2)]["message"] == f"column 'ID': {first}"  # each row names the other
     spy.check("no_key", missing)
     spy.check("duplicate_key", twice)
+    spy.check("duplicate_key", first)
 
 
 @uses("too_many_deletes")
