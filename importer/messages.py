@@ -503,6 +503,14 @@ def map_no_such_column(field: str, column: str, file: str | None, columns: Seque
     return f"--map {field}={column!r}: no such column; {_has(file)} {_listing(columns)}: name one of them"
 
 
+def key_no_such_column(column: str, file: str | None, columns: Sequence[str]) -> str:
+    """``--key COLUMN`` (or ``--map key=``, ``import.key_column``) names no column of the file."""
+    return (
+        f"--key {column!r}: no such column; {_has(file)} {_listing(columns)}: name the one that "
+        "holds each row's id"
+    )
+
+
 def preset_needs_column(
     preset: str,
     needs: Sequence[tuple[str, Sequence[str]]],

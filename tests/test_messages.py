@@ -742,6 +742,9 @@ USAGE = {
     "map unknown column": Usage("map_no_such_column", ("t.csv", "--map", "duration=Time"),
                                 "--map duration='Time': no such column; t.csv has the columns 'Date', "
                                 "'Start', 'End': name one of them"),
+    "key unknown column": Usage("key_no_such_column", ("t.csv", "--key", "Worklog ID2"),
+                                "--key 'Worklog ID2': no such column; t.csv has the columns 'Date', "
+                                "'Start', 'End': name the one that holds each row's id"),
     "unknown header": Usage("unusable_header", ("odd.csv",),
                             "cannot tell which columns hold the start and the length of each entry "
                             "(generic preset): odd.csv has the columns 'When', 'Length', 'What'; name them, "
@@ -902,6 +905,7 @@ ADVICE_FOLLOWED = {  # a case of USAGE: the options its advice says to add inste
     "preset without its date": ("--preset", "toggl-import", "--map", "start_date=Date"),
     "only-email without emails": ("--only-email", "olivia@example.com", "--map", "email=Who"),
     "map unknown column": ("--map", "duration=End"),
+    "key unknown column": ("--key", "Start"),
     "unknown header": ("--map", "start_date=When", "--map", "duration=Length"),
 }
 
