@@ -891,6 +891,15 @@ def duplicate_key(key: str, others: Sequence[tuple[str, int]]) -> str:
     )
 
 
+def max_deletes_without_mirror() -> str:
+    """``--max-deletes`` on the command line of a run that does not ``--mirror`` (it would limit
+    nothing: only a mirror deletes)."""
+    return (
+        "--max-deletes limits what --mirror deletes, and this run does not mirror: add --mirror, "
+        "or leave --max-deletes out"
+    )
+
+
 def too_many_deletes(count: int, limit: int, sources: Sequence[str]) -> str:
     """A --mirror run that would delete more than --max-deletes: stopped before sending anything."""
     names = ", ".join(repr(s) for s in sources[:3]) + (" ..." if len(sources) > 3 else "")

@@ -745,6 +745,9 @@ USAGE = {
     "key unknown column": Usage("key_no_such_column", ("t.csv", "--key", "Worklog ID2"),
                                 "--key 'Worklog ID2': no such column; t.csv has the columns 'Date', "
                                 "'Start', 'End': name the one that holds each row's id"),
+    "max-deletes without mirror": Usage("max_deletes_without_mirror", ("t.csv", "--max-deletes", "100"),
+                                        "--max-deletes limits what --mirror deletes, and this run does not "
+                                        "mirror: add --mirror, or leave --max-deletes out"),
     "unknown header": Usage("unusable_header", ("odd.csv",),
                             "cannot tell which columns hold the start and the length of each entry "
                             "(generic preset): odd.csv has the columns 'When', 'Length', 'What'; name them, "
@@ -906,6 +909,7 @@ ADVICE_FOLLOWED = {  # a case of USAGE: the options its advice says to add inste
     "only-email without emails": ("--only-email", "olivia@example.com", "--map", "email=Who"),
     "map unknown column": ("--map", "duration=End"),
     "key unknown column": ("--key", "Start"),
+    "max-deletes without mirror": ("--max-deletes", "100", "--mirror"),
     "unknown header": ("--map", "start_date=When", "--map", "duration=Length"),
 }
 

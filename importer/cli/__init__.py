@@ -171,6 +171,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
         gc.enable()
 
     settings = settings_from_args(args, env)
+    if args.max_deletes is not None and not settings.mirror:  # it would limit nothing
+        raise ConfigError(messages.max_deletes_without_mirror())
     credentials = credentials_from_env(env)
     people = people_from_env(settings, env)
     for path in args.files:
