@@ -1001,10 +1001,10 @@ def undo_what(count: int, what: str, *, dry_run: bool = False) -> str:
 
 
 def undo_pick_one() -> str:
-    """``undo`` needs exactly one of --run, --source or files."""
+    """``undo`` needs exactly one of --run, --source or files (none given, or more than one)."""
     return (
-        "undo needs to know which entries: pass one of --run N (toggl-import status --runs lists "
-        "the runs), --source NAME, or the files whose entries to delete"
+        "undo needs to know which entries, one way: pass only one of --run N (toggl-import status "
+        "--runs lists the runs), --source NAME, or the files whose entries to delete"
     )
 
 

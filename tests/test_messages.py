@@ -1682,8 +1682,8 @@ def test_undo_says_how_many_and_deletes_only_when_told(
     spy.check("undo_needs_yes", off_terminal.err)
     spy.check("undo_declined", declined.out)
     spy.check("undo_nothing", nothing.out)
-    pick = ("undo needs to know which entries: pass one of --run N (toggl-import status --runs lists the "
-            "runs), --source NAME, or the files whose entries to delete")  # fmt: skip
+    pick = ("undo needs to know which entries, one way: pass only one of --run N (toggl-import status --runs "
+            "lists the runs), --source NAME, or the files whose entries to delete")  # fmt: skip
     assert (neither.code, neither.err) == (2, f"toggl-import: {pick}\n") == (both.code, both.err)
     spy.check("undo_pick_one", neither.err)
 
