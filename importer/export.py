@@ -172,7 +172,7 @@ class Exporter(_Run):
         recorder = Recorder(s, ledger=ledger, report=report)
         try:
             wid = s.workspace_id = await self._workspace()
-            run_id = ledger.start_run("export " + " ".join(str(f) for f in files), wid, command="export",
+            run_id = ledger.start_run(" ".join(str(f) for f in files), wid, command="export",
                                       files=[str(f) for f in files], source=self.settings.source)  # fmt: skip
             me = await self.reads.me()
             tz = zone(upload_timezone or str(me.get("timezone") or "UTC"))
