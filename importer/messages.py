@@ -985,6 +985,33 @@ def export_next_step() -> str:
     )
 
 
+def export_done_before(count: int, run: int | None, day: str, file: str | None, files: Sequence[str]) -> str:
+    """``export`` of rows an earlier export wrote (the ledger holds them as exported): not
+    written again, and not in doubt either; what to do with the file they are in."""
+    rows = f"{count} row was" if count == 1 else f"{count} rows were"
+    where = ", ".join(part for part in (f"run {run}" if run is not None else "", day,
+                                          f"to {file}" if file else "") if part)  # fmt: skip
+    that = "that file" if file else "the file they went to"
+    return (
+        f"{rows} exported already ({where}): upload {that} in Toggl, then run `toggl-import run "
+        f"{' '.join(files)}` to post what it does not have; --again writes {'it' if count == 1 else 'them'} "
+        "anew"
+    )
+
+
+def export_zone(zone: str, account: str | None) -> str:
+    """After an export: the time zone the times were written in, and whose it is."""
+    if account is None:
+        return (
+            f"times are written in {zone} (--upload-timezone): upload the file as an account in "
+            "that time zone"
+        )
+    return (
+        f"times are written in {zone}, the time zone of the account {account} (its profile): upload "
+        "the file as that account, or pass --upload-timezone with the zone of the account that will"
+    )
+
+
 def undo_needs_yes(count: int) -> str:
     """``undo`` off a terminal without --yes: nothing is deleted."""
     return (

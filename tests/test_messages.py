@@ -1625,6 +1625,49 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
     spy.check("export_next_step", done.out)
 
 
+@uses("export_zone", "export_done_before")
+def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    write_csv(tmp_path / "e.csv", ["Start", "Duration", "Description"],
+              [{"Start": f"2026-10-26T0{h}:00:00Z", "Duration": "0:30", "Description": f"e {h}"}
+               for h in range(6, 9)])  # fmt: skip
+    argv = ["export", "e.csv", "--to", "toggl-csv", "--api-url", server.sandbox.base_url, "--workspace-id",
+            str(WID), "--ledger", "l.sqlite", "--rate", "1000", "--max-rows", "2"]  # fmt: skip
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    try:
+        first = invoke([*argv, "--output", "out.csv"], tmp_path, token)
+        second = invoke([*argv, "--output", "out2.csv", "--report", "r.csv"], tmp_path, token)
+        chosen = invoke([*argv, "--output", "out3.csv", "--again", "--upload-timezone", "Asia/Kolkata"],
+                        tmp_path, token)  # fmt: skip
+    finally:
+        server.reset()
+    zone = ("times are written in UTC, the time zone of the account olivia@example.com (its profile): "
+            "upload the file as that account, or pass --upload-timezone with the zone of the account that "
+            "will")  # fmt: skip
+    assert first.code == 0 and zone in first.out
+    from importer.ledger import Ledger
+
+    with Ledger.open(tmp_path / "l.sqlite", readonly=True) as book:
+        day = book.runs()[0].started_at[:10]  # the day of the first export
+    twice = [f"{n} exported already (run 1, {day}, to {f}): upload that file in Toggl, then run "
+             f"`toggl-import run e.csv` to post what it does not have; --again writes {them} anew"
+             for n, f, them in (("2 rows were", "out-1.csv", "them"),
+                                ("1 row was", "out-2.csv", "it"))]  # fmt: skip
+    assert second.code == 0, second
+    assert "\n".join(twice) in second.out
+    assert "doubt" not in second.out and "written:" not in second.out and not list(tmp_path.glob("out2*"))
+    assert re.search(r"exported already \(not written again\) +3", second.out)
+    assert report_rows(tmp_path / "r.csv")[("e.csv", 4)]["message"] == twice[1]
+    chosen_zone = ("times are written in Asia/Kolkata (--upload-timezone): upload the file as an account in "
+                   "that time zone")  # fmt: skip
+    assert chosen.code == 0 and chosen_zone in chosen.out
+    assert [p.name for p in sorted(tmp_path.glob("out3*"))] == ["out3-1.csv", "out3-2.csv"]
+    spy.check("export_zone", first.out)
+    spy.check("export_zone", chosen.out)
+    spy.check("export_done_before", second.out)
+
+
 def undo_args(server: Server, *args: str) -> list[str]:
     return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
 

@@ -132,9 +132,14 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
 
 
 def _export_rows(s: Summary) -> list[tuple[str, Any]]:
-    return [("rows written to the file", s.exported), ("already created (ledger)", s.already_done),
-            ("refused (not written)", s.refused), ("duplicates in the files", s.duplicate),
-            ("left in doubt (run again to check)", s.in_doubt)]  # fmt: skip
+    rows: list[tuple[str, Any]] = [("rows written to the file", s.exported)]
+    if s.exported_before:
+        rows.append(("exported already (not written again)", s.exported_before))
+    rows += [("already created (ledger)", s.already_done), ("refused (not written)", s.refused),
+             ("duplicates in the files", s.duplicate)]  # fmt: skip
+    if s.in_doubt:  # an earlier `run` left them: only a run reads them back
+        rows.append(("in doubt after an earlier run (not written)", s.in_doubt))
+    return rows
 
 
 def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
