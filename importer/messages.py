@@ -576,6 +576,21 @@ def unused_columns(columns: Sequence[str]) -> str:
     )
 
 
+def rows_without_start_time(count: int, rows: Sequence[int], more: bool, column: str, default_start: str,
+                            of_first: int | None = None) -> str:  # fmt: skip
+    """A note (not an error): rows whose start cell is empty are stacked from
+    ``default_start_time`` as with no start column; ``of_first``: counted among that many rows
+    only (the first chunk)."""
+    many = f"{count} rows have" if count != 1 else "1 row has"
+    among = f" among the first {of_first} rows" if of_first else ""
+    which = f"row{'s' if len(rows) != 1 else ''} {', '.join(map(str, rows))}{', ...' if more else ''}"
+    return (
+        f"{many} no start time in {quote(column)}{among} ({which}): they start at default_start_time "
+        f"({default_start}), one after another per person and day; fill in their start times if they "
+        "have them"
+    )
+
+
 def no_start_time_column(default_start: str) -> str:
     """A note (not an error): rows are stacked from ``default_start_time``."""
     return (

@@ -1115,6 +1115,29 @@ def test_notes_before_a_run_say_what_is_not_read(toggl: Toggl, tmp_path: Path, s
     spy.check("no_start_time_column", notes[1])
 
 
+@uses("rows_without_start_time")
+def test_rows_whose_start_cell_is_empty_are_pointed_out_once_with_their_rows(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    """A start column with some cells empty: those rows start at 09:00 (or after the person's
+    previous row), as with no start column at all -- said once, with how many and which."""
+    beginn = ["09:30", "", "11:00", "", "", "", "", "", "", "14:00"]
+    lines = [f"2026-11-0{2 + i % 3},{b},1:00,row {i}" for i, b in enumerate(beginn)]
+    (tmp_path / "b.csv").write_text("Datum,Beginn,Dauer,Beschreibung\n" + "\n".join(lines) + "\n")
+    (tmp_path / "full.csv").write_text("Datum,Beginn,Dauer\n2026-11-02,09:30,1:00\n")
+    done = toggl("b.csv", "full.csv", "--emit-payloads", "p.jsonl")
+    assert done.code == 0, done
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
+    note = ("7 rows have no start time in 'Beginn' (rows 3, 5, 6, 7, 8, ...): they start at "
+            "default_start_time (09:00), one after another per person and day; fill in their start "
+            "times if they have them")  # fmt: skip
+    assert notes == [f"note: b.csv: {note}"]  # once, and none for full.csv
+    emitted = (tmp_path / "p.jsonl").read_text().splitlines()
+    starts = [json.loads(line)["payload"]["start"] for line in emitted]
+    assert starts[1] == "2026-11-03T08:00:00Z"  # row 3: 09:00 Berlin, as the note says
+    spy.check("rows_without_start_time", notes[0])
+
+
 @uses("new_ledger")
 def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
     server: Server, tmp_path: Path, spy: Spy
