@@ -1661,6 +1661,7 @@ def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
     try:
         first = invoke([*argv, "--output", "out.csv"], tmp_path, token)
         second = invoke([*argv, "--output", "out2.csv", "--report", "r.csv"], tmp_path, token)
+        as_json = invoke([*argv, "--output", "out2.csv", "--json"], tmp_path, token)
         chosen = invoke([*argv, "--output", "out3.csv", "--again", "--upload-timezone", "Asia/Kolkata"],
                         tmp_path, token)  # fmt: skip
     finally:
@@ -1682,6 +1683,12 @@ def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
     assert "doubt" not in second.out and "written:" not in second.out and not list(tmp_path.glob("out2*"))
     assert re.search(r"exported already \(not written again\) +3", second.out)
     assert report_rows(tmp_path / "r.csv")[("e.csv", 4)]["message"] == twice[1]
+    data = json.loads(as_json.out)
+    counts = (data["exported"], data["exported_before"], data["in_doubt"], data["upload_timezone"])
+    assert counts == (0, 3, 0, "UTC")
+    assert data["exported_before_by_file"] == [{"run": 1, "day": day, "file": "out-1.csv", "rows": 2},
+                                               {"run": 1, "day": day, "file": "out-2.csv",
+                                                "rows": 1}]  # fmt: skip
     chosen_zone = ("times are written in Asia/Kolkata (--upload-timezone): upload the file as an account in "
                    "that time zone")  # fmt: skip
     assert chosen.code == 0 and chosen_zone in chosen.out
