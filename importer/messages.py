@@ -1014,6 +1014,14 @@ def export_done_before(count: int, run: int | None, day: str, file: str | None, 
     )
 
 
+def export_done_before_more(count: int, files: int) -> str:
+    """After the first few ``export_done_before`` lines: the rest, counted."""
+    return (
+        f"and {count} row{'s' if count != 1 else ''} more exported already, to {files} other "
+        f"file{'s' if files != 1 else ''}: --json lists them all"
+    )
+
+
 def export_zone(zone: str, account: str | None) -> str:
     """After an export: the time zone the times were written in, and whose it is."""
     if account is None:

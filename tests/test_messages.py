@@ -1648,7 +1648,7 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
     spy.check("export_next_step", done.out)
 
 
-@uses("export_zone", "export_done_before")
+@uses("export_zone", "export_done_before", "export_done_before_more")
 def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
     server: Server, tmp_path: Path, spy: Spy
 ) -> None:
@@ -1664,6 +1664,11 @@ def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
         as_json = invoke([*argv, "--output", "out2.csv", "--json"], tmp_path, token)
         chosen = invoke([*argv, "--output", "out3.csv", "--again", "--upload-timezone", "Asia/Kolkata"],
                         tmp_path, token)  # fmt: skip
+        eight = [{"Start": f"2026-10-27T0{h}:00:00Z", "Duration": "0:30"} for h in range(1, 9)]
+        write_csv(tmp_path / "f.csv", ["Start", "Duration"], eight)
+        many = [a.replace("e.csv", "f.csv") for a in argv[:-1]] + ["1", "--output", "o.csv"]
+        assert invoke(many, tmp_path, token).code == 0  # eight files of one row
+        many_again = invoke([*many[:-1], "p.csv"], tmp_path, token)
     finally:
         server.reset()
     zone = ("times are written in UTC, the time zone of the account olivia@example.com (its profile): "
@@ -1693,9 +1698,23 @@ def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
                    "that time zone")  # fmt: skip
     assert chosen.code == 0 and chosen_zone in chosen.out
     assert [p.name for p in sorted(tmp_path.glob("out3*"))] == ["out3-1.csv", "out3-2.csv"]
+    shown = [line for line in many_again.out.splitlines() if "exported already" in line][1:]  # not the table
+    assert len(shown) == 6 and shown[4].startswith("1 row was exported already (run 5, ")
+    assert shown[5] == "and 3 rows more exported already, to 3 other files: --json lists them all"
+    spy.check("export_done_before_more", many_again.out)
     spy.check("export_zone", first.out)
     spy.check("export_zone", chosen.out)
     spy.check("export_done_before", second.out)
+
+
+def test_an_export_over_its_own_timesheet_names_output(server: Server, tmp_path: Path, spy: Spy) -> None:
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+    argv = ["export", "t.csv", "--to", "toggl-csv", "--output", "./t.csv", "--api-url",
+            server.sandbox.base_url, "--ledger", "l.sqlite"]  # fmt: skip
+    done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+    over = "--output t.csv is the timesheet t.csv: writing there would destroy it; give another file name"
+    assert (done.code, done.err) == (2, f"toggl-import: {over}\n")
+    spy.check("output_is_input", done.err)
 
 
 def undo_args(server: Server, *args: str) -> list[str]:

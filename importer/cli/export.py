@@ -20,7 +20,7 @@ def export(args: argparse.Namespace, env: dict[str, str]) -> int:
     credentials = credentials_from_env(env)
     if args.max_rows is not None and args.max_rows < 1:
         raise ConfigError(messages.bad_setting("--max-rows", args.max_rows))
-    _check_outputs(argparse.Namespace(**{**vars(args), "emit_payloads": args.output, "log_file": None}),
+    _check_outputs(argparse.Namespace(**{**vars(args), "emit_payloads": None, "log_file": None}),
                    settings.ledger)  # fmt: skip
     console = Console(stderr=args.json, highlight=False)
     with ProgressDisplay(console) as display:
@@ -51,7 +51,9 @@ def export(args: argparse.Namespace, env: dict[str, str]) -> int:
         for text in said:
             console.print(text, markup=False, highlight=False)
         if len(before) > MAX_EARLIER:
-            console.print(f"... and {len(before) - MAX_EARLIER} more files", markup=False, highlight=False)
+            rest = before[MAX_EARLIER:]
+            text = messages.export_done_before_more(sum(n for _, n in rest), len(rest))
+            console.print(text, markup=False, highlight=False)
         if written and zone:
             console.print(zone, markup=False, highlight=False)
         for path in written:
