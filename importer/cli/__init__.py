@@ -216,8 +216,8 @@ def _check_outputs(args: argparse.Namespace, ledger: Path) -> None:
     truncated or written into before anything is read)."""
     taken: list[tuple[Path, str]] = [(path, f"the timesheet {path}") for path in args.files]
     taken.append((ledger, "the ledger"))
-    for option, path in (("--report", args.report), ("--emit-payloads", args.emit_payloads),
-                         ("--log-file", args.log_file)):  # fmt: skip
+    for option, path in (("--output", getattr(args, "output", None)), ("--report", args.report),
+                         ("--emit-payloads", args.emit_payloads), ("--log-file", args.log_file)):  # fmt: skip
         if path is None:
             continue
         for other, what in taken:
