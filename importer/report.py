@@ -125,6 +125,8 @@ class Summary:
     skipped: int = 0
     exported: int = 0
     """Rows written to a Toggl CSV import file (``export``)."""
+    exported_before: int = 0
+    """``export``: rows an earlier export wrote, not written again (without ``--again``)."""
     repaired: int = 0
     """Entries deleted because a request applied late made them a second copy of one row."""
     held_back: int = 0

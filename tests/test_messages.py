@@ -743,6 +743,12 @@ USAGE = {
     "map unknown column": Usage("map_no_such_column", ("t.csv", "--map", "duration=Time"),
                                 "--map duration='Time': no such column; t.csv has the columns 'Date', "
                                 "'Start', 'End': name one of them"),
+    "key unknown column": Usage("key_no_such_column", ("t.csv", "--key", "Worklog ID2"),
+                                "--key 'Worklog ID2': no such column; t.csv has the columns 'Date', "
+                                "'Start', 'End': name the one that holds each row's id"),
+    "max-deletes without mirror": Usage("max_deletes_without_mirror", ("t.csv", "--max-deletes", "100"),
+                                        "--max-deletes limits what --mirror deletes, and this run does not "
+                                        "mirror: add --mirror, or leave --max-deletes out"),
     "unknown header": Usage("unusable_header", ("odd.csv",),
                             "cannot tell which columns hold the start and the length of each entry "
                             "(generic preset): odd.csv has the columns 'When', 'Length', 'What'; name them, "
@@ -903,6 +909,8 @@ ADVICE_FOLLOWED = {  # a case of USAGE: the options its advice says to add inste
     "preset without its date": ("--preset", "toggl-import", "--map", "start_date=Date"),
     "only-email without emails": ("--only-email", "olivia@example.com", "--map", "email=Who"),
     "map unknown column": ("--map", "duration=End"),
+    "key unknown column": ("--key", "Start"),
+    "max-deletes without mirror": ("--max-deletes", "100", "--mirror"),
     "unknown header": ("--map", "start_date=When", "--map", "duration=Length"),
 }
 
@@ -1108,6 +1116,29 @@ def test_notes_before_a_run_say_what_is_not_read(toggl: Toggl, tmp_path: Path, s
     spy.check("no_start_time_column", notes[1])
     keyed = [n for n in notes_in(toggl("h.csv", "--key", "Colour")) if "columns not used" in n]
     assert keyed == [notes[0].replace("'Colour', 'Mood'", "'Mood'")]  # the key column is used
+
+
+@uses("rows_without_start_time")
+def test_rows_whose_start_cell_is_empty_are_pointed_out_once_with_their_rows(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    """A start column with some cells empty: those rows start at 09:00 (or after the person's
+    previous row), as with no start column at all -- said once, with how many and which."""
+    beginn = ["09:30", "", "11:00", "", "", "", "", "", "", "14:00"]
+    lines = [f"2026-11-0{2 + i % 3},{b},1:00,row {i}" for i, b in enumerate(beginn)]
+    (tmp_path / "b.csv").write_text("Datum,Beginn,Dauer,Beschreibung\n" + "\n".join(lines) + "\n")
+    (tmp_path / "full.csv").write_text("Datum,Beginn,Dauer\n2026-11-02,09:30,1:00\n")
+    done = toggl("b.csv", "full.csv", "--emit-payloads", "p.jsonl")
+    assert done.code == 0, done
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
+    note = ("7 rows have no start time in 'Beginn' (rows 3, 5, 6, 7, 8, ...): they start at "
+            "default_start_time (09:00), one after another per person and day; fill in their start "
+            "times if they have them")  # fmt: skip
+    assert notes == [f"note: b.csv: {note}"]  # once, and none for full.csv
+    emitted = (tmp_path / "p.jsonl").read_text().splitlines()
+    starts = [json.loads(line)["payload"]["start"] for line in emitted]
+    assert starts[1] == "2026-11-03T08:00:00Z"  # row 3: 09:00 Berlin, as the note says
+    spy.check("rows_without_start_time", notes[0])
 
 
 @uses("new_ledger")
@@ -1495,9 +1526,13 @@ def test_a_key_missing_or_on_two_rows_refuses_them(toggl: Toggl, tmp_path: Path,
     twice = ("the key 'A-1' is on two rows with different content (also on k.csv row 2): nothing is sent "
              "for it; keep one of the rows")  # fmt: skip
     assert report[("k.csv", 4)]["message"] == f"column 'ID': {twice}"
+    first = ("the key 'A-1' is on two rows with different content (also on k.csv row 4): nothing is sent "
+             "for it; keep one of the rows")  # fmt: skip
     assert report[("k.csv", 2)]["status"] == "refused"
+    assert report[("k.csv", 2)]["message"] == f"column 'ID': {first}"  # each row names the other
     spy.check("no_key", missing)
     spy.check("duplicate_key", twice)
+    spy.check("duplicate_key", first)
 
 
 @uses("too_many_deletes")
@@ -1657,6 +1692,75 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
     spy.check("export_next_step", done.out)
 
 
+@uses("export_zone", "export_done_before", "export_done_before_more")
+def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    write_csv(tmp_path / "e.csv", ["Start", "Duration", "Description"],
+              [{"Start": f"2026-10-26T0{h}:00:00Z", "Duration": "0:30", "Description": f"e {h}"}
+               for h in range(6, 9)])  # fmt: skip
+    argv = ["export", "e.csv", "--to", "toggl-csv", "--api-url", server.sandbox.base_url, "--workspace-id",
+            str(WID), "--ledger", "l.sqlite", "--rate", "1000", "--max-rows", "2"]  # fmt: skip
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    try:
+        first = invoke([*argv, "--output", "out.csv"], tmp_path, token)
+        second = invoke([*argv, "--output", "out2.csv", "--report", "r.csv"], tmp_path, token)
+        as_json = invoke([*argv, "--output", "out2.csv", "--json"], tmp_path, token)
+        chosen = invoke([*argv, "--output", "out3.csv", "--again", "--upload-timezone", "Asia/Kolkata"],
+                        tmp_path, token)  # fmt: skip
+        eight = [{"Start": f"2026-10-27T0{h}:00:00Z", "Duration": "0:30"} for h in range(1, 9)]
+        write_csv(tmp_path / "f.csv", ["Start", "Duration"], eight)
+        many = [a.replace("e.csv", "f.csv") for a in argv[:-1]] + ["1", "--output", "o.csv"]
+        assert invoke(many, tmp_path, token).code == 0  # eight files of one row
+        many_again = invoke([*many[:-1], "p.csv"], tmp_path, token)
+    finally:
+        server.reset()
+    zone = ("times are written in UTC, the time zone of the account olivia@example.com (its profile): "
+            "upload the file as that account, or pass --upload-timezone with the zone of the account that "
+            "will")  # fmt: skip
+    assert first.code == 0 and zone in first.out
+    from importer.ledger import Ledger
+
+    with Ledger.open(tmp_path / "l.sqlite", readonly=True) as book:
+        day = book.runs()[0].started_at[:10]  # the day of the first export
+    twice = [f"{n} exported already (run 1, {day}, to {f}): upload that file in Toggl, then run "
+             f"`toggl-import run e.csv` to post what it does not have; --again writes {them} anew"
+             for n, f, them in (("2 rows were", "out-1.csv", "them"),
+                                ("1 row was", "out-2.csv", "it"))]  # fmt: skip
+    assert second.code == 0, second
+    assert "\n".join(twice) in second.out
+    assert "doubt" not in second.out and "written:" not in second.out and not list(tmp_path.glob("out2*"))
+    assert re.search(r"exported already \(not written again\) +3", second.out)
+    assert report_rows(tmp_path / "r.csv")[("e.csv", 4)]["message"] == twice[1]
+    data = json.loads(as_json.out)
+    counts = (data["exported"], data["exported_before"], data["in_doubt"], data["upload_timezone"])
+    assert counts == (0, 3, 0, "UTC")
+    assert data["exported_before_by_file"] == [{"run": 1, "day": day, "file": "out-1.csv", "rows": 2},
+                                               {"run": 1, "day": day, "file": "out-2.csv",
+                                                "rows": 1}]  # fmt: skip
+    chosen_zone = ("times are written in Asia/Kolkata (--upload-timezone): upload the file as an account in "
+                   "that time zone")  # fmt: skip
+    assert chosen.code == 0 and chosen_zone in chosen.out
+    assert [p.name for p in sorted(tmp_path.glob("out3*"))] == ["out3-1.csv", "out3-2.csv"]
+    shown = [line for line in many_again.out.splitlines() if "exported already" in line][1:]  # not the table
+    assert len(shown) == 6 and shown[4].startswith("1 row was exported already (run 5, ")
+    assert shown[5] == "and 3 rows more exported already, to 3 other files: --json lists them all"
+    spy.check("export_done_before_more", many_again.out)
+    spy.check("export_zone", first.out)
+    spy.check("export_zone", chosen.out)
+    spy.check("export_done_before", second.out)
+
+
+def test_an_export_over_its_own_timesheet_names_output(server: Server, tmp_path: Path, spy: Spy) -> None:
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+    argv = ["export", "t.csv", "--to", "toggl-csv", "--output", "./t.csv", "--api-url",
+            server.sandbox.base_url, "--ledger", "l.sqlite"]  # fmt: skip
+    done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+    over = "--output t.csv is the timesheet t.csv: writing there would destroy it; give another file name"
+    assert (done.code, done.err) == (2, f"toggl-import: {over}\n")
+    spy.check("output_is_input", done.err)
+
+
 def undo_args(server: Server, *args: str) -> list[str]:
     return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
 
@@ -1714,8 +1818,8 @@ def test_undo_says_how_many_and_deletes_only_when_told(
     spy.check("undo_needs_yes", off_terminal.err)
     spy.check("undo_declined", declined.out)
     spy.check("undo_nothing", nothing.out)
-    pick = ("undo needs to know which entries: pass one of --run N (toggl-import status --runs lists the "
-            "runs), --source NAME, or the files whose entries to delete")  # fmt: skip
+    pick = ("undo needs to know which entries, one way: pass only one of --run N (toggl-import status --runs "
+            "lists the runs), --source NAME, or the files whose entries to delete")  # fmt: skip
     assert (neither.code, neither.err) == (2, f"toggl-import: {pick}\n") == (both.code, both.err)
     spy.check("undo_pick_one", neither.err)
 

@@ -171,6 +171,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
         gc.enable()
 
     settings = settings_from_args(args, env)
+    if args.max_deletes is not None and not settings.mirror:  # it would limit nothing
+        raise ConfigError(messages.max_deletes_without_mirror())
     credentials = credentials_from_env(env)
     people = people_from_env(settings, env)
     for path in args.files:
@@ -214,8 +216,8 @@ def _check_outputs(args: argparse.Namespace, ledger: Path) -> None:
     truncated or written into before anything is read)."""
     taken: list[tuple[Path, str]] = [(path, f"the timesheet {path}") for path in args.files]
     taken.append((ledger, "the ledger"))
-    for option, path in (("--report", args.report), ("--emit-payloads", args.emit_payloads),
-                         ("--log-file", args.log_file)):  # fmt: skip
+    for option, path in (("--output", getattr(args, "output", None)), ("--report", args.report),
+                         ("--emit-payloads", args.emit_payloads), ("--log-file", args.log_file)):  # fmt: skip
         if path is None:
             continue
         for other, what in taken:

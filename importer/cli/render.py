@@ -136,9 +136,14 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
 
 
 def _export_rows(s: Summary) -> list[tuple[str, Any]]:
-    return [("rows written to the file", s.exported), ("already created (ledger)", s.already_done),
-            ("refused (not written)", s.refused), ("duplicates in the files", s.duplicate),
-            ("left in doubt (run again to check)", s.in_doubt)]  # fmt: skip
+    rows: list[tuple[str, Any]] = [("rows written to the file", s.exported)]
+    if s.exported_before:
+        rows.append(("exported already (not written again)", s.exported_before))
+    rows += [("already created (ledger)", s.already_done), ("refused (not written)", s.refused),
+             ("duplicates in the files", s.duplicate)]  # fmt: skip
+    if s.in_doubt:  # an earlier `run` left them: only a run reads them back
+        rows.append(("in doubt after an earlier run (not written)", s.in_doubt))
+    return rows
 
 
 def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
@@ -217,7 +222,8 @@ def render_summary(
 
 
 def render_runs(runs: list[Any], *, json_out: bool) -> int:
-    """``status --runs``: one line per run."""
+    """``status --runs``: one line per run. When the files or source do not fit beside the figures
+    (80 columns: a pipe, a cron log), they go on a line of their own under them, whole."""
     import dataclasses
     import sys
 
@@ -225,19 +231,48 @@ def render_runs(runs: list[Any], *, json_out: bool) -> int:
         sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in runs], sort_keys=True) + "\n")
         return 0
     console = Console(highlight=False)
-    table = Table(title="Runs (times in UTC)", title_justify="left", box=None, pad_edge=False)
-    for name in ("id", "started", "finished", "files or source", "created", "updated", "deleted",
-                 "failed", "exit"):  # fmt: skip
-        words = name in ("started", "finished", "files or source")
-        table.add_column(name, justify="left" if words else "right", no_wrap=name != "files or source",
-                         overflow="fold", min_width=8 if name == "files or source" else None)  # fmt: skip
-    for r in runs:
-        what = f"{r.command} --source {r.source}" if r.source else f"{r.command} {r.summary}"
-        table.add_row(str(r.id), _when(r.started_at), _when(r.finished_at) if r.finished_at else "(stopped)",
-                      what, str(r.created), str(r.updated), str(r.deleted), str(r.failed),
-                      "" if r.exit_code is None else str(r.exit_code))  # fmt: skip
-    console.print(table)
+    head = ("id", "started", "finished", "created", "updated", "deleted", "failed", "exit")
+    left = (True, True, True, False, False, False, False, False)
+    table = [(str(r.id), _when(r.started_at), _finished(r.started_at, r.finished_at), str(r.created),
+              str(r.updated), str(r.deleted), str(r.failed), "" if r.exit_code is None else str(r.exit_code))
+             for r in runs]  # fmt: skip
+    widths = [max(len(cells[i]) for cells in [head, *table]) for i in range(len(head))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        shaped = (c.ljust(w) if lj else c.rjust(w) for c, w, lj in zip(cells, widths, left, strict=True))
+        return "  ".join(shaped)
+
+    whats = [_run_what(r) for r in runs]
+    beside = len(line(head)) + 2 + max((len(w) for w in whats), default=0) <= console.width
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say("Runs (times in UTC)" if beside else "Runs (times in UTC; the files or source under each run)")
+    say(f"{line(head)}  files or source" if beside else line(head))
+    for cells, what in zip(table, whats, strict=True):
+        if beside:
+            say(f"{line(cells)}  {what}")
+        else:
+            say(line(cells))
+            say(f"{' ' * (widths[0] + 2)}{what}")
     return 0
+
+
+def _run_what(r: Any) -> str:
+    """What a run was about, its command said once: ``run a.csv``, ``run --source jira: a.csv``,
+    ``export a.csv``, ``undo of run 1`` (an earlier export recorded its summary as ``export ...``)."""
+    files = r.summary.removeprefix(f"{r.command} ") if r.command != "run" else r.summary
+    if r.source and r.command != "undo":  # undo's summary says "of source NAME" itself
+        return f"{r.command} --source {r.source}: {files}" if files else f"{r.command} --source {r.source}"
+    return f"{r.command} {files}".rstrip()
+
+
+def _finished(started: str, finished: str | None) -> str:
+    """The clock only when the run finished on the day it started; ``(stopped)`` when it did not."""
+    if not finished:
+        return "(stopped)"
+    return _when(finished)[-5:] if finished[:10] == started[:10] else _when(finished)
 
 
 def _when(stamp: str) -> str:

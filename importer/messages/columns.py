@@ -30,6 +30,14 @@ def map_no_such_column(field: str, column: str, file: str | None, columns: Seque
     return f"--map {field}={column!r}: no such column; {_has(file)} {_listing(columns)}: name one of them"
 
 
+def key_no_such_column(column: str, file: str | None, columns: Sequence[str]) -> str:
+    """``--key COLUMN`` (or ``--map key=``, ``import.key_column``) names no column of the file."""
+    return (
+        f"--key {column!r}: no such column; {_has(file)} {_listing(columns)}: name the one that "
+        "holds each row's id"
+    )
+
+
 def preset_needs_column(
     preset: str,
     needs: Sequence[tuple[str, Sequence[str]]],
@@ -92,6 +100,21 @@ def unused_columns(columns: Sequence[str]) -> str:
     return (
         f"columns not used: {shown}; if one holds the description, project, client, task, "
         'tags, billable or email, say so with --map FIELD="COLUMN"'
+    )
+
+
+def rows_without_start_time(count: int, rows: Sequence[int], more: bool, column: str, default_start: str,
+                            of_first: int | None = None) -> str:  # fmt: skip
+    """A note (not an error): rows whose start cell is empty are stacked from
+    ``default_start_time`` as with no start column; ``of_first``: counted among that many rows
+    only (the first chunk)."""
+    many = f"{count} rows have" if count != 1 else "1 row has"
+    among = f" among the first {of_first} rows" if of_first else ""
+    which = f"row{'s' if len(rows) != 1 else ''} {', '.join(map(str, rows))}{', ...' if more else ''}"
+    return (
+        f"{many} no start time in {quote(column)}{among} ({which}): they start at default_start_time "
+        f"({default_start}), one after another per person and day; fill in their start times if they "
+        "have them"
     )
 
 

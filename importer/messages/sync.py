@@ -18,13 +18,28 @@ def no_key(column: str) -> str:
     )
 
 
-def duplicate_key(key: str, first_file: str | None, first_row: int | None) -> str:
+def duplicate_key(key: str, others: Sequence[tuple[str, int]]) -> str:
     """Reason ``duplicate_key``: one key on two rows of a run with different content; both are
-    refused and nothing is sent for the key."""
-    where = f" (also on {first_file} row {first_row})" if first_file and first_row else ""
+    refused and nothing is sent for the key. ``others``: the other rows (file, row) that hold it,
+    so that each row's message names the rest."""
+    by_file: dict[str, list[int]] = {}
+    for file, row in others:
+        by_file.setdefault(file, []).append(row)
+    places = [f"{file} row{'s' if len(rows) > 1 else ''} {', '.join(map(str, rows))}"
+              for file, rows in by_file.items()]  # fmt: skip
+    where = f" (also on {'; '.join(places)})" if places else ""
     return (
         f"the key {quote(key)} is on two rows with different content{where}: nothing is sent for "
         "it; keep one of the rows"
+    )
+
+
+def max_deletes_without_mirror() -> str:
+    """``--max-deletes`` on the command line of a run that does not ``--mirror`` (it would limit
+    nothing: only a mirror deletes)."""
+    return (
+        "--max-deletes limits what --mirror deletes, and this run does not mirror: add --mirror, "
+        "or leave --max-deletes out"
     )
 
 
@@ -134,6 +149,41 @@ def export_next_step() -> str:
     )
 
 
+def export_done_before(count: int, run: int | None, day: str, file: str | None, files: Sequence[str]) -> str:
+    """``export`` of rows an earlier export wrote (the ledger holds them as exported): not
+    written again, and not in doubt either; what to do with the file they are in."""
+    rows = f"{count} row was" if count == 1 else f"{count} rows were"
+    where = ", ".join(part for part in (f"run {run}" if run is not None else "", day,
+                                          f"to {file}" if file else "") if part)  # fmt: skip
+    that = "that file" if file else "the file they went to"
+    return (
+        f"{rows} exported already ({where}): upload {that} in Toggl, then run `toggl-import run "
+        f"{' '.join(files)}` to post what it does not have; --again writes {'it' if count == 1 else 'them'} "
+        "anew"
+    )
+
+
+def export_done_before_more(count: int, files: int) -> str:
+    """After the first few ``export_done_before`` lines: the rest, counted."""
+    return (
+        f"and {count} row{'s' if count != 1 else ''} more exported already, to {files} other "
+        f"file{'s' if files != 1 else ''}: --json lists them all"
+    )
+
+
+def export_zone(zone: str, account: str | None) -> str:
+    """After an export: the time zone the times were written in, and whose it is."""
+    if account is None:
+        return (
+            f"times are written in {zone} (--upload-timezone): upload the file as an account in "
+            "that time zone"
+        )
+    return (
+        f"times are written in {zone}, the time zone of the account {account} (its profile): upload "
+        "the file as that account, or pass --upload-timezone with the zone of the account that will"
+    )
+
+
 def undo_needs_yes(count: int) -> str:
     """``undo`` off a terminal without --yes: nothing is deleted."""
     return (
@@ -150,10 +200,10 @@ def undo_what(count: int, what: str, *, dry_run: bool = False) -> str:
 
 
 def undo_pick_one() -> str:
-    """``undo`` needs exactly one of --run, --source or files."""
+    """``undo`` needs exactly one of --run, --source or files (none given, or more than one)."""
     return (
-        "undo needs to know which entries: pass one of --run N (toggl-import status --runs lists "
-        "the runs), --source NAME, or the files whose entries to delete"
+        "undo needs to know which entries, one way: pass only one of --run N (toggl-import status "
+        "--runs lists the runs), --source NAME, or the files whose entries to delete"
     )
 
 

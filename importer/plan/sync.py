@@ -68,6 +68,8 @@ class _Keyed:
     row: int
     done: bool = False
     clash: bool = False
+    others: list[tuple[str, int]] = field(default_factory=list)
+    """The later rows of the run that hold the key with other content (named in its message)."""
 
 
 class SyncPlan:
@@ -216,6 +218,7 @@ class SyncPlan:
             self.recorder.duplicate(file, row, first.row, first.file, fingerprint)
             return False
         first.clash = True
+        first.others.append((file, row))
         column = self._key_column()
         self.recorder.refused(
             RowError(
@@ -223,7 +226,7 @@ class SyncPlan:
                 row=row,
                 column=column,
                 reason="duplicate_key",
-                message=messages.duplicate_key(key, first.file, first.row),
+                message=messages.duplicate_key(key, [(first.file, first.row)]),
             )
         )
         return False
@@ -244,7 +247,7 @@ class SyncPlan:
                         row=first.row,
                         column=column,
                         reason="duplicate_key",
-                        message=messages.duplicate_key(key, None, None),
+                        message=messages.duplicate_key(key, first.others),
                     )
                 )
         self.creates = [c for c in self.creates if (c[0].file, c[0].row) not in places]
