@@ -284,6 +284,8 @@ def _override(found: dict[str, str], fld: str, column: str, columns: list[str], 
     exact = [c for c in columns if c == column.strip()]
     loose = [c for c in columns if key(c) == key(column)]
     match = exact or loose
+    if len(match) != 1 and fld == "key":  # --key COLUMN, the same as --map key=COLUMN
+        raise ConfigError(messages.key_no_such_column(column, file, columns))
     if len(match) != 1:
         raise ConfigError(messages.map_no_such_column(fld, column, file, columns))
     found[fld] = match[0]

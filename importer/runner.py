@@ -32,7 +32,7 @@ from .config import Credentials, Settings
 from .engine.actions import Action
 from .engine.execute import CREDENTIALS_REFUSED, Executor, Lane, credentials_refused
 from .engine.progress import Progress, ProgressCallback, Ticker
-from .engine.reads import Reads
+from .engine.reads import Readers, Reads
 from .engine.record import Recorder
 from .engine.stop import Stopper
 from .errors import ConfigError, ConnectError, CredentialsError, PermanentError, RemoteError
@@ -76,6 +76,8 @@ class _Run:
         """``[tokens]``: email → that person's credentials; their rows go in their own lane."""
         self.lanes: dict[str, Lane] = {}
         self._uid_lanes: dict[int, str] = {}
+        self._people_names = NameCache()
+        """Who the workspace's members are, when only the people's lanes need it (an undo)."""
         self._session = session
         self._on_request = on_request
         self.summary = Summary()
@@ -176,14 +178,39 @@ class _Run:
         if not self.people or not body or body.get("user_id") is None:
             return ""
         if not self._uid_lanes:
-            for users in self._names().users.values():
-                for email in self.people:
-                    if email in users:
-                        self._uid_lanes[users[email]] = email
+            self._learn_people()
         return self._uid_lanes.get(int(body["user_id"]), "")
 
+    def _learn_people(self) -> None:
+        """Whose user id is whose lane, from the workspace members the names know."""
+        for users in self._names().users.values():
+            for email in self.people:
+                if email in users:
+                    self._uid_lanes[users[email]] = email
+                    if email in self.lanes:
+                        self.lanes[email].user_id = users[email]
+
+    async def _know_people(self, workspace_ids: Sequence[int]) -> None:
+        """Before ledger rows are read back or changed (a resume, an undo: nothing resolved yet),
+        learn the people's user ids from the workspace's members -- one read per workspace, kept
+        for the resolver -- so that each person's rows go through their own token."""
+        if not self.people:
+            return
+        names = self._names()
+        for wid in workspace_ids:
+            if wid and wid not in names.users:
+                await Resolver(self.reads, wid, cache=names).users()
+        self._learn_people()
+
+    def _readers(self) -> Readers:
+        if self.people and not self._uid_lanes:
+            self._learn_people()
+        users = {name: lane.user_id for name, lane in self.lanes.items() if lane.user_id is not None}
+        return Readers({name: lane.reads for name, lane in self.lanes.items()},
+                       self.lane_of if self.people else None, users)  # fmt: skip
+
     def _names(self) -> NameCache:
-        return NameCache()
+        return self._people_names
 
     def _answered_ok(self) -> bool:
         """Has any request of this run succeeded?"""
@@ -212,14 +239,25 @@ class _Run:
     def _estimate(self, requests: int) -> float:
         return estimate_seconds(requests, self.settings.rate, **self.limiter.quota_estimate())
 
-    async def _estimate_lanes(self, requests: int) -> float:
+    async def _people_quotas(self) -> dict[str, dict[str, Any]]:
+        """Each person's quota (``/me/quota`` with their token), asked before a dry run plans: a
+        token Toggl refuses is said now, for that person only, as the real run would."""
+        quotas: dict[str, dict[str, Any]] = {}
+        for email in self.people:
+            try:
+                quotas[email] = await self._quota(self.lanes[email].client)
+            except CredentialsError as exc:
+                why = messages.person_refused(email, exc.text or str(exc.status))
+                self.summary.people_refused[email] = why
+        return quotas
+
+    async def _estimate_lanes(self, requests: int, quotas: dict[str, dict[str, Any]]) -> float:
         """How long ``requests`` take, each person's share under their own token's quota, in
         parallel (a dry run's estimate): the longest lane decides."""
         s = self.summary
         own = requests - sum(s.person(email)["to_post"] for email in self.people)
         longest = estimate_seconds(own, self.settings.rate, **await self._quota(self.client))
-        for email in self.people:
-            quota = await self._quota(self.lanes[email].client)
+        for email, quota in quotas.items():
             longest = max(longest, estimate_seconds(s.person(email)["to_post"], self.settings.rate, **quota))
         return longest
 
@@ -325,16 +363,21 @@ class Importer(_Run):
         if ledger is None:
             s.no_ledger = str(path)
         recorder = Recorder(s, ledger=ledger, report=report, payloads=payloads, dry_run=True)
+        quotas = await self._people_quotas()
+        recorder.refused_lanes = dict(s.people_refused)
         try:
             imports = self._plan(files, mappings, recorder, ledger, wid, plan_only=True)
             if self.settings.planned_first:
                 sync = SyncPlan(imports, ledger=ledger, recorder=recorder, settings=self.settings,
-                                reads=self.reads, workspace_id=wid)  # fmt: skip
+                                readers=self._readers(), workspace_id=wid)  # fmt: skip
                 await sync.plan()
-                sync.check_deletes()
-                await sync.check_changes()
-                for action in sync.actions():
-                    recorder.would(action)
+                if self.settings.all_or_nothing and s.refused:  # as the real run: nothing goes
+                    recorder.held_back(sync.actions(), s.refused)
+                else:
+                    sync.check_deletes()
+                    await sync.check_changes()
+                    for action in sync.actions():
+                        recorder.would(action)
             else:
                 async for _path, _norm, plan in imports.chunks():
                     fresh = [row for row in plan.rows if row.duplicate_of is None]
@@ -342,14 +385,14 @@ class Importer(_Run):
                         s.to_post += len(fresh)  # nothing to look up, nothing to write per row
                         continue
                     for row in imports.to_post(fresh):
-                        recorder.would(Action.create(row, wid))
+                        recorder.would(imports.create(row))  # in its person's lane
                     self.ticker.tick()
         finally:
             if ledger:
                 ledger.close()
         s.rows = imports.rows
         s.created_names = [messages.new_name(*name, planned=True) for name in self._resolver.would_create]
-        s.remaining_seconds = await self._estimate_lanes(s.to_post + s.to_update + s.to_delete)
+        s.remaining_seconds = await self._estimate_lanes(s.to_post + s.to_update + s.to_delete, quotas)
 
     # -- a real run ------------------------------------------------------------------------------
     async def _real_run(self, files: Sequence[Path], mappings: dict[Path, Any],
@@ -388,7 +431,9 @@ class Importer(_Run):
         self, ledger: Ledger, recorder: Recorder, executor: Executor, wid: int
     ) -> None:
         """What an earlier run left marked: creates read back, updates and deletes asked again."""
-        leftovers = Leftovers(ledger, self.reads, recorder, timeout=self.settings.timeout)
+        if self.people and ledger.has_leftovers():
+            await self.stopper.stoppable(self._know_people([wid]))
+        leftovers = Leftovers(ledger, self._readers(), recorder, timeout=self.settings.timeout)
         self.ticker.phase = "checking rows an earlier run left in doubt"
         try:
             executor.suspects = await self.stopper.stoppable(leftovers.creates(wid))
@@ -401,7 +446,7 @@ class Importer(_Run):
     async def _sync(self, imports: ImportPlan, ledger: Ledger, recorder: Recorder, executor: Executor,
                     wid: int) -> None:  # fmt: skip
         sync = SyncPlan(imports, ledger=ledger, recorder=recorder, settings=self.settings,
-                        reads=self.reads, workspace_id=wid)  # fmt: skip
+                        readers=self._readers(), workspace_id=wid)  # fmt: skip
         self.ticker.phase = "planning"
         await self.stopper.stoppable(sync.plan())
         if self.settings.all_or_nothing and self.summary.refused:
@@ -440,9 +485,12 @@ class Undoer(_Run):
                 return s
 
             async def work() -> None:
-                recorder = Recorder(s, ledger=ledger, report=writer, dry_run=dry_run)
+                recorder = Recorder(s, ledger=ledger, report=writer, dry_run=dry_run, undo=True)
                 overwrite = self.settings.overwrite
-                await self.stopper.stoppable(plan.check_changes(self.reads, recorder, overwrite=overwrite))
+                await self.stopper.stoppable(self._know_people(plan.workspaces()))
+                await self.stopper.stoppable(
+                    plan.check_changes(self._readers(), recorder, overwrite=overwrite)
+                )
                 self.ticker.phase = "deleting"
                 if dry_run:
                     for action in plan.actions():

@@ -64,6 +64,14 @@ def writes(sb: Sandbox) -> int:
     return sum(sb.state.requests.get(k, 0) for k in WRITES)
 
 
+def figures(name: str, sb: Sandbox, **extra: object) -> None:
+    """One line of what the trial went through (``pytest -s`` shows it; the issue's note quotes it)."""
+    sent = " ".join(f"{method} {sb.state.requests.get((method, path), 0)}" for method, path in WRITES)
+    more = " ".join(f"{k} {v}" for k, v in extra.items())
+    print(f"\n[figures] {name}: writes {sent}; answers lost {sb.state.faults['drop']}; "
+          f"entries held {len(sb.state.entries)}; {more}")
+
+
 async def poll(done: Callable[[], bool], within: float = 30.0) -> None:
     """Until ``done()`` (another process's writes show in the sandbox), at most ``within`` s."""
     for _ in range(int(within / 0.002)):
@@ -106,16 +114,20 @@ async def test_sync_and_undo_end_exactly_right_through_lost_answers_and_kill_9(
     kills = await until_done(one, sb, tmp_path, dice, kills=2)
     assert held(sb) == expected(first), "night 1"
 
+    figures(f"trial {trial} night 1", sb, kills=kills, expected=len(first))
+
     two = run_args(sb, [write(tmp_path / "night2.csv", second)], ledger, *sync, "--mirror", "--json")
     kills += await until_done(two, sb, tmp_path, dice, kills=2)
     assert held(sb) == expected(second), "night 2"
     assert sb.state.faults["drop"] > 0
     assert kills >= 2
+    figures(f"trial {trial} night 2", sb, kills=kills, expected=len(second))
 
     undo = [sys.executable, "-m", "importer", "undo", "--source", "nightly", "--yes", "--ledger", str(ledger),
             "--api-url", sb.base_url, "--rate", "400", "--timeout", "2", "--json"]  # fmt: skip
-    await until_done(undo, sb, tmp_path, dice, kills=1)
+    kills += await until_done(undo, sb, tmp_path, dice, kills=1)
     assert held(sb) == Counter(), "after undo"
+    figures(f"trial {trial} undo", sb, kills=kills, expected=0)
 
 
 @pytest.mark.slow
@@ -135,6 +147,7 @@ async def test_a_create_applied_late_is_read_back_after_the_timeout_not_sent_twi
     assert held(sb) == expected(rows)
     summary = summary_of(done)
     assert summary["created"] == 60
+    figures("late applies", sb, rows=60, repaired=summary["repaired"])
 
 
 @pytest.mark.slow
@@ -153,3 +166,4 @@ async def test_a_killed_run_resumed_at_once_while_commits_are_slow_creates_nothi
     assert resumed.returncode == 0, resumed.output
     await asyncio.sleep(2.0)
     assert held(sb) == expected(rows)
+    figures("kill -9 + immediate resume, slow commits", sb, rows=len(rows))

@@ -7,6 +7,7 @@ import asyncio
 import base64
 import csv
 import signal
+import sqlite3
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -19,7 +20,7 @@ from aiohttp import web
 from timesheets import ENV, finish, kill_leftovers, run_cli, send_signal, spawn
 
 from importer.config import Credentials, Settings
-from importer.runner import Importer
+from importer.runner import Importer, Undoer
 from importer.sandbox import Sandbox, SandboxOptions
 
 WID = 1234567
@@ -127,6 +128,9 @@ async def test_three_people_with_their_own_tokens_go_three_times_as_fast_each_en
         assert statuses[429] == 0
         assert statuses[402] <= 2  # at most one a window, in a run of about two windows
     assert {email: three.people[email]["created"] for email in PEOPLE} == dict.fromkeys(PEOPLE, 12)
+    per_token = {t: (team.statuses(t)[429], team.statuses(t)[402]) for t in PEOPLE.values()}
+    print(f"\n[figures] one token {one.elapsed:.1f} s, three tokens {three.elapsed:.1f} s = "
+          f"{three.elapsed / one.elapsed:.2f} x; (429s, 402s) per token {per_token}")  # pytest -s
     assert three.elapsed <= 0.45 * one.elapsed, (three.elapsed, one.elapsed)
 
 
@@ -170,9 +174,71 @@ async def test_kill_9_in_the_middle_and_resume_with_tokens_is_exact(
         await asyncio.sleep(0.002)
     send_signal(proc, signal.SIGKILL)
     await finish(proc)
+    with sqlite3.connect(tmp_path / "l.sqlite") as conn:
+        left = conn.execute("SELECT count(*) FROM rows WHERE state IN ('sending', 'in_doubt')").fetchone()[0]
+    before = len(sb.seen)
     resumed = await run_cli(args, sb.sandbox.token, tmp_path, within=90, env=env)
     assert resumed.returncode == 0, resumed.output
     descriptions = Counter(e["description"] for e in sb.sandbox.state.entries)
     assert descriptions == Counter(f"{email} {i}" for i in range(20) for email in PEOPLE)
     assert set(sb.creators()) <= set(PEOPLE.values())  # never the main token
     assert PEOPLE["ana@example.com"] not in resumed.output
+    # what the killed run left in doubt was read back through its owners' tokens, not the main one
+    reads = [(t, p) for t, m, p, _st in sb.seen[before:] if p.endswith("/me/time_entries") or "search" in p]
+    assert {t for t, _p in reads} <= set(PEOPLE.values())
+    if left:  # each person's own rows: their /me read (its own bucket), no Reports search
+        assert reads
+        assert all(p.endswith("/me/time_entries") for _t, p in reads), reads
+
+
+async def test_undo_with_tokens_deletes_each_persons_entries_through_their_own_token(
+    recorded: Callable[..., Awaitable[Recorded]], tmp_path: Path
+) -> None:
+    sb = await recorded()
+    sheet = team_sheet(tmp_path / "team.csv", 3)
+    people = {email: Credentials.from_token(token) for email, token in PEOPLE.items()}
+    main = Credentials.from_token(sb.sandbox.token)
+    options = settings(sb.sandbox, tmp_path, "u", rate=100.0)
+    done = await Importer(options, main, people=people).run([sheet])
+    assert done.created == 9
+    before = len(sb.seen)
+    undone = await Undoer(options, main, people=people).run(run=1)
+    assert (undone.deleted, undone.exit_code) == (9, 0)
+    assert sb.sandbox.state.entries == []
+    after = sb.seen[before:]
+    deleters = Counter(t for t, m, _p, st in after if m == "DELETE" and st == 200)
+    assert deleters == Counter(dict.fromkeys(PEOPLE.values(), 3))
+    # each person's entries were checked with one ``since`` read of their own, not the Reports API
+    since_reads = Counter(t for t, m, p, _st in after if m == "GET" and p.endswith("/me/time_entries"))
+    assert since_reads == Counter(dict.fromkeys(PEOPLE.values(), 1))
+    assert not [t for t, m, p, _st in after if p.endswith("/me")]  # whose entry is whose: known
+    assert not [p for _t, _m, p, _st in after if "search" in p]
+
+
+async def test_a_dry_run_with_tokens_estimates_the_quotas_in_parallel_and_names_a_refused_token(
+    recorded: Callable[..., Awaitable[Recorded]], tmp_path: Path
+) -> None:
+    sb = await recorded()
+    sheet = team_sheet(tmp_path / "team.csv", 8)  # 8 rows each
+    main = Credentials.from_token(sb.sandbox.token)
+    people = {email: Credentials.from_token(token) for email, token in PEOPLE.items()}
+    options = settings(sb.sandbox, tmp_path, "d", rate=1.0)
+    alone = await Importer(options, main).run([sheet], dry_run=True)
+    team = await Importer(options, main, people=people).run([sheet], dry_run=True)
+    assert alone.to_post == team.to_post == 24
+    assert {email: team.people[email]["to_post"] for email in PEOPLE} == dict.fromkeys(PEOPLE, 8)
+    assert alone.remaining_seconds is not None and team.remaining_seconds is not None
+    assert team.remaining_seconds <= alone.remaining_seconds / 2.5  # three tokens at once
+
+    people["ben@example.com"] = Credentials.from_token("not-bens-token")
+    report = tmp_path / "r.csv"
+    dry = await Importer(options, main, people=people).run([sheet], dry_run=True, report=report)
+    real = await Importer(settings(sb.sandbox, tmp_path, "d2", rate=100.0), main, people=people).run([sheet])
+    assert (dry.to_post, dry.pending, dry.exit_code) == (16, 8, 1)
+    assert (real.created, real.pending, real.exit_code) == (16, 8, 1)  # what the dry run said
+    assert "Toggl refused the token of ben@example.com" in dry.people_refused["ben@example.com"]
+    with report.open(encoding="utf-8") as fh:
+        lines = list(csv.DictReader(fh))
+    bens = [line for line in lines if line["row"] and int(line["row"]) % 3 == 0]  # rows 3, 6, ...: ben's
+    assert bens and all(line["status"] == "pending" for line in bens)
+    assert all("ben@example.com" in line["message"] for line in bens)

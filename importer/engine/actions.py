@@ -134,9 +134,11 @@ class Action:
         body: Mapping[str, Any] | None = None,
         new_fingerprint: str | None = None,
         previous: Mapping[str, Any] | None = None,
+        *,
+        lane: str = "",
     ) -> Action:
         """An update or delete an earlier run left marked (asked again: harmless)."""
-        action = cls(kind, fingerprint, file, row, workspace_id, body=body, entry_id=entry_id)
+        action = cls(kind, fingerprint, file, row, workspace_id, body=body, entry_id=entry_id, lane=lane)
         action.new_fingerprint = new_fingerprint
         action.previous = previous
         return action

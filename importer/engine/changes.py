@@ -25,6 +25,7 @@ from typing import Any, Literal, Protocol
 from .. import messages
 from ..keys import body_seconds, utc_text
 from ..ledger import RowRecord
+from .reads import Readers
 from .reconcile import Doubtful, _clusters, _window
 
 SKEW = 60.0
@@ -125,6 +126,17 @@ async def changed_in_toggl(
                 verdict = _verdict(r, present.get(int(r.entry_id or 0)))
                 if verdict is not None:
                     out[r.fingerprint] = verdict
+    return out
+
+
+async def changed_by_lane(
+    readers: Readers, records: Sequence[RowRecord], workspace_id: int
+) -> dict[str, Verdict]:
+    """``changed_in_toggl`` with each person's rows read through their own token."""
+    out: dict[str, Verdict] = {}
+    for lane, group in readers.group(records, lambda r: r.payload).items():
+        me = readers.users.get(lane)
+        out.update(await changed_in_toggl(readers.lanes[lane], group, workspace_id, me_user_id=me))
     return out
 
 

@@ -54,6 +54,8 @@ class Lane:
     limiter: Limiter
     policy: RetryPolicy
     reads: Reads
+    user_id: int | None = None
+    """The user of a person's token, once known: their rows are read back as their own."""
 
 
 @dataclass
@@ -310,7 +312,9 @@ class Executor:
             by_fp = {d.action.fingerprint: d for d in group}
             rows = [Doubtful(fp, d.action.body) for fp, d in by_fp.items()]
             wid = group[0].action.workspace_id
-            found = await read_back(lane.reads, wid, rows, known_entry_ids=self._known())
+            found = await read_back(
+                lane.reads, wid, rows, known_entry_ids=self._known(), me_user_id=lane.user_id
+            )
             for fp, doubt in by_fp.items():
                 if fp in found:
                     self.recorder.created(doubt.action, found[fp])
@@ -345,7 +349,7 @@ class Executor:
             if not rows:
                 continue
             copies = await extra_copies(lane.reads, group[0].action.workspace_id, rows,
-                                        known_entry_ids=self._known())  # fmt: skip
+                                        known_entry_ids=self._known(), me_user_id=lane.user_id)  # fmt: skip
             for doubt in group:
                 ids = copies.get(doubt.action.fingerprint)
                 if not ids:

@@ -8,13 +8,15 @@ certainly not applied; when its answer was lost, the listing is read first (``_c
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from ..client import TogglClient
 from ..errors import MaybeAppliedError
 from ..retry import RetryPolicy
+
+T = TypeVar("T")
 
 CREATE_ATTEMPTS = 3
 """Sends of one project, client or task whose answer was lost (each followed by a look)."""
@@ -109,3 +111,35 @@ class Reads:
             f"creating {name!r}: no answer came {CREATE_ATTEMPTS} times and it is not in Toggl;"
             " run the command again later"
         )
+
+
+class Readers:
+    """Whose reads look at a ledger row's entry: its person's lane (``[tokens]``: their token sees
+    their own entries with one ``since`` read and spends their quota, not the main one), else the
+    run's own."""
+
+    def __init__(
+        self,
+        lanes: Mapping[str, Reads],
+        lane_of: Callable[[dict[str, Any] | None], str] | None = None,
+        users: Mapping[str, int] | None = None,
+    ):
+        self.lanes = lanes
+        self._lane_of = lane_of
+        self.users = dict(users or {})
+        """lane → the user id of its token, where known (a person's: their rows are their own)."""
+
+    @classmethod
+    def single(cls, reads: Reads) -> Readers:
+        return cls({"": reads})
+
+    def lane_of(self, body: dict[str, Any] | None) -> str:
+        lane = self._lane_of(body) if self._lane_of is not None else ""
+        return lane if lane in self.lanes else ""
+
+    def group(self, records: Iterable[T], body: Callable[[T], dict[str, Any] | None]) -> dict[str, list[T]]:
+        """``records`` by lane (the main lane first), each keeping its order."""
+        out: dict[str, list[T]] = {}
+        for rec in records:
+            out.setdefault(self.lane_of(body(rec)), []).append(rec)
+        return dict(sorted(out.items()))

@@ -97,9 +97,10 @@ async def read_back(
 ) -> dict[str, int]:
     """Map each fingerprint found in Toggl to its entry id; absent rows are left out.
 
-    ``me_user_id`` is the caller's user id: own rows (no ``user_id``) too old for
-    ``/me/time_entries`` are searched as that user's. Unknown, it is asked (``GET /me``) once,
-    and only if there are such rows.
+    ``me_user_id`` is the caller's user id, when known (a person's lane): rows of that user are
+    read with ``/me/time_entries`` (its own bucket) rather than the Reports search. Own rows (no
+    ``user_id``) too old for ``/me/time_entries`` are searched as that user's; unknown, it is
+    asked (``GET /me``) once, and only if there are such rows.
     """
     taken = set(known_entry_ids)
     found: dict[str, int] = {}
@@ -116,6 +117,7 @@ async def extra_copies(
     known_entry_ids: Iterable[int] = (),
     now: datetime | None = None,
     skew: float = 5.0,
+    me_user_id: int | None = None,
 ) -> dict[str, list[int]]:
     """Per row: the entries of its content other than the one recorded for it (``entry_id``),
     not owned by another ledger row, and touched no earlier than ``since - skew`` -- a first
@@ -123,7 +125,7 @@ async def extra_copies(
     among them."""
     taken = set(known_entry_ids)
     out: dict[str, list[int]] = {}
-    async for group, entries, user in _read_windows(client, workspace_id, rows, now, None):
+    async for group, entries, user in _read_windows(client, workspace_id, rows, now, me_user_id):
         pool = _pool(entries, taken - {r.entry_id for r in group if r.entry_id}, workspace_id, user)
         for row in group:
             copies = [
@@ -161,7 +163,9 @@ async def _read_windows(
     mine: list[Doubtful] = []
     others: dict[int | None, list[Doubtful]] = defaultdict(list)
     for row in rows:
-        if row.body.get("user_id") is None and _start(row.body) >= reach:
+        user_id = row.body.get("user_id")
+        own = user_id is None or (me_user_id is not None and user_id == me_user_id)
+        if own and _start(row.body) >= reach:
             mine.append(row)
         else:
             others[row.body.get("user_id")].append(row)

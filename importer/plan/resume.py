@@ -17,8 +17,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from ..engine.actions import Action, Kind
-from ..engine.changes import Verdict, changed_in_toggl, differences
-from ..engine.reads import Reads
+from ..engine.changes import Verdict, changed_by_lane, differences
+from ..engine.reads import Readers
 from ..engine.reconcile import Doubtful, read_back
 from ..engine.record import Recorder
 from ..keys import fingerprint
@@ -32,7 +32,7 @@ class Leftovers:
     def __init__(
         self,
         ledger: Ledger,
-        reads: Reads,
+        readers: Readers,
         recorder: Recorder,
         *,
         timeout: float,
@@ -40,7 +40,8 @@ class Leftovers:
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.ledger = ledger
-        self.reads = reads
+        self.readers = readers
+        """Each person's rows are read back, and asked again, through their own token."""
         self.recorder = recorder
         self.timeout = timeout
         self._clock = clock
@@ -58,9 +59,19 @@ class Leftovers:
         delay = lost + self.timeout - self._clock()
         if delay > 0:
             await self._sleep(delay)
-        doubtful = [Doubtful(r.fingerprint, r.payload or {}) for r in rows]
-        found = await read_back(self.reads, workspace_id, doubtful,
-                                known_entry_ids=self.ledger.created_entry_ids())  # fmt: skip
+        known = set(self.ledger.created_entry_ids())
+        found: dict[str, int] = {}
+        for lane, group in self.readers.group(rows, lambda r: r.payload).items():
+            doubtful = [Doubtful(r.fingerprint, r.payload or {}) for r in group]
+            found.update(
+                await read_back(
+                    self.readers.lanes[lane],
+                    workspace_id,
+                    doubtful,
+                    known_entry_ids=known,
+                    me_user_id=self.readers.users.get(lane),
+                )
+            )
         self.ledger.record([
             Outcome.created(r.fingerprint, found[r.fingerprint])
             if r.fingerprint in found else Outcome.pending(r.fingerprint)
@@ -76,7 +87,7 @@ class Leftovers:
             return []
         # an update is judged against what it was writing (it may have been applied)
         judged = [_as_written(r) for r in rows]
-        verdicts = await changed_in_toggl(self.reads, judged, workspace_id)
+        verdicts = await changed_by_lane(self.readers, judged, workspace_id)
         out: list[Action] = []
         for rec in rows:
             verdict = verdicts.get(rec.fingerprint)
@@ -87,7 +98,8 @@ class Leftovers:
                 body = rec.next_payload if kind is Kind.UPDATE else None
                 new = fingerprint(body) if body else None
                 out.append(Action.again(kind, rec.fingerprint, int(rec.entry_id or 0), rec.file, rec.row,
-                                        workspace_id, body, new, rec.payload))  # fmt: skip
+                                        workspace_id, body, new, rec.payload,
+                                        lane=self.readers.lane_of(rec.payload)))  # fmt: skip
             elif verdict.kind == "gone" and kind is Kind.DELETE:
                 self.recorder.deleted(Action.again(kind, rec.fingerprint, int(rec.entry_id or 0),
                                                    rec.file, rec.row, workspace_id), gone=True)  # fmt: skip
