@@ -47,7 +47,7 @@ from .presets import detect
 from .reader import read_header
 from .report import ReportWriter, Summary, open_output
 from .resolve import NameCache, Resolver
-from .runner import _Run
+from .run_base import _Run
 
 EXPORT_HEADER = ("User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",
                  "Start time", "Duration", "Tags")  # fmt: skip
