@@ -9,7 +9,7 @@ search: one per page) under the client's limiter; statuses become ``errors.py`` 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -27,18 +27,8 @@ class Endpoints:
     """The API calls, mixed into ``TogglClient`` (which gives ``request`` and ``per_page``)."""
 
     per_page: int
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        json: Any = None,
-        params: Mapping[str, Any] | None = None,
-        base: str = "api",
-        idempotent: bool | None = None,
-    ) -> Answer:
-        raise NotImplementedError
+    request: Callable[..., Awaitable[Answer]]
+    """``TogglClient.request``: the one request path."""
 
     # -- reads -------------------------------------------------------------------------------
 
