@@ -1,22 +1,30 @@
-"""``toggl-import run FILE --dry-run`` end to end against a sandbox, next to ``pandas.read_csv`` alone.
+"""``toggl-import run FILE --dry-run``, the whole process, against ``pandas.read_csv`` in a fresh one.
 
-    .venv/bin/python bench/bench_dryrun.py [--rows 100000 1000000] [--repeat 3] [--rate 1 1000]
+    .venv/bin/python bench/bench_dryrun.py [--rows 100000 1000000] [--repeat 3] [--rate 1000]
+                                           [--against DIR ...]
 
 For each size it writes (once, under ``bench/out/``) a Toggl Detailed report export with
 ``make_timesheet.py`` and starts ``toggl-import sandbox`` in its own process, seeded with the
 bundled workspace *plus* every person, client, project and task the generator uses, so that every
 row resolves (the default seed alone would refuse nearly all of them and measure the wrong path).
-Then, each in a fresh process:
+Then, ``--repeat`` times, **alternating** (a noisy minute of this shared machine hits every kind
+alike), each in a fresh process:
 
-- ``read_csv``: ``pandas.read_csv(FILE, dtype=str)``, the whole file at once (the baseline);
-- ``dry-run``: ``python -m importer run FILE --dry-run --timezone Europe/Berlin --json`` against
-  the sandbox, once per ``--rate`` (the default rate of 1 request/s makes the handful of GETs that
-  resolve names cost ~5 s of waiting whatever the size: a higher rate shows the processing alone).
+- ``read_csv``: ``python -c "import pandas; pandas.read_csv(FILE, dtype=str)"``, the whole file
+  at once (the baseline);
+- ``ours``: ``python -m importer run FILE --dry-run --timezone Europe/Berlin --json`` against the
+  sandbox, from this checkout, once per ``--rate`` (the default 1000 requests/s: at Toggl's 1/s
+  the handful of GETs that resolve names cost ~6 s of waiting whatever the size);
+- each ``--against DIR``: the same dry run from another checkout (e.g. ``/work/main``, or the
+  commit before a change: ``git worktree add /tmp/base HEAD~3``), with this checkout's sandbox.
 
-Wall time is the whole process (interpreter start and imports included, for both); peak memory is
-``ru_maxrss`` of the process, read as ``RUSAGE_CHILDREN`` by a small wrapper that never loads
-pandas (Linux carries a parent's peak RSS into a child across fork and exec). Targets: dry-run peak
-< 300 MiB and flat from 100k to 1M rows; dry-run wall time within 5x of read_csv.
+Wall time is the whole process (interpreter start and imports included, for every kind); peak
+memory is ``ru_maxrss`` of the process, read as ``RUSAGE_CHILDREN`` by a small wrapper that never
+loads pandas (Linux carries a parent's peak RSS into a child across fork and exec). Each dry run's
+ratio is taken to the ``read_csv`` run next to it; printed: the median ratio and its range, the
+peak of each kind, the CPU seconds (user + system: less shaken by the other helpers' load than
+the wall time), and ``ours / against`` (median and range) per checkout. Targets: ratio <= 3 at
+1M rows, peak <= 200 MiB.
 """
 
 from __future__ import annotations
@@ -40,8 +48,9 @@ import json, resource, subprocess, sys, time
 t0 = time.perf_counter()
 proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)
 elapsed = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-print(json.dumps({"s": elapsed, "peak_mib": peak, "rc": proc.returncode,
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+peak, cpu = used.ru_maxrss / 1024, used.ru_utime + used.ru_stime
+print(json.dumps({"s": elapsed, "cpu_s": cpu, "peak_mib": peak, "rc": proc.returncode,
                   "stdout": proc.stdout[-4000:], "stderr": proc.stderr[-4000:]}))
 """
 
@@ -134,29 +143,67 @@ class SandboxProcess:
         self.proc.wait(timeout=10)
 
 
-def dry_run(path: Path, sandbox: SandboxProcess, rate: float, workdir: Path) -> dict[str, Any]:
+def dry_run(path: Path, sandbox: SandboxProcess, rate: float, workdir: Path,
+            code: Path = ROOT) -> dict[str, Any]:
+    """The whole dry-run process of the package in ``code``, measured from outside."""
+    ledger = workdir / f"bench-{abs(hash(str(code)))}.ledger.sqlite"
     cmd = [sys.executable, "-m", "importer", "run", str(path), "--dry-run",
            "--timezone", "Europe/Berlin", "--api-url", sandbox.base_url,
-           "--workspace-id", str(WORKSPACE_ID), "--ledger", str(workdir / "bench.ledger.sqlite"),
-           "--json"]  # fmt: skip
+           "--workspace-id", str(WORKSPACE_ID), "--ledger", str(ledger), "--json"]  # fmt: skip
     if rate != 1:
         cmd += ["--rate", f"{rate:g}"]
-    env = {**os.environ, "TOGGL_API_TOKEN": "sandbox-token", "PYTHONPATH": str(ROOT)}
-    got = measured(cmd, env=env, cwd=workdir)
+    env = {**os.environ, "TOGGL_API_TOKEN": "sandbox-token", "PYTHONPATH": str(code)}
+    got = measured(cmd, env=env, cwd=code)
     if got["rc"] not in (0, 1):
-        raise RuntimeError(f"dry run failed ({got['rc']}): {got['stderr']}")
-    summary = json.loads(got["stdout"].strip().splitlines()[-1])
-    got["summary"] = summary
-    got["cmd"] = " ".join(["toggl-import", *cmd[3:]])
+        raise RuntimeError(f"dry run of {code} failed ({got['rc']}): {got['stderr']}")
+    got["summary"] = json.loads(got["stdout"].strip().splitlines()[-1])
+    got["cmd"] = f"(cd {code} && toggl-import {' '.join(cmd[3:])})"
     return got
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+
+def bench_size(path: Path, rows: int, sandbox: SandboxProcess, args: argparse.Namespace,
+               workdir: Path) -> dict[str, Any]:  # fmt: skip
+    """One size: ``--repeat`` rounds of read_csv, ours and each ``--against``, alternating."""
+    codes = {"ours": ROOT, **{f"against {d}": d.resolve() for d in args.against}}
+    base: list[dict[str, Any]] = []
+    runs: dict[tuple[str, float], list[dict[str, Any]]] = {(k, r): [] for k in codes for r in args.rate}
+    order = list(codes.items())
+    for turn in range(args.repeat):
+        base.append(measured([sys.executable, "-c", READ_CSV, str(path)]))
+        for rate in args.rate:  # the checkouts take turns at going first
+            for kind, code in order[turn % len(order) :] + order[: turn % len(order)]:
+                runs[kind, rate].append(dry_run(path, sandbox, rate, workdir, code))
+    fig: dict[str, Any] = {"rows": rows, "mib": round(path.stat().st_size / 2**20)}
+    fig["read_csv_s"] = _spread([r["s"] for r in base])
+    fig["read_csv_peak_mib"] = max(r["peak_mib"] for r in base)
+    fig["read_csv_cpu_s"] = _spread([r["cpu_s"] for r in base])
+    for (kind, rate), got in runs.items():
+        s = got[0]["summary"]
+        fig[f"{kind} --rate {rate:g}"] = {
+            "s": _spread([r["s"] for r in got]),
+            "ratio": _spread([r["s"] / b["s"] for r, b in zip(got, base, strict=True)]),
+            "peak_mib": max(r["peak_mib"] for r in got),
+            "cpu_s": _spread([r["cpu_s"] for r in got]),
+            "vs_ours": _spread([r["s"] / o["s"] for r, o in zip(runs["ours", rate], got, strict=True)]),
+            "runs_s": [round(r["s"], 2) for r in got],
+            "to_post": s["to_post"], "refused": s["refused"], "duplicate": s["duplicate"],
+            "requests_per_run": s["requests"], "cmd": got[0]["cmd"],
+        }  # fmt: skip
+    return fig
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--rate", type=float, nargs="+", default=[1.0, 1000.0],
-                        help="--rate values to run the dry run with (default: 1 and 1000)")
+    parser.add_argument("--rate", type=float, nargs="+", default=[1000.0],
+                        help="--rate values to run the dry run with (default: 1000)")
+    parser.add_argument("--against", type=Path, nargs="+", default=[], metavar="DIR",
+                        help="also run the dry run of these checkouts, alternating run by run")
     parser.add_argument("--out", type=Path, default=HERE / "out")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
@@ -171,58 +218,37 @@ def main(argv: list[str] | None = None) -> int:
                 if not path.exists():
                     subprocess.run([sys.executable, str(HERE / "make_timesheet.py"), str(rows),
                                     str(path)], check=True)  # fmt: skip
-                fig: dict[str, Any] = {"rows": rows, "mib": round(path.stat().st_size / 2**20)}
-                base = [measured([sys.executable, "-c", READ_CSV, str(path)])
-                        for _ in range(args.repeat)]  # fmt: skip
-                fig["read_csv_s"] = statistics.median(r["s"] for r in base)
-                fig["read_csv_inner_s"] = statistics.median(float(r["stdout"].split()[1]) for r in base)
-                fig["read_csv_peak_mib"] = max(r["peak_mib"] for r in base)
-                for rate in args.rate:
-                    before = sandbox.stats()["requests"]
-                    runs = [dry_run(path, sandbox, rate, workdir) for _ in range(args.repeat)]
-                    after = sandbox.stats()["requests"]
-                    s = runs[0]["summary"]
-                    posts = sum(n - before.get(k, 0) for k, n in after.items() if k.startswith("POST"))
-                    fig[f"rate_{rate:g}"] = {
-                        "s": statistics.median(r["s"] for r in runs),
-                        "peak_mib": max(r["peak_mib"] for r in runs),
-                        "ratio": statistics.median(r["s"] for r in runs) / fig["read_csv_s"],
-                        "to_post": s["to_post"], "refused": s["refused"], "duplicate": s["duplicate"],
-                        "requests_per_run": s["requests"], "posts": posts,
-                        "estimate_s": s["remaining_seconds"], "cmd": runs[0]["cmd"],
-                    }  # fmt: skip
+                fig = bench_size(path, rows, sandbox, args, workdir)
                 results.append(fig)
                 if not args.json:
-                    _print(fig, args.rate)
+                    _print(fig)
         finally:
             sandbox.stop()
     if args.json:
         print(json.dumps(results))
-    elif len(results) > 1:
-        _print_targets(results, args.rate)
     return 0
 
 
-def _print_targets(results: list[dict[str, Any]], rates: list[float]) -> None:
-    """The targets: ratio to read_csv <= 5 at the largest size, peak < 300 MiB and flat."""
-    first, last = results[0], results[-1]
-    for rate in rates:
-        a, b = first[f"rate_{rate:g}"], last[f"rate_{rate:g}"]
-        print(f"targets --rate {rate:g}: ratio at {last['rows']:,} rows {b['ratio']:.2f}x (<= 5), "
-              f"peak {b['peak_mib']:.0f} MiB (< 300), {b['peak_mib'] - a['peak_mib']:+.0f} MiB from "
-              f"{first['rows']:,} to {last['rows']:,} rows (flat)", flush=True)  # fmt: skip
+def _range(d: dict[str, float], fmt: str) -> str:
+    return f"{d['median']:{fmt}} ({d['min']:{fmt}}-{d['max']:{fmt}})"
 
 
-def _print(fig: dict[str, Any], rates: list[float]) -> None:
-    print(f"{fig['rows']:>9,} rows ({fig['mib']} MiB): read_csv {fig['read_csv_s']:.2f} s "
-          f"(of which read_csv itself {fig['read_csv_inner_s']:.2f} s), "
-          f"{fig['read_csv_peak_mib']:.0f} MiB peak", flush=True)  # fmt: skip
-    for rate in rates:
-        d = fig[f"rate_{rate:g}"]
-        print(f"    dry-run --rate {rate:g}: {d['s']:.2f} s, {d['peak_mib']:.0f} MiB peak, "
-              f"ratio {d['ratio']:.2f}x | would post {d['to_post']:,}, refused {d['refused']:,}, "
-              f"duplicates {d['duplicate']:,}, {d['requests_per_run']} requests, "
-              f"{d['posts']} POSTs, estimate {d['estimate_s']:,.0f} s", flush=True)  # fmt: skip
+def _print(fig: dict[str, Any]) -> None:
+    print(f"{fig['rows']:>9,} rows ({fig['mib']} MiB): read_csv {_range(fig['read_csv_s'], '.2f')} s, "
+          f"{fig['read_csv_peak_mib']:.0f} MiB peak, CPU {_range(fig['read_csv_cpu_s'], '.2f')} s",
+          flush=True)  # fmt: skip
+    for kind, d in fig.items():
+        if not isinstance(d, dict) or "ratio" not in d:
+            continue
+        mark = "ratio <= 3 and peak <= 200 MiB: " + (
+            "met" if d["ratio"]["median"] <= 3 and d["peak_mib"] <= 200 else "NOT met")
+        print(f"    {kind}: {_range(d['s'], '.2f')} s, ratio {_range(d['ratio'], '.2f')}x, "
+              f"{d['peak_mib']:.0f} MiB peak, CPU {_range(d['cpu_s'], '.2f')} s | would post "
+              f"{d['to_post']:,}, refused {d['refused']:,}, {d['requests_per_run']} requests | "
+              f"{mark}", flush=True)  # fmt: skip
+        if not kind.startswith("ours"):
+            print(f"      ours / this: {_range(d['vs_ours'], '.3f')}", flush=True)
+        print(f"      runs (s): {d['runs_s']}", flush=True)
         print(f"      $ {d['cmd']}", flush=True)
 
 

@@ -186,10 +186,10 @@ def sending(
 ) -> tuple[int, float]:
     """``mark_sending`` a batch, then record its outcomes (written with the next batch)."""
     _, durable, every = policy
-    saved = ledger_module.durable, ledger_file.CHECKPOINT_SECONDS
+    saved = ledger_module.durable, ledger_file.durability.CHECKPOINT_SECONDS
     if not durable:
         ledger_module.durable = _NoDurable  # type: ignore[assignment]
-    ledger_file.CHECKPOINT_SECONDS = every
+    ledger_file.durability.CHECKPOINT_SECONDS = every
     try:
         with Ledger.open(path, flush_rows=10**9, flush_seconds=3600) as ledger:
             ledger.start_run("bench", 1234567)
@@ -207,7 +207,7 @@ def sending(
             ledger.flush()
         return commits, elapsed
     finally:
-        ledger_module.durable, ledger_file.CHECKPOINT_SECONDS = saved
+        ledger_module.durable, ledger_file.durability.CHECKPOINT_SECONDS = saved
 
 
 def bench_sending(rows: Rows, repeat: int, cap: float, tmp: str) -> None:

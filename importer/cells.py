@@ -1,4 +1,4 @@
-"""Vectorised parsers of cell text: dates, times, date-times, durations, yes/no and tags.
+"""Vectorised parsers of cell text: dates, times, date-times, yes/no and tags (durations: ``durations``).
 
 Each parser takes an object array of ``str`` and returns numpy arrays aligned with it. Work is done
 once per *distinct* text (``pd.factorize``): the common shapes (``2026-03-05``, ``09:30:00``,
@@ -13,11 +13,8 @@ Dates: ``YYYY-MM-DD``, ``YYYY/MM/DD``, ``MM/DD/YYYY`` (Clockify), ``DD.MM.YYYY``
 refused, and ``weekday_conflict`` says why). Times: ``H:MM``, ``HH:MM:SS``, ``hh:mm[:ss] AM/PM``,
 fractions of a day (``0.375``). Date-times: a date and a time separated by ``T``, spaces or a comma
 (``Jan 20, 2023, 6:25 PM``), optionally with milliseconds, ``Z`` or an offset (``+02:00``,
-``+0200``, ``+02``), or an Excel serial with a fraction (``46086.375``).
-Durations: ``H:MM:SS``, ``H:MM``, decimal hours (``1.5``, ``1,5``; ``1,234.5`` and ``1.234,5`` are
-1234.5, and ``1,234`` reads as 1.234 only with ``decimal_comma``, being ``ambiguous`` elsewhere),
-and ``1h 30m`` / ``1h30`` / ``45m`` / ``2h`` / ``90 min`` / ``30s`` / ``1d 2h`` / ``1w`` (a day of
-``day_hours``, a week of 5 days). A plain number counts ``unit`` seconds (3600: hours).
+``+0200``, ``+02``), or an Excel serial with a fraction (``46086.375``). The machinery shared with
+``durations`` (distinct values, fixed-width shapes on code points) is in ``codepoints``.
 """
 
 from __future__ import annotations
@@ -28,7 +25,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+
+from .codepoints import Pattern, clock_ok, days_from_civil, distinct, spread, valid_date
+from .codepoints import points as code_points
 
 NO_DAY = np.iinfo(np.int64).min
 """``Moments.day`` of a cell without a date."""
@@ -39,8 +38,6 @@ EXCEL_EPOCH = 25569
 SERIAL_RANGE = (EXCEL_EPOCH, 73051)
 """Excel serials read as dates: 1970-01-01 up to 2099-12-31."""
 
-MAX_SECONDS = 10**12
-"""Anything longer is not a duration at all (``too_long`` is decided by the normaliser)."""
 
 
 @dataclass
@@ -58,131 +55,17 @@ class Moments:
     empty: np.ndarray
 
 
-@dataclass
-class Durations:
-    seconds: np.ndarray
-    """``int64`` seconds (0 where bad or empty)."""
-    bad: np.ndarray
-    """Not a duration, or ``ambiguous``."""
-    empty: np.ndarray
-    ambiguous: np.ndarray
-    """A number like ``1,234`` outside a ``decimal_comma`` file: thousands or a decimal comma."""
-
-
-# ---------------------------------------------------------------------------------------------
-# distinct values
-
-
-def _distinct(values: np.ndarray | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    values = np.asarray(values, dtype=object)
-    codes, uniques = pd.factorize(values)
-    return codes, np.asarray(uniques, dtype=object)
-
-
-def _spread(codes: np.ndarray, *arrays: np.ndarray) -> list[np.ndarray]:
-    return [a.take(codes) for a in arrays]
-
-
-# ---------------------------------------------------------------------------------------------
-# fixed-width fast paths: compare code points, no Python per value
-
-_CLASSES = {"d": None, "T": "T ", "s": "+-", "A": "AaPp", "M": "Mm"}
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    text: str
-
-    def match(self, points: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-        """Which rows have exactly this shape, and the numbers in its runs of ``d``."""
-        width = len(self.text)
-        ok = np.ones(len(points), dtype=bool)
-        if points.shape[1] <= width:
-            return ok & False, []
-        ok &= points[:, width] == 0
-        digits = points[:, :width].astype(np.int64) - 48
-        for i, char in enumerate(self.text):
-            allowed = _CLASSES.get(char, char)
-            if allowed is None:
-                ok &= (digits[:, i] >= 0) & (digits[:, i] <= 9)
-            else:
-                ok &= np.isin(points[:, i], [ord(c) for c in allowed])
-        fields = []
-        for run in re.finditer("d+", self.text):
-            value = np.zeros(len(points), dtype=np.int64)
-            for i in range(run.start(), run.end()):
-                value = value * 10 + digits[:, i]
-            fields.append(value)
-        return ok, fields
-
-
-def _points(uniques: np.ndarray, width: int) -> np.ndarray:
-    """``(n, width + 1)`` code points; longer text is cut, so it matches no pattern."""
-    if len(uniques) == 0:
-        return np.zeros((0, width + 1), dtype=np.uint32)
-    return uniques.astype(f"U{width + 1}").view(np.uint32).reshape(len(uniques), width + 1)
-
-
-def days_from_civil(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-    """Days since 1970-01-01 of proleptic Gregorian dates (H. Hinnant's algorithm)."""
-    y = y - (m <= 2)
-    era = np.floor_divide(y, 400)
-    yoe = y - era * 400
-    doy = (153 * ((m + 9) % 12) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-def utc_texts(seconds: np.ndarray) -> np.ndarray | None:
-    """``YYYY-MM-DDTHH:MM:SSZ`` (``U20``) of ``int64`` seconds since 1970-01-01T00:00:00Z, written
-    digit by digit (2x faster than ``np.datetime_as_string`` and a ``+ "Z"``); ``None`` when a
-    year is outside 1-9999, which that form cannot show."""
-    days, clock = np.divmod(seconds, 86400)
-    days = days + 719468  # the inverse of days_from_civil (H. Hinnant's civil_from_days)
-    era = np.floor_divide(days, 146097)
-    doe = days - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    month = np.where(mp < 10, mp + 3, mp - 9)
-    year = yoe + era * 400 + (month <= 2)
-    if len(year) and (year.min() < 1 or year.max() > 9999):
-        return None
-    out = np.empty((len(seconds), 20), dtype=np.uint32)
-    out[:] = _ISO_TEMPLATE
-    hour, rest = np.divmod(clock, 3600)
-    fields = (year, month, doy - (153 * mp + 2) // 5 + 1, hour, rest // 60, rest % 60)
-    for at, width, value in zip((0, 5, 8, 11, 14, 17), (4, 2, 2, 2, 2, 2), fields, strict=True):
-        for k in range(width):
-            out[:, at + width - 1 - k] = 48 + value // 10**k % 10
-    return out.view("U20").reshape(-1)
-
-
-_ISO_TEMPLATE = np.array([ord(c) for c in "0000-00-00T00:00:00Z"], dtype=np.uint32)
-
-
-def valid_date(y: np.ndarray, m: np.ndarray, d: np.ndarray) -> np.ndarray:
-    leap = ((y % 4 == 0) & (y % 100 != 0)) | (y % 400 == 0)
-    month_days = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
-    ok = (y >= 1) & (y <= 9999) & (m >= 1) & (m <= 12) & (d >= 1)
-    last = month_days[np.clip(m, 0, 12)] + ((m == 2) & leap)
-    return ok & (d <= last)
-
-
-def _clock_ok(h: np.ndarray, mi: np.ndarray, s: np.ndarray) -> np.ndarray:
-    return (h < 24) & (mi < 60) & (s < 60)
-
-
 # ---------------------------------------------------------------------------------------------
 # dates, times and date-times
 
 
 def parse_moments(values: np.ndarray | Sequence[str]) -> Moments:
     """Read every cell as a date, a time of day, or a date-time with or without offset."""
-    codes, uniques = _distinct(values)
+    codes, uniques = distinct(values)
     day, tod, offset, ok = _moments_of(uniques)
     empty_u = uniques == ""
     bad_u = ~ok & ~empty_u
-    day, tod, offset, bad, empty = _spread(codes, day, tod, offset, bad_u, empty_u)
+    day, tod, offset, bad, empty = spread(codes, day, tod, offset, bad_u, empty_u)
     return Moments(day, tod, offset, bad, empty)
 
 
@@ -194,7 +77,7 @@ def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     offset = np.full(n, NO_OFFSET, dtype=np.int64)
     ok = np.zeros(n, dtype=bool)
     todo = np.flatnonzero(u != "")
-    points = _points(u, min(_WIDEST, max(map(len, u[todo]), default=0)))
+    points = code_points(u, min(_WIDEST, max(map(len, u[todo]), default=0)))
     ends = (points == 0).argmax(axis=1)  # each text's length (0 if cut: it matches no shape)
     for shape in _FAST:
         fits = ends[todo] == len(shape.pattern.text)
@@ -210,7 +93,7 @@ def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
             day[where] = days_from_civil(y, m, d)
         if shape.clock:
             h, mi, sec = (f[i] if i < len(f) else np.zeros_like(f[0]) for i in shape.clock)
-            good &= _clock_ok(h, mi, sec)
+            good &= clock_ok(h, mi, sec)
             if shape.ampm:
                 good &= (h >= 1) & (h <= 12)
                 pm = np.isin(points[where, shape.ampm], [ord("P"), ord("p")])
@@ -241,7 +124,7 @@ def _moments_of(u: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
 class _Shape:
     """A fixed-width text shape, and which of its runs of digits are what."""
 
-    pattern: _Pattern
+    pattern: Pattern
     date: tuple[int, ...] = ()
     """Fields of (year, month, day)."""
     clock: tuple[int, ...] = ()
@@ -258,21 +141,21 @@ class _Shape:
 
 _YMD, _HMS = (0, 1, 2), (3, 4, 5)
 _FAST = [
-    _Shape(_Pattern("dddd-dd-dd"), _YMD),
-    _Shape(_Pattern("dd:dd:dd"), (), (0, 1, 2)),
-    _Shape(_Pattern("dd:dd"), (), (0, 1, 2)),
-    _Shape(_Pattern("dd/dd/dddd"), (2, 0, 1)),
-    _Shape(_Pattern("dd.dd.dddd"), (2, 1, 0)),
-    _Shape(_Pattern("dd:dd:dd AM"), (), (0, 1, 2), ampm=9),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd"), _YMD, _HMS),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd"), _YMD, (3, 4, 5)),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:ddZ"), _YMD, _HMS, sign=-1),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:ddsdd:dd"), _YMD, _HMS, sign=19, offset=(6, 7)),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:ddsdddd"), _YMD, _HMS, sign=19, offset=(6,)),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.ddd"), _YMD, _HMS, millis=6),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.dddZ"), _YMD, _HMS, millis=6, sign=-1),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.dddsdd:dd"), _YMD, _HMS, millis=6, sign=23, offset=(7, 8)),
-    _Shape(_Pattern("dddd-dd-ddTdd:dd:dd.dddsdddd"), _YMD, _HMS, millis=6, sign=23, offset=(7,)),
+    _Shape(Pattern("dddd-dd-dd"), _YMD),
+    _Shape(Pattern("dd:dd:dd"), (), (0, 1, 2)),
+    _Shape(Pattern("dd:dd"), (), (0, 1, 2)),
+    _Shape(Pattern("dd/dd/dddd"), (2, 0, 1)),
+    _Shape(Pattern("dd.dd.dddd"), (2, 1, 0)),
+    _Shape(Pattern("dd:dd:dd AM"), (), (0, 1, 2), ampm=9),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:dd"), _YMD, _HMS),
+    _Shape(Pattern("dddd-dd-ddTdd:dd"), _YMD, (3, 4, 5)),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:ddZ"), _YMD, _HMS, sign=-1),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:ddsdd:dd"), _YMD, _HMS, sign=19, offset=(6, 7)),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:ddsdddd"), _YMD, _HMS, sign=19, offset=(6,)),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:dd.ddd"), _YMD, _HMS, millis=6),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:dd.dddZ"), _YMD, _HMS, millis=6, sign=-1),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:dd.dddsdd:dd"), _YMD, _HMS, millis=6, sign=23, offset=(7, 8)),
+    _Shape(Pattern("dddd-dd-ddTdd:dd:dd.dddsdddd"), _YMD, _HMS, millis=6, sign=23, offset=(7,)),
 ]
 _WIDEST = max(len(shape.pattern.text) for shape in _FAST)
 """Texts are compared up to this many characters (longer ones go to the regexes)."""
@@ -433,128 +316,6 @@ def _serial(value: float) -> tuple[int, int, int] | None:
 
 
 # ---------------------------------------------------------------------------------------------
-# durations
-
-
-def parse_durations(
-    values: np.ndarray | Sequence[str],
-    *,
-    decimal_comma: bool = False,
-    day_hours: float = 8.0,
-    unit: int = 3600,
-) -> Durations:
-    """Read every cell as a length of time, in whole seconds (see the module docstring)."""
-    codes, uniques = _distinct(values)
-    seconds = np.zeros(len(uniques), dtype=np.int64)
-    empty_u = uniques == ""
-    todo = np.flatnonzero(~empty_u)
-    hit, fields = _Pattern("dd:dd:dd").match(_points(uniques[todo], 8))
-    ok = np.zeros(len(uniques), dtype=bool)
-    ambiguous = np.zeros(len(uniques), dtype=bool)
-    if hit.any():
-        h, mi, sec = (f[hit] for f in fields)
-        good = (mi < 60) & (sec < 60)
-        seconds[todo[hit][good]] = (h * 3600 + mi * 60 + sec)[good]
-        ok[todo[hit][good]] = True
-    for i in todo[~hit]:
-        found = _duration(uniques[i], decimal_comma, day_hours, unit)
-        if isinstance(found, _Ambiguous):
-            ambiguous[i] = True
-        elif found is not None:
-            seconds[i], ok[i] = found, True
-    seconds, bad, empty, ambiguous = _spread(codes, seconds, ~ok & ~empty_u, empty_u, ambiguous)
-    return Durations(seconds, bad, empty, ambiguous)
-
-
-_CLOCK_DURATION = re.compile(r"(\d+):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?")
-_DECIMAL = re.compile(r"\d+(?:\.\d*)?|\.\d+")
-_COMMA_DECIMAL = re.compile(r"\d*,\d+")
-_THOUSANDS_OR_DECIMAL = re.compile(r"\d{1,3},\d{3}")
-_GROUPED = (  # a thousands separator, and the other one for the decimals: 1,234.5 and 1.234,5
-    (re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?"), ","),
-    (re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d+)?"), "."),
-)
-_UNITS = re.compile(
-    r"(?:(?P<w>\d+(?:[.,]\d+)?)\s*w(?:ee)?(?:ks?)?\.?)?\s*"
-    r"(?:(?P<d>\d+(?:[.,]\d+)?)\s*d(?:ays?)?\.?)?\s*"
-    r"(?:(?P<h>\d+(?:[.,]\d+)?)\s*h(?:ours?|rs?)?\.?)?\s*"
-    r"(?:(?P<m>\d+(?:[.,]\d+)?)\s*m(?:in(?:ute)?s?)?\.?)?\s*"
-    r"(?:(?P<s>\d+)\s*s(?:ec(?:ond)?s?)?\.?)?",
-    re.IGNORECASE,
-)
-WEEK_DAYS = 5
-"""Days of a week in ``1w`` (Jira's working week)."""
-
-_HOURS_THEN_MINUTES = re.compile(r"(\d+)\s*h(?:ours?|rs?)?\.?\s*(\d{1,2})", re.IGNORECASE)
-
-
-class _Ambiguous:
-    """What ``_duration`` gives for ``1,234`` outside a ``decimal_comma`` file."""
-
-
-AMBIGUOUS = _Ambiguous()
-
-
-def duration(
-    text: str, *, decimal_comma: bool = False, day_hours: float = 8.0, unit: int = 3600
-) -> int | None:
-    """Seconds of one duration cell, or ``None`` when it is unreadable (or ambiguous)."""
-    found = _duration(text, decimal_comma, day_hours, unit)
-    return None if isinstance(found, _Ambiguous) else found
-
-
-def _duration(text: str, decimal_comma: bool, day_hours: float, unit: int) -> int | _Ambiguous | None:
-    text = text.strip()
-    if not text or len(text) > 40:
-        return None
-    m = _CLOCK_DURATION.fullmatch(text)
-    if m:
-        hours, minutes, seconds = int(m[1]), int(m[2]), int(m[3] or 0)
-        if minutes > 59 or seconds > 59:
-            return None
-        extra = int(float("0." + m[4]) >= 0.5) if m[4] else 0
-        return _round(hours * 3600 + minutes * 60 + seconds + extra)
-    number = plain_number(text, decimal_comma=decimal_comma)
-    if isinstance(number, _Ambiguous):
-        return number
-    if number is not None:
-        return _round(number * unit)
-    m = _HOURS_THEN_MINUTES.fullmatch(text)
-    if m:  # "1h30", "1 h 30": the minutes' unit left out, as people write it
-        return _round(int(m[1]) * 3600 + int(m[2]) * 60) if int(m[2]) < 60 else None
-    m = _UNITS.fullmatch(text)
-    if m and any(m.group(k) for k in "wdhms"):
-        total = 0.0
-        day = day_hours * 3600
-        for name, factor in (("w", WEEK_DAYS * day), ("d", day), ("h", 3600), ("m", 60), ("s", 1)):
-            if m[name]:
-                total += float(m[name].replace(",", ".")) * factor
-        return _round(total)
-    return None
-
-
-def plain_number(text: str, *, decimal_comma: bool = False) -> float | _Ambiguous | None:
-    """A number without a unit: ``1.5``, ``1,5``, ``1,234.5``, ``1.234,5``, ``1,234,567``;
-    ``AMBIGUOUS`` for ``1,234`` unless ``decimal_comma``; ``None`` when it is none."""
-    if _DECIMAL.fullmatch(text):
-        return float(text)
-    if _COMMA_DECIMAL.fullmatch(text):
-        if not decimal_comma and _THOUSANDS_OR_DECIMAL.fullmatch(text):
-            return AMBIGUOUS
-        return float(text.replace(",", "."))
-    for pattern, thousands in _GROUPED:
-        if pattern.fullmatch(text):
-            return float(text.replace(thousands, "").replace(",", "."))
-    return None
-
-
-def _round(value: float) -> int | None:
-    if not value < MAX_SECONDS:
-        return None
-    return int(value + 0.5)
-
-
-# ---------------------------------------------------------------------------------------------
 # yes/no and tags
 
 _TRUE = frozenset({"yes", "true", "y", "1", "ja", "wahr", "oui", "vrai", "sí", "si", "verdadero",
@@ -565,17 +326,17 @@ _FALSE = frozenset({"no", "false", "n", "0", "", "nein", "falsch", "non", "faux"
 def parse_bools(values: np.ndarray | Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """``(value, bad)``: yes/no, true/false, y/n, 1/0 in any case, and the yes and no of the
     languages ``generic`` reads headers in (ja/nein, oui/non, sí/no, sim/não); empty is false."""
-    codes, uniques = _distinct(values)
+    codes, uniques = distinct(values)
     lowered = [u.strip().casefold() for u in uniques]
     value = np.array([v in _TRUE for v in lowered], dtype=bool)
     bad = np.array([v not in _TRUE and v not in _FALSE for v in lowered], dtype=bool)
-    value, bad = _spread(codes, value, bad)
+    value, bad = spread(codes, value, bad)
     return value, bad
 
 
 def split_tags(values: np.ndarray | Sequence[str]) -> np.ndarray:
     """One tuple of tag names per cell: comma-separated, trimmed, empty ones dropped."""
-    codes, uniques = _distinct(values)
+    codes, uniques = distinct(values)
     tags = np.empty(len(uniques), dtype=object)
     tags[:] = [tuple(t for t in (p.strip() for p in u.split(",")) if t) for u in uniques]
     return tags.take(codes)

@@ -166,6 +166,26 @@ class LedgerReads:
             params = (*params, *files)
         return self._pages(where, params)
 
+    @_translated
+    def keys_elsewhere(self, source: str, keys: Sequence[str]) -> dict[str, int]:
+        """Of these ``--key`` values, how many the ledger holds live under *other* sources, by
+        source (a nightly file run without ``--source``: its name is not last night's)."""
+        found: dict[str, int] = {}
+        live = "state IN ('created', 'updating', 'deleting') AND source != ?"
+        for r in self._select_in(live, "key", keys, (source,)):
+            other = row_record(r[1:]).source or ""
+            found[other] = found.get(other, 0) + 1
+        return found
+
+    @_translated
+    def names_of(self, column: str) -> list[str]:
+        """The distinct ``file`` or ``source`` names of the ledger's rows, sorted."""
+        if column not in ("file", "source"):
+            raise ValueError(f"no such name column: {column!r}")
+        self._flush_before_read()
+        sql = f"SELECT DISTINCT {column} FROM rows WHERE {column} IS NOT NULL ORDER BY {column}"
+        return [r[0] for r in self.conn.execute(sql)]
+
     def rows_for_report(self, run_id: int | None = None) -> Iterator[RowRecord]:
         """Every row (or those last written by ``run_id``), in the order they were first added."""
         if run_id is None:

@@ -81,6 +81,10 @@ def row_record(r: Sequence[Any]) -> RowRecord:
     return RowRecord(r[0], r[1], r[2], RowStatus(r[3]), *r[4:])
 
 
+EXPORTED_TO = "written to a Toggl CSV import file"
+"""The message of an ``exported`` row, followed by ``: FILE`` (the file it went to)."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     """One run as ``status --runs`` shows it."""
@@ -147,9 +151,10 @@ class Outcome(NamedTuple):
         return cls(fingerprint, RowStatus.IN_DOUBT, http_status=http_status, message=message)
 
     @classmethod
-    def exported(cls, fingerprint: str) -> Outcome:
-        """Written to a Toggl CSV import file: read back before it is ever posted."""
-        return cls(fingerprint, RowStatus.EXPORTED, message="written to a Toggl CSV import file")
+    def exported(cls, fingerprint: str, file: str | None = None) -> Outcome:
+        """Written to a Toggl CSV import file (``file``, kept in the message): read back before it
+        is ever posted."""
+        return cls(fingerprint, RowStatus.EXPORTED, message=f"{EXPORTED_TO}: {file}" if file else EXPORTED_TO)
 
     @classmethod
     def pending(cls, fingerprint: str, message: str | None = None) -> Outcome:

@@ -14,12 +14,17 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from . import messages
-from .cells import duration
+from .cells import parse_moments
 from .config import Settings
-from .normalize import DATE_FIELDS, SLASHED, check_only_email, first_of, slash_evidence
-from .presets import HeaderHints, Mapping, detect
-from .reader import RawChunk, iter_chunks, read_header
+from .durations import duration
+from .header import HeaderHints
+from .presets import Mapping, detect
+from .reader import DEFAULT_CHUNKSIZE, RawChunk, iter_chunks, read_header
+from .rowtimes import check_only_email
+from .slashdates import DATE_FIELDS, SLASHED, first_of, slash_evidence
 
 
 def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
@@ -30,7 +35,7 @@ def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
     hints = HeaderHints.of(settings)
     for path in files:
         header = read_header(path, display_name=str(path), hints=hints)
-        mapping = detect(header, settings.preset, settings.column_map, file=str(path))
+        mapping = detect(header, settings.preset, settings.columns, file=str(path))
         check_only_email(mapping, header, settings.only_email, str(path))  # a rule: before any note
         start = settings.default_start_time.strftime("%H:%M")
         notes = [*header.notes(str(path)), *mapping.notes(header, start)]
@@ -44,6 +49,7 @@ def notes_before_run(files: list[Path], settings: Settings) -> list[str]:
             found = [
                 _date_note(frame, mapping, settings.date_order) if settings.date_order != "dmy" else None,
                 _duration_note(chunk, mapping),
+                _no_start_note(chunk, mapping, start),
             ]
             notes += [note for note in found if note]
         out.extend(f"{path}: {note}" for note in notes)
@@ -87,6 +93,42 @@ def _date_note(frame: Any, mapping: Any, order: str) -> str | None:
                 return messages.dates_day_first(example, as_read)
             return messages.dates_month_first(example, as_read)
     return None
+
+
+SHOWN_ROWS = 5
+"""Row numbers a note names before it says ``...``."""
+
+
+def _no_start_note(chunk: RawChunk, mapping: Mapping, default_start: str) -> str | None:
+    """Rows whose start cell holds no time though the file has a start column: ``normalize``
+    starts them at ``default_start_time`` (after the person's previous row of the day) as it does
+    with no start column -- rows with a date and a length, no time and no end (a cell it cannot
+    read is refused, not started at 09:00)."""
+    frame, columns = chunk.frame, mapping.columns
+
+    def cells(*fields: str) -> list[np.ndarray]:
+        return [frame[columns[f]].to_numpy(dtype=object) for f in fields if columns.get(f) in frame.columns]
+
+    times, length = cells("start_time", "start"), cells("duration")
+    if not times or not length:
+        return None  # no start column (its own note), or no length: such rows are refused
+    timed = np.zeros(len(frame), dtype=bool)
+    for values in times:
+        found = parse_moments(values)
+        timed |= (found.tod >= 0) | found.bad
+    dated = np.zeros(len(frame), dtype=bool)
+    for values in cells("start_date", "start"):
+        dated |= values != ""
+    ended = np.zeros(len(frame), dtype=bool)
+    for values in cells("end_time", "end"):
+        ended |= values != ""
+    rows = chunk.rows[dated & ~timed & ~ended & (length[0] != "")]
+    if not len(rows):
+        return None
+    column = columns.get("start_time") or columns["start"]
+    of_first = len(frame) if len(frame) >= DEFAULT_CHUNKSIZE else None
+    return messages.rows_without_start_time(len(rows), rows[:SHOWN_ROWS].tolist(), len(rows) > SHOWN_ROWS,
+                                            column, default_start, of_first)  # fmt: skip
 
 
 _TWO_DECIMALS = re.compile(r"(\d+)[.,](\d\d)")

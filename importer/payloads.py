@@ -39,30 +39,21 @@ For each chunk:
 from __future__ import annotations
 
 import functools
-import hashlib
-import json
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from pydantic import ValidationError
 
 from . import messages
+from .bodies import SAMPLE_START, SharedParts, bodies_of, body_at, canonical_texts, exact, validate_whole
 from .duplicates import FirstSeen
-from .keys import canonical, canonical_columns, fingerprint_texts
-from .models import (
-    MAX_DESCRIPTION_CHARS,
-    MAX_DURATION_SECONDS,
-    TIME_ENTRY_CREATE_LIST,
-    RowError,
-    TimeEntryCreate,
-)
+from .keys import canonical, fingerprint_texts
+from .models import MAX_DESCRIPTION_CHARS, MAX_DURATION_SECONDS, RowError, TimeEntryCreate
 from .normalize import NormalizedChunk
-from .resolve import Missing, Resolver, ToCreate, TripleResult, Unresolved
-
-VALIDATION_BATCH = 512
+from .planned import Bodies, DoneRow, PlanChunk, PlannedRow, source_keys
+from .resolve import Missing, Resolver, ToCreate, Unresolved
+from .rowids import ChunkIds, RowIds
 
 DoneLookup = Callable[[list[str]], Mapping[str, Any]]
 """Source keys → ledger records of rows already created (``Ledger.created_sources``)."""
@@ -80,135 +71,9 @@ FIELD_SOURCES: dict[str, tuple[str, ...]] = {
 }
 """Payload field → the mapping fields whose column feeds it (the first one the file has wins)."""
 
-FAKE_ID_BASE = 1 << 62
-"""Where the ids stand in for names not created yet start: positive (the model checks ids as
-usual) and far above any id Toggl gives, so a fingerprint with one never equals a real entry's."""
-_ID_OF = {"project": "project_id", "task": "task_id"}
-"""The body field that holds the id of a kind of name ``--create-missing`` creates."""
-
-_SAMPLE_START = "2026-01-01T00:00:00Z"
 _ROW_BITS = 32
 """What the run has seen is keyed to a *place*: file number << 32 | spreadsheet row."""
 _ROW_MASK = (1 << _ROW_BITS) - 1
-_SOURCE_JSON = json.JSONEncoder(ensure_ascii=False)  # == json.dumps(..., ensure_ascii=False)
-
-
-class PlannedRow:
-    """One row that becomes a request: where it came from, its body and its keys.
-
-    ``body`` is made when first read, for all the rows of its chunk at once (``_Bodies``): a dry
-    run never reads it, a real run reads it as it adds the rows to the ledger. Not frozen (it
-    would cost ~0.5 µs a row more to build); treat it as read-only.
-
-    ``creates`` is set only by a dry run with ``--create-missing``, on a row that needs names the
-    real run creates first: kind → name (``client``, ``project``, ``task``; only those created).
-    Its ``body`` then has ``null`` for the ids not known yet, and ``fingerprint`` is made with
-    stand-in ids (equal for rows that will get equal ids). A real run creates them before it
-    plans the row, so there ``creates`` is always ``None``.
-    """
-
-    __slots__ = ("_at", "_bodies", "_body", "creates", "duplicate_in", "duplicate_of", "file",
-                 "fingerprint", "row", "source")  # fmt: skip
-
-    def __init__(
-        self,
-        file: str,
-        row: int,
-        body: dict[str, Any] | None,
-        fingerprint: str,
-        source: str,
-        duplicate_of: int | None = None,
-        duplicate_in: str | None = None,
-        bodies: _Bodies | None = None,
-        at: int = 0,
-        creates: dict[str, str] | None = None,
-    ) -> None:
-        self.file = file
-        self.row = row
-        self._body = body
-        self.fingerprint = fingerprint
-        self.source = source
-        self.duplicate_of = duplicate_of
-        """Spreadsheet row of the earlier row of this run with the same content, if any."""
-        self.duplicate_in = duplicate_in
-        """The file of that earlier row (it may be another file of the run)."""
-        self._bodies = bodies
-        """Where ``body`` comes from while it is ``None``: ``bodies[at]``."""
-        self._at = at
-        self.creates = creates
-
-    @property
-    def body(self) -> dict[str, Any]:
-        body = self._body
-        if body is None:
-            assert self._bodies is not None
-            body = self._bodies[self._at]
-            if self.creates:
-                body = _unknown_ids(body, self.creates)
-            self._body = body
-            self._bodies = None  # the chunk's bodies live while a row has not read its own
-        return body
-
-    def __repr__(self) -> str:
-        return (f"PlannedRow(file={self.file!r}, row={self.row!r}, fingerprint={self.fingerprint!r}, "
-                f"duplicate_of={self.duplicate_of!r}, duplicate_in={self.duplicate_in!r}, "
-                f"creates={self.creates!r})")  # fmt: skip
-
-
-class _Bodies:
-    """The create bodies of the planned rows of a chunk: made by ``make()`` when one is first
-    read (or given)."""
-
-    __slots__ = ("_bodies", "_make")
-
-    def __init__(self, bodies: Callable[[], list[dict[str, Any]]] | list[dict[str, Any]]) -> None:
-        self._make = bodies if callable(bodies) else None
-        self._bodies = None if callable(bodies) else bodies
-
-    def __getitem__(self, at: int) -> dict[str, Any]:
-        if self._bodies is None:
-            assert self._make is not None
-            self._bodies, self._make = self._make(), None
-        return self._bodies[at]
-
-
-@dataclass(frozen=True, slots=True)
-class DoneRow:
-    """A row the ledger holds as created by an earlier run."""
-
-    file: str
-    row: int
-    entry_id: int | None
-    fingerprint: str = ""
-    """The ledger row's key (its content fingerprint)."""
-    key: str | None = None
-    """The ledger row's ``--key`` value, if it has one."""
-
-
-@dataclass
-class PlanChunk:
-    rows: list[PlannedRow]
-    errors: list[RowError]
-    done: list[DoneRow] = field(default_factory=list)
-
-
-def source_keys(chunk: NormalizedChunk, workspace_id: int) -> list[str]:
-    """Content keys of the rows before resolution: names, not ids."""
-    encode, out = _SOURCE_JSON.encode, []
-    for values in zip(
-        chunk.email.tolist(),
-        chunk.start.tolist(),
-        chunk.duration.tolist(),
-        chunk.description.tolist(),
-        chunk.client.tolist(),
-        chunk.project.tolist(),
-        chunk.task.tolist(),
-        chunk.tags.tolist(),
-        strict=True,
-    ):
-        raw = encode([workspace_id, *values[:-1], sorted(values[-1])])
-        out.append(hashlib.blake2b(raw.encode(), digest_size=16).hexdigest())
-    return out
 
 
 class Planner:
@@ -232,13 +97,10 @@ class Planner:
         """The file of each reading of the run (a file given twice is read twice)."""
         self._current: dict[str, tuple[int, int]] = {}
         """File → (its reading now, the last row planned in it)."""
-        self._triples: dict[tuple[Any, ...], Any] = {}
-        self._emails: dict[Any, Any] = {}
-        """What each distinct (client, project, task) and email resolved to, for later chunks."""
-        self._fakes: dict[ToCreate, int] = {}
-        """The id standing in for each name to create (``FAKE_ID_BASE`` + n)."""
-        self._parts: dict[Hashable, bool] = {}
-        """Shared parts of bodies (see ``_check_parts``) → valid through the model or not."""
+        self._ids = ChunkIds(resolver)
+        """Names → ids, per distinct value, for the run (``rowids.ChunkIds``)."""
+        self._shared = SharedParts(created_with, workspace_id)
+        """Shared parts of bodies → valid through the model or not (``bodies.SharedParts``)."""
 
     @property
     def seen_nbytes(self) -> int:
@@ -278,7 +140,7 @@ class Planner:
         if keys is not None and done is not None:
             todo = self._set_aside_done(chunk.file, base, rows, keys, done(keys), finished, repeated)
         todo = self._long_descriptions(chunk, todo, rows, errors)
-        ids = await self._resolve(chunk, todo, rows, errors)
+        ids = await self._ids.resolve(chunk, todo, rows, errors, self.column)
         checked = self._checked(chunk, ids, rows, errors)
         creates = await self._settle(ids, checked, chunk.file, rows, errors)
         index, bodies, hashes = self._built(checked)
@@ -349,70 +211,6 @@ class Planner:
         place = int(place)
         return place & _ROW_MASK, self._readings[place >> _ROW_BITS]
 
-    # -- resolution ------------------------------------------------------------------------------
-    async def _resolve(
-        self, chunk: NormalizedChunk, todo: np.ndarray, rows: list[int], errors: list[RowError]
-    ) -> _Ids:
-        """Ids of the rows ``todo`` whose names resolve; the others are refused into ``errors``.
-
-        Names are looked up per distinct (client, project, task) and email (``pandas.factorize``
-        finds them without a Python loop over the rows) and mapped back onto the rows by code.
-        """
-        n = len(todo)
-        none = np.full(n, None, dtype=object)
-        if self._resolver is None or n == 0:
-            return _Ids(todo, none, none, none)
-        triple_codes, triples = _distinct(chunk.client[todo], chunk.project[todo], chunk.task[todo])
-        email_codes, emails = _distinct(chunk.email[todo])
-        new_triples = [t for t in triples if t not in self._triples]
-        new_emails = [e for (e,) in emails if e not in self._emails]
-        if new_triples or new_emails:
-            by_triple, by_email = await self._resolver.resolve_many(new_triples, new_emails)
-            self._triples.update(by_triple)
-            self._emails.update(by_email)
-        results = [self._triples[t] for t in triples]
-        users = [self._emails[email] for (email,) in emails]
-        problem = np.array([isinstance(r, Unresolved) for r in results])[triple_codes]
-        problem |= np.array([isinstance(u, Unresolved) for u in users])[email_codes]
-        for j in np.flatnonzero(problem).tolist():
-            got, user = results[triple_codes[j]], users[email_codes[j]]
-            why = got if isinstance(got, Unresolved) else user
-            assert isinstance(why, Unresolved)
-            errors.append(
-                RowError(
-                    file=chunk.file,
-                    row=rows[todo[j]],
-                    column=self.column(why.column),
-                    message=why.message,
-                    reason=why.reason,
-                )
-            )
-        keep = ~problem
-        kept_codes = triple_codes[keep]
-        ok = [self._pair(r) for r in results]
-        project_ids = _objects([p for p, _ in ok])[kept_codes]
-        task_ids = _objects([t for _, t in ok])[kept_codes]
-        user_ids = _objects([None if isinstance(u, Unresolved) else u for u in users])
-        missing = None
-        if any(isinstance(r, Missing) for r in results):  # --create-missing: a name is new
-            missing = _objects([r if isinstance(r, Missing) else None for r in results])[kept_codes]
-        return _Ids(todo[keep], project_ids, task_ids, user_ids[email_codes[keep]], missing)
-
-    def _pair(self, result: TripleResult) -> tuple[int | None, int | None]:
-        """(project_id, task_id) of a triple's result: fake ids for names to create."""
-        if isinstance(result, Unresolved):
-            return (None, None)
-        if isinstance(result, Missing):
-            project, task = result.project, result.task
-            return (
-                self._fake(project) if isinstance(project, ToCreate) else project,
-                None if task is None else self._fake(task),
-            )
-        return result
-
-    def _fake(self, name: ToCreate) -> int:
-        return self._fakes.setdefault(name, FAKE_ID_BASE + len(self._fakes))
-
     def _long_descriptions(
         self, chunk: NormalizedChunk, todo: np.ndarray, rows: list[int], errors: list[RowError]
     ) -> np.ndarray:
@@ -434,7 +232,7 @@ class Planner:
 
     # -- bodies, validation, fingerprints --------------------------------------------------------
     def _checked(
-        self, chunk: NormalizedChunk, ids: _Ids, rows: list[int], errors: list[RowError]
+        self, chunk: NormalizedChunk, ids: RowIds, rows: list[int], errors: list[RowError]
     ) -> _Checked:
         """The resolved rows validated: those the model refuses go to ``errors`` with its message
         and the file's column; the others are kept, with the columns their bodies and keys are
@@ -444,12 +242,12 @@ class Planner:
             return _Checked([], (), None, None, set())
         starts = chunk.start_text()[todo]
         durations = chunk.duration[todo]
-        suspect = (np.char.str_len(starts) != len(_SAMPLE_START)) | (durations < 0)
+        suspect = (np.char.str_len(starts) != len(SAMPLE_START)) | (durations < 0)
         suspect |= durations > MAX_DURATION_SECONDS
         tags = chunk.tags[todo].tolist()
         billable = chunk.billable[todo].tolist() if chunk.billable is not None else [False] * len(todo)
         pids, tids, uids = ids.project_ids.tolist(), ids.task_ids.tolist(), ids.user_ids.tolist()
-        bad = self._check_parts(set(zip(pids, tids, strict=True)), set(uids), set(tags), any(billable))
+        bad = self._shared.check(set(zip(pids, tids, strict=True)), set(uids), set(tags), any(billable))
         if bad & {("constants", self._created_with, self._wid), ("billable", True)}:
             suspect[:] = True  # every row has them (billable: those with it; all go whole anyway)
         elif bad:  # rare: a resolved id or a tag set the model refuses; those rows go whole
@@ -466,16 +264,16 @@ class Planner:
         index = todo.tolist()
         slow = np.flatnonzero(suspect).tolist()
         trusted = np.flatnonzero(~suspect)
-        if trusted.size and not _exact(_body(args, int(trusted[0]))):
+        if trusted.size and not exact(body_at(args, int(trusted[0]))):
             slow = list(range(len(index)))  # the bodies built here are not to_body()'s: all whole
         if not slow:
             return _Checked(index, args, None, None, set())
-        bodies = _bodies(*args)
+        bodies = bodies_of(*args)
         kept = self._whole(index, bodies, slow, chunk.file, rows, errors)
         return _Checked(index, args, kept, bodies, set(slow))
 
     async def _settle(
-        self, ids: _Ids, checked: _Checked, file: str, rows: list[int], errors: list[RowError]
+        self, ids: RowIds, checked: _Checked, file: str, rows: list[int], errors: list[RowError]
     ) -> dict[int, dict[str, str]]:
         """Create the names that the valid rows need (``--create-missing``), once each, and put
         their ids in place of the fake ones; a row whose name Toggl refuses to create is refused.
@@ -528,11 +326,11 @@ class Planner:
         place = {j: at for at, j in enumerate(final)} if creates else {}
         return {place[j]: names for j, names in creates.items()}
 
-    def _built(self, checked: _Checked) -> tuple[list[int], _Bodies, list[str]]:
+    def _built(self, checked: _Checked) -> tuple[list[int], Bodies, list[str]]:
         """Indices in the chunk, bodies (made when first read) and fingerprints of the rows kept,
         in order."""
         if not checked.index:
-            return [], _Bodies([]), []
+            return [], Bodies([]), []
         created_with, wid, *columns = checked.args
         kept, bodies = checked.kept, checked.bodies
         if bodies is None:  # the fast path: every body comes from the columns, when first read
@@ -540,16 +338,16 @@ class Planner:
             if kept is not None:  # (rows whose name Toggl refused to create are left out)
                 args = (created_with, wid, *([column[j] for j in kept] for column in columns))
                 index = [index[j] for j in kept]
-            texts = _texts(self._wid, args[2:9], lambda j: _body(args, j))
-            return index, _Bodies(functools.partial(_bodies, *args)), fingerprint_texts(texts)
+            texts = canonical_texts(self._wid, args[2:9], lambda j: body_at(args, j))
+            return index, Bodies(functools.partial(bodies_of, *args)), fingerprint_texts(texts)
         assert kept is not None
         whole = checked.whole
         fast = [j for j in kept if j not in whole]
         fast_columns = [[column[j] for j in fast] for column in columns[:7]]
-        fast_texts = iter(_texts(self._wid, fast_columns, lambda k: bodies[fast[k]]))
+        fast_texts = iter(canonical_texts(self._wid, fast_columns, lambda k: bodies[fast[k]]))
         texts = [canonical(bodies[j]) if j in whole else next(fast_texts) for j in kept]
         index = [checked.index[j] for j in kept]
-        return index, _Bodies([bodies[j] for j in kept]), fingerprint_texts(texts)
+        return index, Bodies([bodies[j] for j in kept]), fingerprint_texts(texts)
 
     def _whole(
         self,
@@ -565,103 +363,13 @@ class Planner:
         of the bodies kept."""
         position = {index[j]: j for j in slow}
         refused = set(slow)
-        for models, where in self._validate(
-            [bodies[j] for j in slow], [index[j] for j in slow], file, rows, errors
+        for models, where in validate_whole(
+            [bodies[j] for j in slow], [index[j] for j in slow], file, rows, errors, self.column
         ):
             for model, i in zip(models, where, strict=True):
                 bodies[position[i]] = model.to_body()
                 refused.discard(position[i])
         return [j for j in range(len(bodies)) if j not in refused]
-
-    def _validate(
-        self,
-        dicts: list[dict[str, Any]],
-        where: list[int],
-        file: str,
-        rows: list[int],
-        errors: list[RowError],
-    ) -> Iterator[tuple[list[TimeEntryCreate], list[int]]]:
-        """Whole rows through the model in ``TypeAdapter`` batches; a failing batch row by row."""
-        for lo in range(0, len(dicts), VALIDATION_BATCH):
-            batch, idx = dicts[lo : lo + VALIDATION_BATCH], where[lo : lo + VALIDATION_BATCH]
-            try:
-                yield TIME_ENTRY_CREATE_LIST.validate_python(batch), idx
-            except ValidationError:
-                good: list[TimeEntryCreate] = []
-                good_idx: list[int] = []
-                for body, i in zip(batch, idx, strict=True):
-                    try:
-                        good.append(TimeEntryCreate.model_validate(body))
-                        good_idx.append(i)
-                    except ValidationError as exc:
-                        first = exc.errors()[0]
-                        field_name = str(first["loc"][0]) if first["loc"] else None
-                        errors.append(
-                            RowError(
-                                file=file,
-                                row=rows[i],
-                                column=self.column(field_name),
-                                message=messages.invalid_entry(first["msg"].removeprefix("Value error, ")),
-                                reason="invalid_entry",
-                            )
-                        )
-                yield good, good_idx
-
-    def _check_parts(
-        self, pairs: set[Any], users: set[Any], tags: set[Any], billable: bool
-    ) -> set[Hashable]:
-        """Validate each shared part not seen before, once, in ``TypeAdapter`` batches (one at a
-        time when a batch fails); return every part known to be invalid."""
-        found: set[Hashable] = {("constants", self._created_with, self._wid)}
-        found.update(("ids", pair) for pair in pairs if pair != (None, None))
-        found.update(("user_id", user) for user in users if user is not None)
-        found.update(("tags", tag_set) for tag_set in tags if tag_set)
-        if billable:
-            found.add(("billable", True))
-        new = [part for part in found if part not in self._parts]
-        for lo in range(0, len(new), VALIDATION_BATCH):
-            batch = new[lo : lo + VALIDATION_BATCH]
-            samples = [self._sample(part) for part in batch]
-            try:
-                TIME_ENTRY_CREATE_LIST.validate_python(samples)
-                self._parts.update(dict.fromkeys(batch, True))
-            except ValidationError:
-                for part, sample in zip(batch, samples, strict=True):
-                    self._parts[part] = _valid(sample)
-        return {part for part, ok in self._parts.items() if not ok}
-
-    def _sample(self, part: Hashable) -> dict[str, Any]:
-        """A body with ``part`` and known-good values for everything else (one rule at a time)."""
-        assert isinstance(part, tuple)
-        kind, value = part[0], part[1:]
-        sample: dict[str, Any] = {
-            "created_with": self._created_with,
-            "start": _SAMPLE_START,
-            "workspace_id": self._wid,
-            "duration": 0,
-        }
-        if kind == "ids":
-            project_id, task_id = value[0]
-            for name, got in (("project_id", project_id), ("task_id", task_id)):
-                if got is not None:
-                    sample[name] = got
-        elif kind == "tags":
-            sample["tags"] = list(value[0])
-        elif kind != "constants":
-            sample[kind] = value[0]
-        return sample
-
-@dataclass(frozen=True, slots=True)
-class _Ids:
-    """Resolved rows of a chunk: their indices, and their ids aligned with them (object arrays;
-    fake ids for names to create)."""
-
-    rows: np.ndarray
-    project_ids: np.ndarray
-    task_ids: np.ndarray
-    user_ids: np.ndarray
-    missing: np.ndarray | None = None
-    """``Missing`` (or ``None``) of each row, when some row needs a name created."""
 
 
 @dataclass(slots=True)
@@ -678,114 +386,3 @@ class _Checked:
     """Every position's body, when some went through the model (theirs are ``to_body()``'s)."""
     whole: set[int]
     """Positions validated through the model (their key is written from their body)."""
-
-
-def _unknown_ids(body: dict[str, Any], creates: Mapping[str, str]) -> dict[str, Any]:
-    """A copy of ``body`` with ``null`` for the ids of the names in ``creates`` (not created yet),
-    every field where it was."""
-    fields = {_ID_OF[kind] for kind in creates if kind in _ID_OF}
-    return {name: None if name in fields else value for name, value in body.items()}
-
-
-def _distinct(*columns: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, ...]]]:
-    """Codes of the distinct combinations of the columns' values (``str`` or ``None``), and
-    those combinations as tuples, without a Python loop over the rows."""
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    parts = []
-    for values in columns:
-        codes, uniques = pd.factorize(values, use_na_sentinel=True)  # None -> -1
-        parts.append([None, *uniques.tolist()])
-        combined = combined * (len(uniques) + 1) + (codes + 1)
-    codes, found = pd.factorize(combined, sort=True)  # np.unique's answer, 3x faster
-    combos = []
-    for code in found.tolist():
-        combo = []
-        for names in reversed(parts):
-            code, at = divmod(code, len(names))
-            combo.append(names[at])
-        combos.append(tuple(reversed(combo)))
-    return codes.reshape(-1), combos
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _bodies(
-    created_with: str,
-    workspace_id: int,
-    user_ids: list[int | None],
-    starts: list[str],
-    durations: list[int],
-    descriptions: list[str | None],
-    project_ids: list[int | None],
-    task_ids: list[int | None],
-    tags: list[tuple[str, ...]],
-    billable: list[bool],
-) -> list[dict[str, Any]]:
-    """Create bodies from aligned columns: only fields that carry a value, in the model's field
-    order, exactly as ``TimeEntryCreate.to_body()`` gives them."""
-    bodies: list[dict[str, Any]] = []
-    for start, duration, description, project_id, task_id, tag_set, bill, user_id in zip(
-        starts, durations, descriptions, project_ids, task_ids, tags, billable, user_ids,
-        strict=True,
-    ):  # fmt: skip
-        body: dict[str, Any] = {
-            "created_with": created_with,
-            "start": start,
-            "workspace_id": workspace_id,
-            "duration": duration,
-        }
-        if description:
-            body["description"] = description
-        if project_id is not None:
-            body["project_id"] = project_id
-        if task_id is not None:
-            body["task_id"] = task_id
-        if tag_set:
-            body["tags"] = list(tag_set)
-        if bill:
-            body["billable"] = True
-        if user_id is not None:
-            body["user_id"] = user_id
-        bodies.append(body)
-    return bodies
-
-
-def _body(args: tuple[Any, ...], j: int) -> dict[str, Any]:
-    """The body ``_bodies(*args)[j]``, alone."""
-    created_with, workspace_id, *columns = args
-    return _bodies(created_with, workspace_id, *([column[j]] for column in columns))[0]
-
-
-def _texts(
-    workspace_id: int, columns: Sequence[Sequence[Any]], body: Callable[[int], dict[str, Any]]
-) -> list[str]:
-    """``keys.canonical`` of the canonical bodies ``body(0)``, ``body(1)`` ..., written from the
-    columns they are built from (``keys.canonical_columns``, ~4x faster). One body in 64 is
-    checked against ``keys.canonical``: on any difference all are written by it instead, so a
-    change of the ledger's canonical form is caught, not trusted (``tests/test_payloads.py``)."""
-    out = canonical_columns(workspace_id, *columns)
-    sample = range(0, len(out), max(len(out) // 64, 1))
-    if any(out[i] != canonical(body(i)) for i in sample):
-        return [canonical(body(i)) for i in range(len(out))]
-    return out
-
-
-def _exact(body: dict[str, Any]) -> bool:
-    """Is ``body`` valid, and exactly what the model posts for it (keys, their order, values)?"""
-    try:
-        posted = TimeEntryCreate.model_validate(body).to_body()
-    except ValidationError:
-        return False
-    return posted == body and list(posted) == list(body)
-
-
-def _valid(body: dict[str, Any]) -> bool:
-    try:
-        TimeEntryCreate.model_validate(body)
-    except ValidationError:
-        return False
-    return True

@@ -25,10 +25,10 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from . import messages
 from .errors import ConfigError, InputError
+from .header import Header, HeaderHints, Place
 
 FIELDS = (
     "start", "start_date", "start_time", "end", "end_date", "end_time", "duration",
@@ -213,85 +213,6 @@ def pick(header: Iterable[str]) -> str:
 # -- where the header is: below title rows, on a later sheet ----------------------------------------
 
 
-class _HintSettings(Protocol):
-    @property
-    def header_row(self) -> int | None: ...
-    @property
-    def sheet(self) -> str | None: ...
-    @property
-    def column_map(self) -> dict[str, str]: ...
-    @property
-    def preset(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class HeaderHints:
-    """What the user said about where a file's header is (``--header-row``, ``--sheet``, the
-    columns ``--map`` names, ``--preset``)."""
-
-    row: int | None = None
-    """The spreadsheet row of the header (1-based), or ``None``: look for it."""
-    sheet: str | None = None
-    """A workbook's sheet to read: its name, or its number among the visible sheets (from 1)."""
-    columns: tuple[str, ...] = ()
-    """Columns named by ``--map``: the first of the top rows that holds them all is the header."""
-    preset: str = "auto"
-
-    @classmethod
-    def of(cls, settings: _HintSettings) -> HeaderHints:
-        """The hints a run's ``Settings`` give."""
-        mapped = tuple(c.strip() for c in settings.column_map.values() if c.strip())
-        return cls(settings.header_row, settings.sheet, mapped, settings.preset)
-
-
-@dataclass(frozen=True)
-class Place:
-    """Where the reader found a file's header."""
-
-    row: int = 1
-    """The spreadsheet row it is on."""
-    title: str = ""
-    """The first text of the non-empty rows above it, which are not read (``""``: none)."""
-    searched_to: int = 0
-    """No row gives a usable header and the first looks like a title: the last row looked at."""
-    sheet: str | None = None
-    """The worksheet read (workbooks)."""
-    sheet_number: int = 1
-    """Its place among the visible worksheets."""
-    sheets_before: tuple[str, ...] = ()
-    """The visible worksheets before it, which are not read."""
-    other_sheets: int = 0
-    """How many other visible worksheets the workbook has."""
-    read_as: str = ""
-    """What the file holds when its name says otherwise ("UTF-8 text separated by commas", "an
-    XLSX workbook"): it is read as that (``""``: what its name says)."""
-
-
-class Header(list[str]):
-    """A file's header names (a plain ``list`` to ``detect``) and where they were found."""
-
-    def __init__(self, names: Iterable[str] = (), place: Place | None = None) -> None:
-        super().__init__(names)
-        self.place = place or Place()
-
-    def notes(self, file: str = "") -> list[str]:
-        """What a user should know before importing: what the file really is, rows or sheets
-        above the header not read."""
-        place, out = self.place, []
-        if place.read_as:
-            out.append(messages.read_by_content(_suffix(file), place.read_as))
-        if place.sheets_before and place.sheet is not None:
-            out.append(messages.sheet_not_first(place.sheet, place.sheet_number, place.sheets_before))
-        if place.title:
-            out.append(messages.header_below_title(place.row, place.title))
-        return out
-
-
-def _suffix(file: str) -> str:
-    dot = file.rfind(".")
-    return file[dot:] if dot > max(file.rfind("/"), file.rfind("\\")) else ""
-
-
 def usable(names: Sequence[str], preset: str = "auto") -> bool:
     """Whether ``preset`` (``auto``: the one the names show), without ``--map``, finds where each
     entry starts and how long it lasts."""
@@ -363,6 +284,8 @@ def _override(found: dict[str, str], fld: str, column: str, columns: list[str], 
     exact = [c for c in columns if c == column.strip()]
     loose = [c for c in columns if key(c) == key(column)]
     match = exact or loose
+    if len(match) != 1 and fld == "key":  # --key COLUMN, the same as --map key=COLUMN
+        raise ConfigError(messages.key_no_such_column(column, file, columns))
     if len(match) != 1:
         raise ConfigError(messages.map_no_such_column(fld, column, file, columns))
     found[fld] = match[0]

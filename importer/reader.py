@@ -38,11 +38,11 @@ import pandas as pd
 
 from . import messages
 from .errors import UnreadableFileError
+from .header import Header, HeaderHints
 from .models import RowError
-from .presets import Header, HeaderHints
 from .sniff import TextFormat, read_as, sniff_file
 
-DEFAULT_CHUNKSIZE = 50_000
+DEFAULT_CHUNKSIZE = 32_768
 
 _EXTRA = "\x00extra"
 """Name of one column past the header: a row that fills it has a cell more than the header."""

@@ -125,8 +125,12 @@ class Summary:
     skipped: int = 0
     exported: int = 0
     """Rows written to a Toggl CSV import file (``export``)."""
+    exported_before: int = 0
+    """``export``: rows an earlier export wrote, not written again (without ``--again``)."""
     repaired: int = 0
     """Entries deleted because a request applied late made them a second copy of one row."""
+    held_back: int = 0
+    """Actions not sent (``pending``) because ``--all-or-nothing`` found a refused row."""
     to_update: int = 0
     to_delete: int = 0
     failed_by_reason: Counter[str] = field(default_factory=Counter)
@@ -168,10 +172,14 @@ class Summary:
     def exit_code(self) -> int:
         if self.stopped:
             return 3
+        if self.dry_run:
+            would = self.to_post or self.to_update or self.to_delete or self.already_done
+            if self.people_refused and not would:
+                return 3  # nothing could go on: every token that had work was refused
+            bad = self.refused or self.duplicate or self.conflict or self.failed or self.pending
+            return 1 if bad else 0
         if self.people_refused and not (self.created or self.updated or self.deleted or self.already_done):
             return 3  # nothing could go on: every token that had work was refused
-        if self.dry_run:
-            return 1 if (self.refused or self.duplicate or self.conflict or self.failed) else 0
         if (self.failed or self.refused or self.duplicate or self.in_doubt or self.pending
                 or self.conflict):  # fmt: skip
             return 1

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from . import messages
 from .errors import UnreadableFileError
-from .presets import HEADER_SEARCH_ROWS, HeaderHints, Place, find_header
+from .header import HeaderHints, Place
+from .presets import HEADER_SEARCH_ROWS, find_header
 
 SUPPORTED_SUFFIXES = frozenset({"", ".csv", ".tsv", ".tab", ".txt", ".xlsx", ".xlsm", ".xls", ".ods"})
 SAMPLE_BYTES = 64 * 1024

@@ -26,7 +26,8 @@ from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook, Pass
 
 from . import messages
 from .errors import InputError, UnreadableFileError
-from .presets import HEADER_SEARCH_ROWS, Header, HeaderHints, find_header
+from .header import Header, HeaderHints
+from .presets import HEADER_SEARCH_ROWS, find_header
 from .reader import RawChunk
 from .sniff import unique_names
 

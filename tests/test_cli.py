@@ -297,3 +297,34 @@ async def test_dry_run_with_create_missing_lists_what_it_would_create(
     assert ",create," in text
     assert "would be posted after creating client 'Hooli', project 'Nucleus'" in text
     assert not [k for k in sandbox.state.requests if k[0] == "POST"]
+
+
+def test_status_runs_reads_on_one_line_per_run_at_80_columns(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Piped to a cron log (80 columns): no run's line is folded into a column, the command is said
+    once, and a source run names its files as the JSON does."""
+    from importer.cli.render import render_runs
+    from importer.ledger_records import RunRecord
+
+    def record(n: int, summary: str, command: str, source: str | None, finished: str | None) -> RunRecord:
+        return RunRecord(n, "2025-12-02T10:19:29.004Z", finished, summary, command, source, 1, 0, 8, 5, 2,
+                         0, 0)  # fmt: skip
+
+    runs = [record(1, "hist.csv", "run", None, "2025-12-02T10:21:02.100Z"),
+            record(2, "export hist.csv", "export", None, "2025-12-02T10:22:00.000Z"),  # an older ledger
+            record(3, "jira-worklogs-2025-12-01.csv", "run", "jira-worklogs", "2025-12-03T00:01:00.000Z"),
+            record(4, "of run 1", "undo", None, None)]  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "80")
+    assert render_runs(runs, json_out=False) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line) for line in lines) <= 80, out
+    assert "export export" not in out and "export hist.csv" in out
+    for what in ("run hist.csv", "run --source jira-worklogs: jira-worklogs-2025-12-01.csv", "undo of run 1"):
+        assert sum(what in line for line in lines) == 1, (what, out)  # whole, on one line
+    by_id = {line.split()[0]: line for line in lines if line.split() and line.split()[0].isdigit()}
+    assert sorted(by_id) == ["1", "2", "3", "4"]  # each run's figures on one line of their own
+    assert by_id["1"].split()[1:4] == ["2025-12-02", "10:19", "10:21"]  # same day: the clock only
+    assert by_id["3"].split()[3:5] == ["2025-12-03", "00:01"]
+    assert "(stopped)" in by_id["4"]

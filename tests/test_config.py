@@ -17,6 +17,22 @@ def test_example_config_loads_and_equals_the_defaults() -> None:
     assert load_settings(config_path=ROOT / "config.example.toml") == Settings()
 
 
+def test_example_config_shows_every_setting_a_file_may_hold() -> None:
+    """Each [section] key the config file understands is in the example, set or commented out."""
+    import re
+
+    from importer.config import _FILE_KEYS
+
+    shown: set[tuple[str, str]] = set()
+    section = ""
+    for line in (ROOT / "config.example.toml").read_text(encoding="utf-8").splitlines():
+        if found := re.fullmatch(r"\[(\w+)\]", line.strip()):
+            section = found.group(1)
+        elif found := re.fullmatch(r"#? ?(\w+) = .*", line):
+            shown.add((section, found.group(1)))
+    assert set(_FILE_KEYS) - shown == set()
+
+
 def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
     cfg = tmp_path / "c.toml"
     cfg.write_text('[limits]\nrate = 3\nconcurrency = 7\n[import]\npreset = "harvest"\n')

@@ -124,3 +124,63 @@ async def test_export_splits_files_and_leaves_out_the_fall_back_hour(
     assert [r["row"] for r in refused] == ["2", "3"]
     assert "2026-10-25 02:30 happens twice in Europe/Berlin" in refused[0]["message"]
     assert local_start("2026-10-26T06:00:00Z", ZoneInfo("Europe/Berlin"))[1] is False
+
+
+async def test_the_user_column_is_the_members_name_for_every_email(sandbox: Sandbox, tmp_path: Path) -> None:
+    """Toggl's importer matches on Email; User says the same person by name, for every row alike
+    (not the token owner's name only): the workspace's member list gives it, at no extra request."""
+    source = sheet(tmp_path / "team.csv", 6)  # olivia's, max's and email-less rows
+    exporter = Exporter(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+    _, written = await exporter.run([source], output=tmp_path / "toggl.csv")
+    people = {(line["User"], line["Email"]) for line in rows_of(written[0])}
+    assert people == {("Olivia Owner", "olivia@example.com"), ("Max Member", "max@example.com")}
+    users = ("GET", "/workspaces/{wid}/workspace_users")
+    assert sandbox.state.requests.get(users, 0) == 1
+
+
+async def test_exporting_again_writes_nothing_says_where_the_rows_went_and_again_rewrites_them(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    source = sheet(tmp_path / "history.csv", 5)
+
+    async def export(out: str, **options: Any) -> tuple[Exporter, Any, list[Path]]:
+        exporter = Exporter(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+        summary, written = await exporter.run([source], output=tmp_path / out, max_rows=3, **options)
+        return exporter, summary, written
+
+    _, first, _ = await export("out.csv")
+    assert first.exported == 5
+    exporter, second, written = await export("out2.csv")
+    assert written == [] and not (tmp_path / "out2-1.csv").exists()
+    assert (second.exported, second.exported_before, second.in_doubt, second.exit_code) == (0, 5, 0, 0)
+    assert sorted(exporter.exported_before.items()) == [
+        ((1, first_day(tmp_path), str(tmp_path / "out-1.csv")), 3),
+        ((1, first_day(tmp_path), str(tmp_path / "out-2.csv")), 2),
+    ]
+    _, again, written = await export("out3.csv", again=True)
+    assert (again.exported, again.exported_before) == (5, 0)
+    assert [len(rows_of(p)) for p in written] == [3, 2]
+    await upload(sandbox, b"".join(p.read_bytes() if i == 0 else p.read_bytes().split(b"\n", 1)[1]
+                                   for i, p in enumerate(written)))  # fmt: skip
+    done = await Importer(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token)).run([source])
+    assert (done.created, done.already_done) == (0, 5)  # every row read back from the upload
+    _, after, written = await export("out4.csv", again=True)
+    assert written == [] and (after.exported, after.already_done) == (0, 5)  # created rows: never again
+
+
+def first_day(tmp_path: Path) -> str:
+    """The date of the first run of the ledger (the day the rows were exported)."""
+    with Ledger.open(tmp_path / "ledger.sqlite", readonly=True) as book:
+        return book.runs()[0].started_at[:10]
+
+
+async def test_the_time_zone_written_in_is_said_and_where_it_came_from(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    source = sheet(tmp_path / "history.csv", 2)
+    exporter = Exporter(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+    await exporter.run([source], output=tmp_path / "a.csv")
+    assert (exporter.upload_zone, exporter.zone_of) == ("UTC", "olivia@example.com")  # the token's profile
+    chosen = Exporter(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+    await chosen.run([source], output=tmp_path / "b.csv", upload_timezone="Europe/Berlin", again=True)
+    assert (chosen.upload_zone, chosen.zone_of) == ("Europe/Berlin", None)

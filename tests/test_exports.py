@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 from test_messages import Done, Server, invoke, notes_in, report_rows, run_args
 
+from importer.header import HeaderHints
 from importer.models import RowError
 from importer.normalize import NormalizeState, normalize
-from importer.presets import HeaderHints, detect
+from importer.presets import detect
 from importer.reader import iter_chunks, read_header
 
 DATA = Path(__file__).parent / "data"

@@ -492,8 +492,8 @@ def test_damaged_ledger_says_keep_it(path: Path) -> None:
 
 
 def test_failed_creation_leaves_nothing(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    broken = ((*ledger_file._MIGRATIONS[0], "CREATE TABLE runs (x)"),)
-    monkeypatch.setattr(ledger_file, "_MIGRATIONS", broken)
+    broken = ((*ledger_file.schema._MIGRATIONS[0], "CREATE TABLE runs (x)"),)
+    monkeypatch.setattr(ledger_file.schema, "_MIGRATIONS", broken)
     with pytest.raises(LedgerError, match="already exists"):
         Ledger.open(path)
     assert list(path.parent.iterdir()) == []  # neither the ledger nor its temporary file

@@ -264,13 +264,13 @@ if where == "temporary file made":
     real_write = os.write
     def write(fd, data):
         die()
-    ledger_file.os.write = write
+    ledger_file.publish.os.write = write
 elif where == "before the link":
-    real_publish = ledger_file._publish
-    ledger_file._publish = lambda tmp, final: die()
+    real_publish = ledger_file.hold._publish
+    ledger_file.hold._publish = lambda tmp, final: die()
 elif where == "after the link":
-    real_publish = ledger_file._publish
-    ledger_file._publish = lambda tmp, final: (real_publish(tmp, final), die())
+    real_publish = ledger_file.hold._publish
+    ledger_file.hold._publish = lambda tmp, final: (real_publish(tmp, final), die())
 elif where == "after sqlite3.connect":
     real_connect = ledger.sqlite3.connect
     class Dying:
@@ -436,7 +436,7 @@ FSYNCS = """
 import os, sys
 from importer import ledger_file
 from importer.ledger import Ledger, Outcome, PendingRow, fingerprint
-ledger_file.CHECKPOINT_SECONDS = float("inf")  # the commits alone (a checkpoint fsyncs too)
+ledger_file.durability.CHECKPOINT_SECONDS = float("inf")  # the commits alone (a checkpoint fsyncs too)
 book = Ledger.open(sys.argv[1], flush_rows=10**6, flush_seconds=3600)
 rows = [PendingRow(fingerprint({"workspace_id": 1, "start": "2026-01-01T09:00:00Z", "duration": 60 + i}),
                    "a.csv", i + 2, None) for i in range(400)]
@@ -496,7 +496,7 @@ def test_no_space_while_making_a_new_ledger_is_a_ledger_full_error(
         tmp.write_bytes(data[:100])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(ledger_file, "_write_new", no_space)
+    monkeypatch.setattr(ledger_file.hold, "_write_new", no_space)
     with pytest.raises(LedgerFullError) as stopped:
         Ledger.open(path)
     assert str(stopped.value) == messages.ledger_disk_full(path, "No space left on device")
@@ -564,7 +564,7 @@ def test_a_damaged_ledger_is_refused_untouched_and_what_can_be_read_is_copied(
     path: Path, check: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if check != "quick_check":
-        monkeypatch.setattr(ledger_file, "QUICK_CHECK_MAX_PAGES", 0)
+        monkeypatch.setattr(ledger_file.check, "QUICK_CHECK_MAX_PAGES", 0)
     before = damaged_ledger(path)
     damaged = path.read_bytes()
     with pytest.raises(LedgerError) as refused:
@@ -680,9 +680,10 @@ def test_a_ledger_of_schema_1_opens_keeps_every_row_and_is_backed_up_once_if_mig
 
 def next_schema(monkeypatch: pytest.MonkeyPatch, *step: str) -> int:
     """Pretend the code is one schema version ahead, reached by ``step``."""
-    monkeypatch.setattr(ledger_file, "_MIGRATIONS", (*ledger_file._MIGRATIONS, tuple(step)))
-    monkeypatch.setattr(ledger_file, "SCHEMA_VERSION", ledger_file.SCHEMA_VERSION + 1)
-    return ledger_file.SCHEMA_VERSION
+    schema = ledger_file.schema
+    monkeypatch.setattr(schema, "_MIGRATIONS", (*schema._MIGRATIONS, tuple(step)))
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+    return schema.SCHEMA_VERSION
 
 
 def test_an_older_ledger_is_backed_up_once_then_migrated_in_place(
@@ -744,7 +745,7 @@ def test_no_migration_without_a_free_name_for_the_backup(
         (tmp_path / name).write_bytes(b"taken")
     before = contents(ledger)
     next_schema(monkeypatch, "ALTER TABLE rows ADD COLUMN note TEXT")
-    monkeypatch.setattr(ledger_file, "MAX_BACKUPS", 2)
+    monkeypatch.setattr(ledger_file.schema, "MAX_BACKUPS", 2)
     with pytest.raises(LedgerError) as refused:
         Ledger.open(ledger)
     assert str(refused.value) == messages.ledger_backups_taken(ledger, old, 2)
@@ -781,7 +782,7 @@ async def test_ctrl_c_at_any_moment_of_start_up_prints_one_line_and_the_resume_c
     script_args = [str(SCRIPT), *module_args[3:]]  # ``python -m importer`` → ``toggl-import``
     seen: list[str] = []
     delays = [0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.2, 1.5]
-    longer = iter([2.0, 3.0, 4.0])  # a slow machine's start-up: until the run itself was stopped
+    longer = iter([2.0, 3.0, 4.0, 6.0, 9.0])  # a slow machine's start-up: until the run itself was stopped
     for k in range(30):
         if k < len(delays):
             delay = delays[k]

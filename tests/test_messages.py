@@ -46,7 +46,8 @@ FIX_KIND = "export the timesheet as CSV (UTF-8), TSV, XLSX, XLS or ODS"
 PUBLIC: dict[str, Callable[..., str]] = {
     name: fn
     for name, fn in vars(messages).items()
-    if inspect.isfunction(fn) and fn.__module__ == messages.__name__ and not name.startswith("_")
+    if inspect.isfunction(fn) and not name.startswith("_")
+    and fn.__module__.startswith(f"{messages.__name__}.")  # a room of the package
 }
 COVERED: set[str] = set()
 """The message functions the cases below say they reach (each case checks it does)."""
@@ -742,6 +743,12 @@ USAGE = {
     "map unknown column": Usage("map_no_such_column", ("t.csv", "--map", "duration=Time"),
                                 "--map duration='Time': no such column; t.csv has the columns 'Date', "
                                 "'Start', 'End': name one of them"),
+    "key unknown column": Usage("key_no_such_column", ("t.csv", "--key", "Worklog ID2"),
+                                "--key 'Worklog ID2': no such column; t.csv has the columns 'Date', "
+                                "'Start', 'End': name the one that holds each row's id"),
+    "max-deletes without mirror": Usage("max_deletes_without_mirror", ("t.csv", "--max-deletes", "100"),
+                                        "--max-deletes limits what --mirror deletes, and this run does not "
+                                        "mirror: add --mirror, or leave --max-deletes out"),
     "unknown header": Usage("unusable_header", ("odd.csv",),
                             "cannot tell which columns hold the start and the length of each entry "
                             "(generic preset): odd.csv has the columns 'When', 'Length', 'What'; name them, "
@@ -905,6 +912,8 @@ ADVICE_FOLLOWED = {  # a case of USAGE: the options its advice says to add inste
     "preset without its date": ("--preset", "toggl-import", "--map", "start_date=Date"),
     "only-email without emails": ("--only-email", "olivia@example.com", "--map", "email=Who"),
     "map unknown column": ("--map", "duration=End"),
+    "key unknown column": ("--key", "Start"),
+    "max-deletes without mirror": ("--max-deletes", "100", "--mirror"),
     "unknown header": ("--map", "start_date=When", "--map", "duration=Length"),
 }
 
@@ -1108,6 +1117,31 @@ def test_notes_before_a_run_say_what_is_not_read(toggl: Toggl, tmp_path: Path, s
     ]
     spy.check("unused_columns", notes[0])
     spy.check("no_start_time_column", notes[1])
+    keyed = [n for n in notes_in(toggl("h.csv", "--key", "Colour")) if "columns not used" in n]
+    assert keyed == [notes[0].replace("'Colour', 'Mood'", "'Mood'")]  # the key column is used
+
+
+@uses("rows_without_start_time")
+def test_rows_whose_start_cell_is_empty_are_pointed_out_once_with_their_rows(
+    toggl: Toggl, tmp_path: Path, spy: Spy
+) -> None:
+    """A start column with some cells empty: those rows start at 09:00 (or after the person's
+    previous row), as with no start column at all -- said once, with how many and which."""
+    beginn = ["09:30", "", "11:00", "", "", "", "", "", "", "14:00"]
+    lines = [f"2026-11-0{2 + i % 3},{b},1:00,row {i}" for i, b in enumerate(beginn)]
+    (tmp_path / "b.csv").write_text("Datum,Beginn,Dauer,Beschreibung\n" + "\n".join(lines) + "\n")
+    (tmp_path / "full.csv").write_text("Datum,Beginn,Dauer\n2026-11-02,09:30,1:00\n")
+    done = toggl("b.csv", "full.csv", "--emit-payloads", "p.jsonl")
+    assert done.code == 0, done
+    notes = [n for n in notes_in(done) if NO_LEDGER not in n]
+    note = ("7 rows have no start time in 'Beginn' (rows 3, 5, 6, 7, 8, ...): they start at "
+            "default_start_time (09:00), one after another per person and day; fill in their start "
+            "times if they have them")  # fmt: skip
+    assert notes == [f"note: b.csv: {note}"]  # once, and none for full.csv
+    emitted = (tmp_path / "p.jsonl").read_text().splitlines()
+    starts = [json.loads(line)["payload"]["start"] for line in emitted]
+    assert starts[1] == "2026-11-03T08:00:00Z"  # row 3: 09:00 Berlin, as the note says
+    spy.check("rows_without_start_time", notes[0])
 
 
 @uses("new_ledger")
@@ -1138,6 +1172,8 @@ def test_a_real_run_that_starts_a_ledger_says_so_and_a_resume_does_not(
         "each row up in Toggl first)"
     ]
     spy.check("new_ledger", dry[0])
+    checked = invoke([*argv, "--check-existing"], tmp_path / "elsewhere", token)  # what it advises
+    assert checked.code == 0 and "a new ledger" not in checked.out, checked
 
 
 def test_the_start_time_note_names_the_configured_default_start(toggl: Toggl, tmp_path: Path) -> None:
@@ -1404,7 +1440,7 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
 
     # ledger_keeps_changing
     with monkeypatch.context() as mp:
-        mp.setattr(ledger_file, "_share", lambda *args: None)  # replaced each time it is opened
+        mp.setattr(ledger_file.hold, "_share", lambda *args: None)  # replaced each time it is opened
         spy.check("ledger_keeps_changing", refused(path))
 
     # ledger_disk_full
@@ -1419,10 +1455,11 @@ def test_a_ledger_file_that_cannot_be_used_says_why_and_the_fix(
 
     # ledger_backups_taken
     with monkeypatch.context() as mp:  # an upgrade, with every name for the backup taken
-        mp.setattr(ledger_file, "_MIGRATIONS", (*ledger_file._MIGRATIONS, ("ALTER TABLE rows ADD x",)))
-        mp.setattr(ledger_file, "SCHEMA_VERSION", ledger_file.SCHEMA_VERSION + 1)
-        mp.setattr(ledger_file, "MAX_BACKUPS", 1)
-        (tmp_path / f"l.sqlite.schema{ledger_file.SCHEMA_VERSION - 1}.bak").write_text("taken")
+        schema = ledger_file.schema
+        mp.setattr(schema, "_MIGRATIONS", (*schema._MIGRATIONS, ("ALTER TABLE rows ADD x",)))
+        mp.setattr(schema, "SCHEMA_VERSION", schema.SCHEMA_VERSION + 1)
+        mp.setattr(schema, "MAX_BACKUPS", 1)
+        (tmp_path / f"l.sqlite.schema{schema.SCHEMA_VERSION - 1}.bak").write_text("taken")
         spy.check("ledger_backups_taken", refused(path))
 
     # ledger_damaged
@@ -1492,9 +1529,13 @@ def test_a_key_missing_or_on_two_rows_refuses_them(toggl: Toggl, tmp_path: Path,
     twice = ("the key 'A-1' is on two rows with different content (also on k.csv row 2): nothing is sent "
              "for it; keep one of the rows")  # fmt: skip
     assert report[("k.csv", 4)]["message"] == f"column 'ID': {twice}"
+    first = ("the key 'A-1' is on two rows with different content (also on k.csv row 4): nothing is sent "
+             "for it; keep one of the rows")  # fmt: skip
     assert report[("k.csv", 2)]["status"] == "refused"
+    assert report[("k.csv", 2)]["message"] == f"column 'ID': {first}"  # each row names the other
     spy.check("no_key", missing)
     spy.check("duplicate_key", twice)
+    spy.check("duplicate_key", first)
 
 
 @uses("too_many_deletes")
@@ -1517,6 +1558,30 @@ def test_a_mirror_that_would_delete_too_much_stops_first(server: Server, tmp_pat
     spy.check("too_many_deletes", done.err)
 
 
+@uses("keys_of_another_source")
+def test_a_nightly_file_without_source_is_not_imported_twice(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    write_csv(tmp_path / "wl-1.csv", KEYED, worklogs(("A-1", "09:00", "a"), ("A-2", "10:00", "b")))
+    write_csv(tmp_path / "wl 2.csv", KEYED, worklogs(("A-1", "09:00", "a, edited"), ("A-2", "10:00", "b")))
+    try:
+        assert invoke(real(server, "wl-1.csv", "--key", "ID"), tmp_path, token).code == 0
+        done = invoke(real(server, "wl 2.csv", "--key", "ID", "--mirror"), tmp_path, token)
+        followed = invoke(real(server, "wl 2.csv", "--key", "ID", "--mirror", "--source", "wl-1.csv"),
+                          tmp_path, token)  # fmt: skip
+        held = sorted(e["description"] for e in server.sandbox.state.entries)
+    finally:
+        server.reset()
+    message = ("wl 2.csv: 1 of its --key values was imported before from 'wl-1.csv', and without --source "
+               "each file is its own source, so they would be created a second time: nothing was sent; pass "
+               "--source wl-1.csv to update those entries (and give a nightly export the same --source every "
+               "night)")  # fmt: skip
+    assert (done.code, done.err) == (2, f"toggl-import: {message}\n")
+    assert followed.code == 0 and held == ["a, edited", "b"]
+    spy.check("keys_of_another_source", done.err)
+
+
 @uses("conflict_edited", "conflict_gone")
 def test_an_entry_changed_in_toggl_is_left_as_it_is(server: Server, tmp_path: Path, spy: Spy) -> None:
     token = {"TOGGL_API_TOKEN": server.sandbox.token}
@@ -1533,7 +1598,7 @@ def test_an_entry_changed_in_toggl_is_left_as_it_is(server: Server, tmp_path: Pa
     assert done.code == 1
     report = report_rows(tmp_path / "r.csv")
     edited = (f"entry {ids['a']} was changed in Toggl (description) since toggl-import wrote it: left as "
-              "it is; pass --overwrite to replace it anyway")  # fmt: skip
+              "it is; pass --overwrite to update or delete it anyway")  # fmt: skip
     gone = f"entry {ids['b']} was deleted in Toggl: not created again; pass --overwrite to create it anew"
     assert (report[("w.csv", 2)]["status"], report[("w.csv", 2)]["message"]) == ("conflict", edited)
     assert (report[("w.csv", 3)]["status"], report[("w.csv", 3)]["message"]) == ("conflict", gone)
@@ -1549,12 +1614,17 @@ def test_all_or_nothing_holds_back_the_good_rows(server: Server, tmp_path: Path,
         [{**HOUR, "Project": "Internal"}, {**HOUR, "Start": "11:00", "End": "12:00", "Project": "Nope"}],
     )
     try:
-        done = invoke(real(server, "p.csv", "--all-or-nothing", "--report", "r.csv"), tmp_path,
-                      {"TOGGL_API_TOKEN": server.sandbox.token})  # fmt: skip
+        token = {"TOGGL_API_TOKEN": server.sandbox.token}
+        dry = invoke(run_args(server, "p.csv", "--all-or-nothing", "--report", "d.csv"), tmp_path, token)
+        done = invoke(real(server, "p.csv", "--all-or-nothing", "--report", "r.csv"), tmp_path, token)
         assert server.sandbox.state.entries == []
     finally:
         server.reset()
-    assert done.code == 1
+    assert done.code == 1 and dry.code == 1
+    for summary in (dry.out, done.out):  # the dry run says what the real run does: nothing goes
+        assert re.search(r"held back \(--all-or-nothing: a row is refused\)\s+1\n", summary), summary
+    assert re.search(r"rows that would be posted\s+0\n", dry.out), dry.out
+    assert report_rows(tmp_path / "d.csv")[("p.csv", 2)]["status"] == "pending"
     held = "not sent: --all-or-nothing, and 1 row is refused; mend them (see the refused rows) and run again"
     assert report_rows(tmp_path / "r.csv")[("p.csv", 2)] == {
         "file": "p.csv",
@@ -1588,7 +1658,7 @@ def test_a_persons_refused_token_stops_their_rows_only(server: Server, tmp_path:
     spy.check("person_refused", refused)
 
 
-@uses("export_ambiguous", "export_next_step")
+@uses("export_ambiguous", "export_next_step", "maybe_in_toggl")
 def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
     server: Server, tmp_path: Path, spy: Spy
 ) -> None:
@@ -1600,8 +1670,17 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
             "l.sqlite", "--rate", "1000", "--report", "r.csv"]  # fmt: skip
     try:
         done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+        dry = invoke([*run_args(server, "dst.csv", "--report", "d.csv", "--ledger", "l.sqlite")], tmp_path,
+                     {"TOGGL_API_TOKEN": server.sandbox.token})  # fmt: skip
     finally:
         server.reset()
+    maybe = ("may be in Toggl already (left in doubt or exported): the real run reads it back first and "
+             "posts it only if Toggl does not have it")  # fmt: skip
+    assert report_rows(tmp_path / "d.csv")[("dst.csv", 3)] == {
+        "file": "dst.csv", "row": "3", "status": "in_doubt", "entry_id": "", "http_status": "",
+        "message": maybe}  # fmt: skip
+    assert re.search(r"to read back first \(posted if Toggl lacks them\)\s+1\n", dry.out), dry.out
+    spy.check("maybe_in_toggl", maybe)
     assert done.code == 1
     twice = ("2026-10-25 02:30 happens twice in Europe/Berlin (the clocks go back): Toggl's CSV import "
              "could take the wrong one, so the row is not written; `toggl-import run` posts it "
@@ -1616,11 +1695,80 @@ def test_export_leaves_out_the_fall_back_hour_and_says_what_comes_next(
     spy.check("export_next_step", done.out)
 
 
+@uses("export_zone", "export_done_before", "export_done_before_more")
+def test_export_says_its_time_zone_and_a_second_export_where_the_rows_went(
+    server: Server, tmp_path: Path, spy: Spy
+) -> None:
+    write_csv(tmp_path / "e.csv", ["Start", "Duration", "Description"],
+              [{"Start": f"2026-10-26T0{h}:00:00Z", "Duration": "0:30", "Description": f"e {h}"}
+               for h in range(6, 9)])  # fmt: skip
+    argv = ["export", "e.csv", "--to", "toggl-csv", "--api-url", server.sandbox.base_url, "--workspace-id",
+            str(WID), "--ledger", "l.sqlite", "--rate", "1000", "--max-rows", "2"]  # fmt: skip
+    token = {"TOGGL_API_TOKEN": server.sandbox.token}
+    try:
+        first = invoke([*argv, "--output", "out.csv"], tmp_path, token)
+        second = invoke([*argv, "--output", "out2.csv", "--report", "r.csv"], tmp_path, token)
+        as_json = invoke([*argv, "--output", "out2.csv", "--json"], tmp_path, token)
+        chosen = invoke([*argv, "--output", "out3.csv", "--again", "--upload-timezone", "Asia/Kolkata"],
+                        tmp_path, token)  # fmt: skip
+        eight = [{"Start": f"2026-10-27T0{h}:00:00Z", "Duration": "0:30"} for h in range(1, 9)]
+        write_csv(tmp_path / "f.csv", ["Start", "Duration"], eight)
+        many = [a.replace("e.csv", "f.csv") for a in argv[:-1]] + ["1", "--output", "o.csv"]
+        assert invoke(many, tmp_path, token).code == 0  # eight files of one row
+        many_again = invoke([*many[:-1], "p.csv"], tmp_path, token)
+    finally:
+        server.reset()
+    zone = ("times are written in UTC, the time zone of the account olivia@example.com (its profile): "
+            "upload the file as that account, or pass --upload-timezone with the zone of the account that "
+            "will")  # fmt: skip
+    assert first.code == 0 and zone in first.out
+    from importer.ledger import Ledger
+
+    with Ledger.open(tmp_path / "l.sqlite", readonly=True) as book:
+        day = book.runs()[0].started_at[:10]  # the day of the first export
+    twice = [f"{n} exported already (run 1, {day}, to {f}): upload that file in Toggl, then run "
+             f"`toggl-import run e.csv` to post what it does not have; --again writes {them} anew"
+             for n, f, them in (("2 rows were", "out-1.csv", "them"),
+                                ("1 row was", "out-2.csv", "it"))]  # fmt: skip
+    assert second.code == 0, second
+    assert "\n".join(twice) in second.out
+    assert "doubt" not in second.out and "written:" not in second.out and not list(tmp_path.glob("out2*"))
+    assert re.search(r"exported already \(not written again\) +3", second.out)
+    assert report_rows(tmp_path / "r.csv")[("e.csv", 4)]["message"] == twice[1]
+    data = json.loads(as_json.out)
+    counts = (data["exported"], data["exported_before"], data["in_doubt"], data["upload_timezone"])
+    assert counts == (0, 3, 0, "UTC")
+    assert data["exported_before_by_file"] == [{"run": 1, "day": day, "file": "out-1.csv", "rows": 2},
+                                               {"run": 1, "day": day, "file": "out-2.csv",
+                                                "rows": 1}]  # fmt: skip
+    chosen_zone = ("times are written in Asia/Kolkata (--upload-timezone): upload the file as an account in "
+                   "that time zone")  # fmt: skip
+    assert chosen.code == 0 and chosen_zone in chosen.out
+    assert [p.name for p in sorted(tmp_path.glob("out3*"))] == ["out3-1.csv", "out3-2.csv"]
+    shown = [line for line in many_again.out.splitlines() if "exported already" in line][1:]  # not the table
+    assert len(shown) == 6 and shown[4].startswith("1 row was exported already (run 5, ")
+    assert shown[5] == "and 3 rows more exported already, to 3 other files: --json lists them all"
+    spy.check("export_done_before_more", many_again.out)
+    spy.check("export_zone", first.out)
+    spy.check("export_zone", chosen.out)
+    spy.check("export_done_before", second.out)
+
+
+def test_an_export_over_its_own_timesheet_names_output(server: Server, tmp_path: Path, spy: Spy) -> None:
+    (tmp_path / "t.csv").write_text(HEADER_TIMES)
+    argv = ["export", "t.csv", "--to", "toggl-csv", "--output", "./t.csv", "--api-url",
+            server.sandbox.base_url, "--ledger", "l.sqlite"]  # fmt: skip
+    done = invoke(argv, tmp_path, {"TOGGL_API_TOKEN": server.sandbox.token})
+    over = "--output t.csv is the timesheet t.csv: writing there would destroy it; give another file name"
+    assert (done.code, done.err) == (2, f"toggl-import: {over}\n")
+    spy.check("output_is_input", done.err)
+
+
 def undo_args(server: Server, *args: str) -> list[str]:
     return ["undo", "--api-url", server.sandbox.base_url, "--ledger", "l.sqlite", "--rate", "1000", *args]
 
 
-@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined", "undo_pick_one")
+@uses("undo_what", "undo_needs_yes", "undo_nothing", "undo_declined", "undo_pick_one", "undo_unknown")
 def test_undo_says_how_many_and_deletes_only_when_told(
     server: Server, tmp_path: Path, spy: Spy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -1634,13 +1782,17 @@ def test_undo_says_how_many_and_deletes_only_when_told(
 
         monkeypatch.setattr("sys.stdin.isatty", lambda: True)
         monkeypatch.setattr(rich.console.Console, "is_terminal", property(lambda self: True))
-        monkeypatch.setattr(rich.console.Console, "input", lambda self, prompt="": "n")
+        monkeypatch.setattr(rich.console.Console, "input", lambda self, prompt="", **kw: "n")
         declined = invoke(undo_args(server, "--run", "1"), tmp_path, token)
         assert len(server.sandbox.state.entries) == 2
         monkeypatch.undo()
+        dry = invoke(undo_args(server, "--run", "1", "--dry-run"), tmp_path, token)
         done = invoke(undo_args(server, "--run", "1", "--yes"), tmp_path, token)
         assert server.sandbox.state.entries == []
-        nothing = invoke(undo_args(server, "--run", "9"), tmp_path, token)
+        nothing = invoke(undo_args(server, "--run", "1"), tmp_path, token)  # all gone already
+        no_run = invoke(undo_args(server, "--run", "9"), tmp_path, token)
+        no_file = invoke(undo_args(server, "./nosuch.csv"), tmp_path, token)
+        no_source = invoke(undo_args(server, "--source", "jira"), tmp_path, token)
         neither = invoke(undo_args(server), tmp_path, token)
         both = invoke(undo_args(server, "--run", "1", "--source", "x"), tmp_path, token)
     finally:
@@ -1650,17 +1802,27 @@ def test_undo_says_how_many_and_deletes_only_when_told(
              "to delete them (--dry-run lists them)")  # fmt: skip
     assert off_terminal.code == 2 and what in off_terminal.out
     assert off_terminal.err == f"toggl-import: {needs}\n"
-    assert declined.code == 1 and "nothing was deleted" in declined.out
+    assert declined.code == 3 and "nothing was deleted" in declined.out
     assert done.code == 0 and what in done.out
+    assert dry.code == 0 and "undo would delete 2 entries that toggl-import created (by run 1)" in dry.out
     assert (
-        nothing.code == 0 and "nothing to undo: this ledger holds no entry created (by run 9)" in nothing.out
+        nothing.code == 0 and "nothing to undo: this ledger holds no entry created (by run 1)" in nothing.out
     )
+    unknown_run = ("undo: this ledger knows no run '9': nothing was deleted; the ledger's runs: 1, 2 "
+                   "(toggl-import status --runs lists them)")  # fmt: skip
+    assert (no_run.code, no_run.err) == (2, f"toggl-import: {unknown_run}\n")
+    unknown_file = ("undo: this ledger knows no file './nosuch.csv': nothing was deleted; the ledger's "
+                    "files: oops.csv")  # fmt: skip
+    assert (no_file.code, no_file.err) == (2, f"toggl-import: {unknown_file}\n")
+    assert no_source.code == 2 and "the ledger's sources: oops.csv" in no_source.err
+    spy.check("undo_unknown", no_run.err)
+    spy.check("undo_unknown", no_file.err)
     spy.check("undo_what", done.out)
     spy.check("undo_needs_yes", off_terminal.err)
     spy.check("undo_declined", declined.out)
     spy.check("undo_nothing", nothing.out)
-    pick = ("undo needs to know which entries: pass one of --run N (toggl-import status --runs lists the "
-            "runs), --source NAME, or the files whose entries to delete")  # fmt: skip
+    pick = ("undo needs to know which entries, one way: pass only one of --run N (toggl-import status --runs "
+            "lists the runs), --source NAME, or the files whose entries to delete")  # fmt: skip
     assert (neither.code, neither.err) == (2, f"toggl-import: {pick}\n") == (both.code, both.err)
     spy.check("undo_pick_one", neither.err)
 
@@ -1695,4 +1857,4 @@ def test_an_unexpected_bug_prints_one_line_and_where_the_trace_is(
 # -- the catalogue ---------------------------------------------------------------------------------
 def test_every_message_function_has_a_case() -> None:
     assert sorted(set(PUBLIC) - COVERED) == [], "a message function no test reaches"
-    assert sorted(COVERED - set(PUBLIC)) == [], "a case names a function messages.py no longer has"
+    assert sorted(COVERED - set(PUBLIC)) == [], "a case names a function importer.messages no longer has"

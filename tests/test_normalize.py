@@ -12,16 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from importer.cells import (
-    NO_DAY,
-    NO_OFFSET,
-    duration,
-    moment,
-    parse_bools,
-    parse_durations,
-    parse_moments,
-    split_tags,
-)
+from importer.cells import NO_DAY, NO_OFFSET, moment, parse_bools, parse_moments, split_tags
+from importer.durations import duration, parse_durations
 from importer.errors import ConfigError, InputError
 from importer.models import RowError
 from importer.normalize import NormalizedChunk, NormalizeState, normalize

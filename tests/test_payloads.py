@@ -16,13 +16,15 @@ from typing import Any
 
 import pytest
 
+import importer.bodies as bodies_module
 import importer.duplicates as duplicates
 import importer.payloads as payloads
 from importer.duplicates import FirstSeen
 from importer.keys import canonical, canonical_columns, fingerprint, fingerprint_texts
 from importer.models import TimeEntryCreate
 from importer.normalize import NormalizedChunk, NormalizeState, normalize
-from importer.payloads import PlanChunk, Planner, source_keys
+from importer.payloads import Planner
+from importer.planned import PlanChunk, source_keys
 from importer.presets import Mapping, detect
 from importer.reader import iter_chunks, read_header
 from importer.resolve import NewName, Resolver
@@ -161,7 +163,7 @@ async def test_the_slow_way_gives_the_same_plan(tmp_path: Path, monkeypatch: pyt
              for i in range(40)] + [row(4, email="max@example.com")]  # fmt: skip
     ghost = {"ghost@example.com": -5}  # resolves to an id the model refuses
     fast = await plan(planner(FakeClient(ghost)), sheet(tmp_path, "a.csv", lines))
-    monkeypatch.setattr(payloads, "_exact", lambda body: False)
+    monkeypatch.setattr(payloads, "exact", lambda body: False)
     slow = await plan(planner(FakeClient(ghost)), sheet(tmp_path, "a.csv", lines))
     assert [(r.row, r.body, r.fingerprint, r.duplicate_of) for r in slow.rows] == [
         (r.row, r.body, r.fingerprint, r.duplicate_of) for r in fast.rows
@@ -427,7 +429,7 @@ async def test_create_missing_the_slow_way_gives_the_same_plan(
         return [got.errors, [(r.row, r.body, r.fingerprint, r.duplicate_of, r.creates) for r in got.rows]]
 
     fast = await planned()
-    monkeypatch.setattr(payloads, "_exact", lambda body: False)
+    monkeypatch.setattr(payloads, "exact", lambda body: False)
     assert await planned() == fast
 
 
@@ -464,8 +466,9 @@ def test_fingerprints_fall_back_to_the_ledgers_if_the_fast_form_ever_differs(
 ) -> None:
     bodies = [{"created_with": "x", "start": f"2026-11-02T08:00:{s:02d}Z", "workspace_id": WID,
                "duration": s} for s in range(60)]  # fmt: skip
-    monkeypatch.setattr(payloads, "canonical_columns", lambda wid, *columns: ["[]"] * 60)
-    assert payloads._texts(WID, columns_of(bodies), bodies.__getitem__) == [canonical(b) for b in bodies]
+    monkeypatch.setattr(bodies_module, "canonical_columns", lambda wid, *columns: ["[]"] * 60)
+    got = bodies_module.canonical_texts(WID, columns_of(bodies), bodies.__getitem__)
+    assert got == [canonical(b) for b in bodies]
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from importer.errors import ConfigError, InputError
-from importer.presets import FIELDS, Header, HeaderHints, Place, detect, find_header, key, pick
+from importer.header import Header, HeaderHints, Place
+from importer.presets import FIELDS, detect, find_header, key, pick
 
 TOGGL = [
     "User", "Email", "Client", "Project", "Task", "Description", "Billable", "Start date",

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from importer.errors import InputError, UnreadableFileError
-from importer.presets import HeaderHints, Place
+from importer.header import HeaderHints, Place
 from importer.reader import RawChunk, iter_chunks, read_header
 
 DATA = Path(__file__).parent / "data"

@@ -139,6 +139,28 @@ async def test_a_nightly_re_export_updates_creates_and_deletes_exactly_what_chan
     assert (three.created, three.updated, three.deleted, three.already_done) == (0, 0, 0, 21)
 
 
+async def test_a_keyed_file_under_a_new_name_without_source_is_refused_and_the_advice_works(
+    sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """Without --source each file is its own source: last night's keys under tonight's file name
+    would be created twice. Nothing is sent; the --source the message names updates them."""
+    first = [row(i) for i in range(4)]
+    done = await run(sandbox, tmp_path, [write(tmp_path / "wl-1.csv", first)], key_column="ID")
+    assert done.created == 4
+    second = [row(0, text="worklog 0 edited"), *first[1:3], row(9)]  # W-3 is gone
+    tonight = write(tmp_path / "wl-2.csv", second)
+    sandbox.state.clear_counters()
+    with pytest.raises(ConfigError) as refused:
+        await run(sandbox, tmp_path, [tonight], key_column="ID", mirror=True)
+    assert "pass --source wl-1.csv to update those entries" in str(refused.value)
+    assert "1 of its --key values was imported before from 'wl-1.csv'" in str(refused.value)  # W-0
+    assert writes(sandbox) == {"POST": 0, "PUT": 0, "DELETE": 0}
+    followed = await run(sandbox, tmp_path, [tonight], key_column="ID", mirror=True, source="wl-1.csv")
+    assert (followed.updated, followed.created, followed.deleted, followed.exit_code) == (1, 1, 1, 0)
+    assert sorted(e["description"] for e in sandbox.state.entries) == [
+        "worklog 0 edited", "worklog 1", "worklog 2", "worklog 9"]  # fmt: skip
+
+
 async def test_without_a_key_an_edited_row_is_one_delete_and_one_post(
     sandbox: Sandbox, tmp_path: Path
 ) -> None:
@@ -318,6 +340,18 @@ async def test_undo_deletes_what_a_run_created_and_nothing_else(sandbox: Sandbox
     assert sorted(e["description"] for e in sandbox.state.entries) == ["worklog 0", "worklog 1", "worklog 2"]
     again = await run(sandbox, tmp_path, [tmp_path / "oops.csv"])  # deleted rows are created anew
     assert again.created == 6
+
+
+async def test_undo_of_a_file_finds_it_by_another_spelling_of_its_path(
+    sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path)
+    await run(sandbox, tmp_path, [write(Path("sub") / "x.csv", [row(i) for i in range(3)])])
+    undo = Undoer(settings(sandbox, tmp_path), Credentials.from_token(sandbox.token))
+    done = await undo.run(files=["./sub/x.csv"])
+    assert (done.deleted, done.exit_code) == (3, 0)
+    assert sandbox.state.entries == []
 
 
 # -- a ledger of the previous version ----------------------------------------------------------------

@@ -128,6 +128,9 @@ async def test_three_people_with_their_own_tokens_go_three_times_as_fast_each_en
         assert statuses[429] == 0
         assert statuses[402] <= 2  # at most one a window, in a run of about two windows
     assert {email: three.people[email]["created"] for email in PEOPLE} == dict.fromkeys(PEOPLE, 12)
+    per_token = {t: (team.statuses(t)[429], team.statuses(t)[402]) for t in PEOPLE.values()}
+    print(f"\n[figures] one token {one.elapsed:.1f} s, three tokens {three.elapsed:.1f} s = "
+          f"{three.elapsed / one.elapsed:.2f} x; (429s, 402s) per token {per_token}")  # pytest -s
     assert three.elapsed <= 0.45 * one.elapsed, (three.elapsed, one.elapsed)
 
 
@@ -210,3 +213,32 @@ async def test_undo_with_tokens_deletes_each_persons_entries_through_their_own_t
     assert since_reads == Counter(dict.fromkeys(PEOPLE.values(), 1))
     assert not [t for t, m, p, _st in after if p.endswith("/me")]  # whose entry is whose: known
     assert not [p for _t, _m, p, _st in after if "search" in p]
+
+
+async def test_a_dry_run_with_tokens_estimates_the_quotas_in_parallel_and_names_a_refused_token(
+    recorded: Callable[..., Awaitable[Recorded]], tmp_path: Path
+) -> None:
+    sb = await recorded()
+    sheet = team_sheet(tmp_path / "team.csv", 8)  # 8 rows each
+    main = Credentials.from_token(sb.sandbox.token)
+    people = {email: Credentials.from_token(token) for email, token in PEOPLE.items()}
+    options = settings(sb.sandbox, tmp_path, "d", rate=1.0)
+    alone = await Importer(options, main).run([sheet], dry_run=True)
+    team = await Importer(options, main, people=people).run([sheet], dry_run=True)
+    assert alone.to_post == team.to_post == 24
+    assert {email: team.people[email]["to_post"] for email in PEOPLE} == dict.fromkeys(PEOPLE, 8)
+    assert alone.remaining_seconds is not None and team.remaining_seconds is not None
+    assert team.remaining_seconds <= alone.remaining_seconds / 2.5  # three tokens at once
+
+    people["ben@example.com"] = Credentials.from_token("not-bens-token")
+    report = tmp_path / "r.csv"
+    dry = await Importer(options, main, people=people).run([sheet], dry_run=True, report=report)
+    real = await Importer(settings(sb.sandbox, tmp_path, "d2", rate=100.0), main, people=people).run([sheet])
+    assert (dry.to_post, dry.pending, dry.exit_code) == (16, 8, 1)
+    assert (real.created, real.pending, real.exit_code) == (16, 8, 1)  # what the dry run said
+    assert "Toggl refused the token of ben@example.com" in dry.people_refused["ben@example.com"]
+    with report.open(encoding="utf-8") as fh:
+        lines = list(csv.DictReader(fh))
+    bens = [line for line in lines if line["row"] and int(line["row"]) % 3 == 0]  # rows 3, 6, ...: ben's
+    assert bens and all(line["status"] == "pending" for line in bens)
+    assert all("ben@example.com" in line["message"] for line in bens)

@@ -171,6 +171,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
         gc.enable()
 
     settings = settings_from_args(args, env)
+    if args.max_deletes is not None and not settings.mirror:  # it would limit nothing
+        raise ConfigError(messages.max_deletes_without_mirror())
     credentials = credentials_from_env(env)
     people = people_from_env(settings, env)
     for path in args.files:
@@ -183,8 +185,8 @@ def _run(args: argparse.Namespace, env: dict[str, str]) -> int:
     console = Console(stderr=args.json, highlight=False)
     _check_outputs(args, settings.ledger)
     notes = notes_before_run(args.files, settings)
-    if not args.dry_run and not settings.ledger.exists():
-        notes.append(messages.new_ledger(settings.ledger))
+    if not args.dry_run and not settings.ledger.exists() and not settings.check_existing:
+        notes.append(messages.new_ledger(settings.ledger))  # --check-existing: what it advises
     for note in notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     log = RequestLog(args.log_file) if args.log_file else None
@@ -214,8 +216,8 @@ def _check_outputs(args: argparse.Namespace, ledger: Path) -> None:
     truncated or written into before anything is read)."""
     taken: list[tuple[Path, str]] = [(path, f"the timesheet {path}") for path in args.files]
     taken.append((ledger, "the ledger"))
-    for option, path in (("--report", args.report), ("--emit-payloads", args.emit_payloads),
-                         ("--log-file", args.log_file)):  # fmt: skip
+    for option, path in (("--output", getattr(args, "output", None)), ("--report", args.report),
+                         ("--emit-payloads", args.emit_payloads), ("--log-file", args.log_file)):  # fmt: skip
         if path is None:
             continue
         for other, what in taken:

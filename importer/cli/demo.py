@@ -85,6 +85,7 @@ async def _demo(console: Console, workdir: Path, rate: float) -> int:
     console.print(f"Report: {workdir / 'report.csv'}", highlight=False)
     console.print("Refused rows come from samples/mistakes.csv, on purpose: "
                   "see their reasons above and in the report.", highlight=False)
+    console.print(f"The sample files are in {Path.cwd() / 'samples'}", highlight=False)
     return 0 if first.created and not second.created and not second.requests else 1
 
 

@@ -134,6 +134,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--upload-timezone", metavar="ZONE",
                         help="the time zone of the account that will upload the file (default: the "
                              "token's profile zone)")
+    export.add_argument("--again", action="store_true",
+                        help="write again the rows an earlier export wrote (never rows created in "
+                             "Toggl): for a file lost before it was uploaded")
 
     status = sub.add_parser("status", help="what the ledger holds, per state and file")
     status.add_argument("--ledger", type=Path, metavar="PATH", help="the SQLite result ledger")

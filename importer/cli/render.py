@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 from rich.console import Console
@@ -29,9 +31,10 @@ PLAIN_EVERY = 10.0
 class ProgressDisplay:
     """Receives the runner's progress callbacks and shows them."""
 
-    def __init__(self, console: Console, *, quiet: bool = False) -> None:
+    def __init__(self, console: Console, *, quiet: bool = False, label: str = "importing") -> None:
         self.console = console
         self._quiet = quiet
+        self._label = label
         self._bar: Progress | None = None
         self._task: TaskID | None = None
         self._last_plain = 0.0
@@ -51,8 +54,20 @@ class ProgressDisplay:
                 transient=True,
             )
             self._bar.__enter__()
-            self._task = self._bar.add_task("importing", total=None, rate=0.0, eta="-", note="")
+            self._task = self._bar.add_task(self._label, total=None, rate=0.0, eta="-", note="")
         return self
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """The bar off the screen while the user is asked something."""
+        if self._bar is None:
+            yield
+            return
+        self._bar.stop()
+        try:
+            yield
+        finally:
+            self._bar.start()
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
@@ -104,8 +119,14 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
     rows.append(("duplicates in the files", s.duplicate))
     if s.skipped:
         rows.append(("skipped (outside --since/--until/--only-email)", s.skipped))
+    if s.dry_run and s.deleted:
+        rows.append(("already gone in Toggl", s.deleted))
     if s.conflict:
         rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
+    if s.dry_run and s.in_doubt:
+        rows.append(("to read back first (posted if Toggl lacks them)", s.in_doubt))
+    if s.held_back:
+        rows.append(("held back (--all-or-nothing: a row is refused)", s.held_back))
     if not s.dry_run:
         rows.append(("in doubt", s.in_doubt))
         rows.append(("pending", s.pending))
@@ -115,14 +136,21 @@ def _run_rows(s: Summary) -> list[tuple[str, Any]]:
 
 
 def _export_rows(s: Summary) -> list[tuple[str, Any]]:
-    return [("rows written to the file", s.exported), ("already created (ledger)", s.already_done),
-            ("refused (not written)", s.refused), ("duplicates in the files", s.duplicate),
-            ("left in doubt (run again to check)", s.in_doubt)]  # fmt: skip
+    rows: list[tuple[str, Any]] = [("rows written to the file", s.exported)]
+    if s.exported_before:
+        rows.append(("exported already (not written again)", s.exported_before))
+    rows += [("already created (ledger)", s.already_done), ("refused (not written)", s.refused),
+             ("duplicates in the files", s.duplicate)]  # fmt: skip
+    if s.in_doubt:  # an earlier `run` left them: only a run reads them back
+        rows.append(("in doubt after an earlier run (not written)", s.in_doubt))
+    return rows
 
 
 def _undo_rows(s: Summary) -> list[tuple[str, Any]]:
     rows: list[tuple[str, Any]] = [("entries that would be deleted" if s.dry_run else "deleted",
                                     s.to_delete if s.dry_run else s.deleted)]  # fmt: skip
+    if s.dry_run and s.deleted:
+        rows.append(("already gone in Toggl", s.deleted))
     if s.conflict:
         rows.append(("conflicts (changed in Toggl: left as they are)", s.conflict))
     if not s.dry_run:
@@ -155,6 +183,11 @@ def render_summary(
             key = reason.split(":")[0]
             for example in s.examples.get(reason, s.examples.get(key, [])):
                 console.print(f"    {example}", markup=False, highlight=False)
+    if s.duplicate and s.examples.get("duplicate"):
+        console.print(f"  duplicate: the same entry as an earlier row ({s.duplicate} rows)", markup=False,
+                      highlight=False)  # fmt: skip
+        for example in s.examples["duplicate"]:
+            console.print(f"    {example}", markup=False, highlight=False)
     for email, counts in sorted(s.people.items()):
         kinds = ("to_post",) if s.dry_run else ("created", "updated", "deleted", "failed", "pending")
         done = ", ".join(f"{counts[k]} {k.replace('to_post', 'to post')}" for k in kinds if counts.get(k))
@@ -189,7 +222,8 @@ def render_summary(
 
 
 def render_runs(runs: list[Any], *, json_out: bool) -> int:
-    """``status --runs``: one line per run."""
+    """``status --runs``: one line per run. When the files or source do not fit beside the figures
+    (80 columns: a pipe, a cron log), they go on a line of their own under them, whole."""
     import dataclasses
     import sys
 
@@ -197,19 +231,48 @@ def render_runs(runs: list[Any], *, json_out: bool) -> int:
         sys.stdout.write(json.dumps([dataclasses.asdict(r) for r in runs], sort_keys=True) + "\n")
         return 0
     console = Console(highlight=False)
-    table = Table(title="Runs (times in UTC)", title_justify="left", box=None, pad_edge=False)
-    for name in ("id", "started", "finished", "files or source", "created", "updated", "deleted",
-                 "failed", "exit"):  # fmt: skip
-        words = name in ("started", "finished", "files or source")
-        table.add_column(name, justify="left" if words else "right", no_wrap=name != "files or source",
-                         overflow="fold", min_width=8 if name == "files or source" else None)  # fmt: skip
-    for r in runs:
-        what = f"{r.command} --source {r.source}" if r.source else f"{r.command} {r.summary}"
-        table.add_row(str(r.id), _when(r.started_at), _when(r.finished_at) if r.finished_at else "(stopped)",
-                      what, str(r.created), str(r.updated), str(r.deleted), str(r.failed),
-                      "" if r.exit_code is None else str(r.exit_code))  # fmt: skip
-    console.print(table)
+    head = ("id", "started", "finished", "created", "updated", "deleted", "failed", "exit")
+    left = (True, True, True, False, False, False, False, False)
+    table = [(str(r.id), _when(r.started_at), _finished(r.started_at, r.finished_at), str(r.created),
+              str(r.updated), str(r.deleted), str(r.failed), "" if r.exit_code is None else str(r.exit_code))
+             for r in runs]  # fmt: skip
+    widths = [max(len(cells[i]) for cells in [head, *table]) for i in range(len(head))]
+
+    def line(cells: tuple[str, ...]) -> str:
+        shaped = (c.ljust(w) if lj else c.rjust(w) for c, w, lj in zip(cells, widths, left, strict=True))
+        return "  ".join(shaped)
+
+    whats = [_run_what(r) for r in runs]
+    beside = len(line(head)) + 2 + max((len(w) for w in whats), default=0) <= console.width
+
+    def say(text: str) -> None:
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    say("Runs (times in UTC)" if beside else "Runs (times in UTC; the files or source under each run)")
+    say(f"{line(head)}  files or source" if beside else line(head))
+    for cells, what in zip(table, whats, strict=True):
+        if beside:
+            say(f"{line(cells)}  {what}")
+        else:
+            say(line(cells))
+            say(f"{' ' * (widths[0] + 2)}{what}")
     return 0
+
+
+def _run_what(r: Any) -> str:
+    """What a run was about, its command said once: ``run a.csv``, ``run --source jira: a.csv``,
+    ``export a.csv``, ``undo of run 1`` (an earlier export recorded its summary as ``export ...``)."""
+    files = r.summary.removeprefix(f"{r.command} ") if r.command != "run" else r.summary
+    if r.source and r.command != "undo":  # undo's summary says "of source NAME" itself
+        return f"{r.command} --source {r.source}: {files}" if files else f"{r.command} --source {r.source}"
+    return f"{r.command} {files}".rstrip()
+
+
+def _finished(started: str, finished: str | None) -> str:
+    """The clock only when the run finished on the day it started; ``(stopped)`` when it did not."""
+    if not finished:
+        return "(stopped)"
+    return _when(finished)[-5:] if finished[:10] == started[:10] else _when(finished)
 
 
 def _when(stamp: str) -> str:

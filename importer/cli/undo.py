@@ -15,8 +15,8 @@ from rich.console import Console
 from .. import messages
 from ..errors import ConfigError
 from . import (
-    EXIT_FAILED,
     EXIT_OK,
+    EXIT_STOPPED,
     EXIT_USAGE,
     _run_until_done,
     credentials_from_env,
@@ -43,19 +43,21 @@ def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
 
     def confirm(count: int) -> bool:
         asked["count"] = count
-        console.print(messages.undo_what(count, what), markup=False)
+        console.print(messages.undo_what(count, what, dry_run=args.dry_run), markup=False)
         if args.dry_run or args.yes:
             return True
         if not (sys.stdin.isatty() and console.is_terminal):
             asked["refused"] = 1
             return False
-        answer = console.input("Delete them? [y/N] ").strip().lower()
+        with display.paused():
+            answer = console.input("Delete them? [y/N] ", markup=False).strip().lower()
         if answer not in ("y", "yes"):
             asked["declined"] = 1
             return False
         return True
 
-    with ProgressDisplay(console) as display:
+    display = ProgressDisplay(console, label="deleting")
+    with display:
         undoer = Undoer(settings, credentials, progress=display, people=people_from_env(settings, env))
         summary = _run_until_done(
             undoer.run(
@@ -74,9 +76,9 @@ def undo(args: argparse.Namespace, env: dict[str, str]) -> int:
     if asked.get("refused"):
         print(f"toggl-import: {messages.undo_needs_yes(asked['count'])}", file=sys.stderr)
         return EXIT_USAGE
-    if asked.get("declined"):
+    if asked.get("declined"):  # stopped before it began, like a declined quota wait
         console.print(messages.undo_declined(), markup=False)
-        return EXIT_FAILED
+        return EXIT_STOPPED
     if args.json:
         print_json(sys.stdout, summary.to_json())
     else:

@@ -33,8 +33,13 @@ class Recorder:
         report: ReportWriter | None = None,
         payloads: PayloadWriter | None = None,
         dry_run: bool = False,
+        undo: bool = False,
     ) -> None:
         self.summary = summary
+        self.refused_lanes: dict[str, str] = {}
+        """A dry run's people whose token Toggl refused: what their actions would meet."""
+        self.delete_reason = "undone" if undo else "its row is no longer in the files"
+        """Why an entry is deleted, for the report: an undo's, or a mirror's."""
         self.ledger = ledger if ledger is not None and not ledger.readonly else None
         """The ledger written to (``None`` in a dry run: nothing is written)."""
         self._report = report
@@ -72,6 +77,7 @@ class Recorder:
         self.summary.duplicate += 1
         message = messages.duplicate_row(first_row, first_file if first_file and first_file != file else None)
         self.line(file, row, "duplicate", message=message)
+        self.summary.add_example("duplicate", f"{file} row {row}: {message}")
         if self.ledger is not None:
             self.ledger.record_duplicate(file, row, fingerprint, self.ledger.run_id, message=message)
 
@@ -108,6 +114,12 @@ class Recorder:
     def would(self, action: Action) -> None:
         """A dry run: the real run would send this."""
         s = self.summary
+        refused = self.refused_lanes.get(action.lane)
+        if refused is not None:  # their token was refused: not sent, as in the real run
+            s.pending += 1
+            s.count(action.lane, "pending")
+            self.line(action.file, action.row, "pending", action.entry_id, message=refused)
+            return
         s.count(action.lane, "to_post")
         if action.kind is Kind.CREATE:
             s.to_post += 1
@@ -121,7 +133,7 @@ class Recorder:
         else:
             s.to_delete += 1
             self.line(action.file, action.row, "delete", action.entry_id,
-                      message="would be deleted: its row is no longer in the files")  # fmt: skip
+                      message=f"would be deleted: {self.delete_reason}")  # fmt: skip
 
     # -- before a request leaves ---------------------------------------------------------------
     def mark(self, actions: Sequence[Action]) -> None:
@@ -156,7 +168,7 @@ class Recorder:
         """The entry is deleted (``gone``: it was already, a 404)."""
         self.summary.deleted += 1
         self.summary.count(action.lane, "deleted")
-        why = "it was already gone in Toggl" if gone else "its row is no longer in the files"
+        why = "it was already gone in Toggl" if gone else self.delete_reason
         self._record(
             Outcome.deleted(action.fingerprint, f"deleted: {why}", http_status=404 if gone else None)
         )
@@ -187,7 +199,7 @@ class Recorder:
     def still_unknown(self, file: str, row: int) -> None:
         """A row an earlier run left in doubt (or exported) that could not be read back yet."""
         self.summary.in_doubt += 1
-        self.line(file, row, "in_doubt", message="not read back from Toggl yet; run again to check")
+        self.line(file, row, "in_doubt", message=messages.maybe_in_toggl(planned=self.dry_run))
 
     def still_in_doubt(self, action: Action) -> None:
         self.summary.in_doubt += 1
@@ -211,7 +223,9 @@ class Recorder:
     def held_back(self, actions: Sequence[Action], refused: int) -> None:
         """``--all-or-nothing`` with refused rows: nothing of the plan is sent."""
         message = messages.all_or_nothing_held(refused)
-        self.summary.pending += len(actions)
+        self.summary.held_back += len(actions)
+        if not self.dry_run:
+            self.summary.pending += len(actions)
         for a in actions:
             self.line(a.file, a.row, "pending", a.entry_id, message=message)
 

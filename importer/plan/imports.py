@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +22,14 @@ from ..engine.reads import Reads
 from ..engine.reconcile import Doubtful, read_back
 from ..engine.record import Recorder
 from ..engine.stop import Stopper
+from ..header import HeaderHints
 from ..ledger import Ledger, Outcome
 from ..ledger_records import body_text
 from ..models import RowStatus
-from ..normalize import NormalizeState, normalize
-from ..payloads import PlanChunk, PlannedRow, Planner
-from ..presets import HeaderHints, Mapping
+from ..normalize import NormalizedChunk, NormalizeState, normalize
+from ..payloads import Planner
+from ..planned import PlanChunk, PlannedRow
+from ..presets import Mapping
 from ..reader import iter_chunks
 
 _MAYBE_IN_TOGGL = frozenset({RowStatus.SENDING, RowStatus.IN_DOUBT, RowStatus.EXPORTED})
@@ -75,39 +77,52 @@ class ImportPlan:
         done = self.ledger.created_sources if self.ledger is not None else None
         rec = self.recorder
         for path in self.files:
-            state = NormalizeState()
-            chunks = iter_chunks(path, display_name=str(path), hints=self.hints)
-            while not self.stopper.stopping:
-                raw = await asyncio.to_thread(next, chunks, None)
-                if raw is None:
-                    break
-                norm = normalize(
-                    raw,
-                    self.mappings[path],
-                    timezone=self.settings.timezone,
-                    default_start_time=self.settings.default_start_time,
-                    state=state,
-                    date_order=self.settings.date_order,
-                    jira_day_hours=self.settings.jira_day_hours,
-                    since=self.settings.since,
-                    until=self.settings.until,
-                    only_email=self.settings.only_email,
-                )
-                plan = await self.planner.plan(norm, done=done, columns=self.mappings[path].columns)
-                skipped = norm.skipped
-                self.rows += len(plan.rows) + len(plan.errors) + len(plan.done) + len(skipped)
-                for err in plan.errors:
-                    rec.refused(err)
-                for err in skipped:
-                    rec.skipped(err)
-                for finished in plan.done:
-                    rec.done(finished.file, finished.row, finished.entry_id)
-                for row in plan.rows:
-                    if row.duplicate_of is not None:
-                        rec.duplicate(row.file, row.row, row.duplicate_of, row.duplicate_in, row.fingerprint)
-                    else:
-                        rec.emit(row.file, row.row, row)
-                yield path, norm, plan
+            normalised = self._normalised(path)
+            ahead = asyncio.ensure_future(asyncio.to_thread(next, normalised, None))
+            try:
+                while not self.stopper.stopping:
+                    norm = await ahead
+                    if norm is None:
+                        break
+                    # the next chunk is read and normalised while this one is planned: the parser and
+                    # numpy let go of the GIL for much of it
+                    ahead = asyncio.ensure_future(asyncio.to_thread(next, normalised, None))
+                    plan = await self.planner.plan(norm, done=done, columns=self.mappings[path].columns)
+                    skipped = norm.skipped
+                    self.rows += len(plan.rows) + len(plan.errors) + len(plan.done) + len(skipped)
+                    for err in plan.errors:
+                        rec.refused(err)
+                    for err in skipped:
+                        rec.skipped(err)
+                    for finished in plan.done:
+                        rec.done(finished.file, finished.row, finished.entry_id)
+                    for row in plan.rows:
+                        if row.duplicate_of is not None:
+                            rec.duplicate(row.file, row.row, row.duplicate_of, row.duplicate_in,
+                                          row.fingerprint)  # fmt: skip
+                        else:
+                            rec.emit(row.file, row.row, row)
+                    yield path, norm, plan
+            finally:  # a run stopped, or a consumer gone: the read ahead is let go
+                ahead.add_done_callback(_forget)
+
+    def _normalised(self, path: Path) -> Iterator[NormalizedChunk]:
+        """The chunks of a file, read and normalised (one ``NormalizeState`` for the file)."""
+        state = NormalizeState()
+        mapping, settings = self.mappings[path], self.settings
+        for raw in iter_chunks(path, display_name=str(path), hints=self.hints):
+            yield normalize(
+                raw,
+                mapping,
+                timezone=settings.timezone,
+                default_start_time=settings.default_start_time,
+                state=state,
+                date_order=settings.date_order,
+                jira_day_hours=settings.jira_day_hours,
+                since=settings.since,
+                until=settings.until,
+                only_email=settings.only_email,
+            )
 
     async def creates(self) -> AsyncIterator[list[Action]]:
         """Create actions of the rows to post, chunk by chunk (added to the ledger as pending)."""
@@ -173,3 +188,9 @@ class ImportPlan:
             else:
                 self.recorder.done(row.file, row.row, entry_id)
         return rest
+
+
+def _forget(future: asyncio.Future[Any]) -> None:
+    """Take a read-ahead's exception, if any, so that nothing reports it as never retrieved."""
+    if not future.cancelled():
+        future.exception()

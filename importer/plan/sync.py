@@ -37,7 +37,7 @@ from ..errors import ConfigError
 from ..ledger import Ledger, Outcome, RowRecord
 from ..models import RowError, RowStatus
 from ..normalize import NormalizedChunk
-from ..payloads import PlanChunk, PlannedRow, source_keys
+from ..planned import PlanChunk, PlannedRow, source_keys
 from .imports import ImportPlan
 
 _LIVE = (RowStatus.CREATED, RowStatus.UPDATING, RowStatus.DELETING)
@@ -68,6 +68,8 @@ class _Keyed:
     row: int
     done: bool = False
     clash: bool = False
+    others: list[tuple[str, int]] = field(default_factory=list)
+    """The later rows of the run that hold the key with other content (named in its message)."""
 
 
 class SyncPlan:
@@ -96,6 +98,8 @@ class SyncPlan:
         self.deletes: list[RowRecord] = []
         self.sources: dict[str, _Source] = {}
         self._keys: dict[tuple[str, str], _Keyed] = {}
+        self._elsewhere: dict[str, dict[str, int]] = {}
+        """source → {another source holding some of its new keys: how many}."""
 
     # -- planning --------------------------------------------------------------------------------
     async def plan(self) -> None:
@@ -113,6 +117,9 @@ class SyncPlan:
                 self._plan_keyed(source, norm, chunk)
             else:
                 self._plan_content(source, norm, chunk)
+        for name, others in self._elsewhere.items():
+            other, count = max(others.items(), key=lambda item: (item[1], item[0]))
+            raise ConfigError(messages.keys_of_another_source(name, other, count))
         if keyed:
             self._refuse_clashes()
         if self.settings.mirror:
@@ -153,6 +160,7 @@ class SyncPlan:
             self.recorder.ledger.set_keys(adopt)
         fresh = [row for row in chunk.rows if row.duplicate_of is None]
         known = self._live_by_key(source.name, [key_of.get(r.row, "") for r in fresh])
+        self._look_elsewhere(source, [key_of.get(r.row, "") for r in fresh], known)
         column = self._key_column()
         for row in fresh:
             key = key_of.get(row.row, "")
@@ -178,6 +186,17 @@ class SyncPlan:
                 for todo in self.imports.to_post([row], add=False):
                     self.creates.append((todo, source.name, key))
 
+    def _look_elsewhere(self, source: _Source, keys: list[str], known: dict[str, RowRecord]) -> None:
+        """Without ``--source`` each file is its own source: keys new to it but held under another
+        (last night's file) would be created a second time. Counted here, refused in ``plan``."""
+        if self.settings.source or self.ledger is None:
+            return
+        new = sorted({k for k in keys if k and k not in known})
+        if new:
+            for other, count in self.ledger.keys_elsewhere(source.name, new).items():
+                self._elsewhere.setdefault(source.name, {}).setdefault(other, 0)
+                self._elsewhere[source.name][other] += count
+
     def _live_by_key(self, source: str, keys: list[str]) -> dict[str, RowRecord]:
         """The ledger's live (created) row of each key of ``source``."""
         wanted = sorted({k for k in keys if k})
@@ -199,6 +218,7 @@ class SyncPlan:
             self.recorder.duplicate(file, row, first.row, first.file, fingerprint)
             return False
         first.clash = True
+        first.others.append((file, row))
         column = self._key_column()
         self.recorder.refused(
             RowError(
@@ -206,7 +226,7 @@ class SyncPlan:
                 row=row,
                 column=column,
                 reason="duplicate_key",
-                message=messages.duplicate_key(key, first.file, first.row),
+                message=messages.duplicate_key(key, [(first.file, first.row)]),
             )
         )
         return False
@@ -227,7 +247,7 @@ class SyncPlan:
                         row=first.row,
                         column=column,
                         reason="duplicate_key",
-                        message=messages.duplicate_key(key, None, None),
+                        message=messages.duplicate_key(key, first.others),
                     )
                 )
         self.creates = [c for c in self.creates if (c[0].file, c[0].row) not in places]

@@ -10,12 +10,15 @@ changed is a conflict and stays (``--overwrite`` deletes it anyway); one deleted
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
+from .. import messages
 from ..engine.actions import Action
 from ..engine.changes import changed_by_lane
 from ..engine.reads import Readers
 from ..engine.record import Recorder
+from ..errors import ConfigError
 from ..ledger import Ledger, RowRecord
 
 
@@ -30,6 +33,9 @@ class UndoPlan:
         source: str | None = None,
         files: Sequence[str] = (),
     ) -> None:
+        _check_known(ledger, run, source)
+        if files:
+            files = _stored_names(files, ledger.names_of("file"))
         self.records: list[RowRecord] = [
             r for r in ledger.created_by(run=run, source=source, files=files) if r.entry_id is not None
         ]
@@ -72,3 +78,37 @@ def _by_workspace(records: Sequence[RowRecord]) -> dict[int, list[RowRecord]]:
     for rec in records:
         out.setdefault(int(rec.workspace_id or (rec.payload or {}).get("workspace_id") or 0), []).append(rec)
     return out
+
+
+def _check_known(ledger: Ledger, run: int | None, source: str | None) -> None:
+    """A run or source the ledger never saw is a mistake to say, not "nothing to undo"."""
+    if run is not None:
+        runs = [r.id for r in ledger.runs()]
+        if run not in runs:
+            raise ConfigError(messages.undo_unknown("run", [str(run)], [str(r) for r in runs[-8:]]))
+    if source is not None:
+        sources = ledger.names_of("source")
+        if source not in sources:
+            raise ConfigError(messages.undo_unknown("source", [source], sources))
+
+
+def _stored_names(given: Sequence[str], stored: Sequence[str]) -> list[str]:
+    """The ledger's names for the files given: as typed when imported, or the same file by
+    another spelling (``./a.csv``, an absolute path, from the folder it was imported in)."""
+    by_path = {_where(name): name for name in stored}
+    out: list[str] = []
+    unknown: list[str] = []
+    for name in given:
+        if name in stored:
+            out.append(name)
+        elif _where(name) in by_path:
+            out.append(by_path[_where(name)])
+        else:
+            unknown.append(name)
+    if unknown:
+        raise ConfigError(messages.undo_unknown("file", unknown, list(stored)))
+    return out
+
+
+def _where(name: str) -> str:
+    return str(Path(name).resolve())

@@ -1,32 +1,27 @@
-"""Names to ids: projects (scoped by client), clients, tasks and user emails.
-
-Each entity kind is fetched once per run, with paging, the first time a row needs it, and cached;
-every later row is answered from the cache, however many rows there are. Matching follows the
-contract: an exact name first, else a unique match ignoring case and surrounding spaces; with a
-client, only that client's projects count. No match, or several equal matches, refuses the row
-naming the candidates (and a "did you mean" from the known names).
-
-With ``create_missing`` a missing name is *not* created when it is looked up: it comes back as a
-``ToCreate`` (inside a ``Missing`` triple), so that the planner can run every other check first
-and create only what rows that are otherwise valid need (``Resolver.create``, once per name).
-A dry run (``plan_only``) goes the same way, but ``create`` only records what it would create
-and remembers it as if it had (so later chunks match it, as the real run would).
-
-An email resolves to a workspace member's id; when ``workspace_users`` says who is an admin and
-the token's user is not one, an email of someone else is refused (Toggl takes entries for other
-people from admins only): that costs one ``GET /me`` per run, asked only then.
-"""
+"""``Resolver``: names to ids for one workspace, fetching each kind at most once per run, and
+creating what valid rows need (``create``) -- one per-run state (catalogues, locks, what was
+made or refused) that every part reads."""
 
 from __future__ import annotations
 
 import asyncio
 import difflib
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
-from . import messages
-from .errors import PermanentError
+from .. import messages
+from ..errors import PermanentError
+from .catalogue import NameCache, _Catalogue, _key, _Named
+from .results import (
+    Missing,
+    NewName,
+    Ref,
+    Resolution,
+    ToCreate,
+    Triple,
+    TripleResult,
+    Unresolved,
+)
 
 
 class ReadClient(Protocol):
@@ -39,155 +34,7 @@ class ReadClient(Protocol):
     async def me(self) -> dict[str, Any]: ...
 
 
-@dataclass(frozen=True)
-class Unresolved:
-    """Why a name did not become an id: the column it came from and a message with the fix."""
-
-    column: str
-    message: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class ToCreate:
-    """A name ``create_missing`` creates when a valid row needs it: its kind, its folded name
-    (``key``), what it goes under -- an existing id, another ``ToCreate`` (a project under a
-    new client, a task under a new project) or nothing -- and the name as first written (trimmed),
-    which is what is created. Equal when kind, key and parent are."""
-
-    kind: str
-    key: str
-    parent: int | ToCreate | None
-    name: str = field(compare=False)
-
-    def chain(self) -> tuple[ToCreate, ...]:
-        """The names to create for this one, parents first (this one last)."""
-        parent = self.parent.chain() if isinstance(self.parent, ToCreate) else ()
-        return (*parent, self)
-
-
-@dataclass(frozen=True)
-class Missing:
-    """A triple that resolves once some of its names are created (``create_missing``): the
-    project (an id, or one to create), the task to create, and the client to create for a row
-    that names a client but no project."""
-
-    project: int | ToCreate | None
-    task: ToCreate | None = None
-    client: ToCreate | None = None
-
-    def creates(self) -> tuple[ToCreate, ...]:
-        """Everything to create for this triple, each once, parents first."""
-        found: dict[ToCreate, None] = {}
-        for item in (self.client, self.project, self.task):
-            if isinstance(item, ToCreate):
-                found.update(dict.fromkeys(item.chain()))
-        return tuple(found)
-
-
-class NewName(NamedTuple):
-    """A name created (or, in a dry run, to be created): kind, name, and the name of what it goes
-    under (a project's client, a task's project), if anything."""
-
-    kind: str
-    name: str
-    parent: str | None
-
-
-Resolution = int | Unresolved
-Triple = tuple[str | None, str | None, str | None]
-"""(client, project, task) names of a row."""
-TripleResult = tuple[int | None, int | None] | Missing | Unresolved
-"""(project_id, task_id) of a triple, what to create first for it, or why it did not resolve."""
-Ref = int | ToCreate
-"""An entity: its id, or the name that will be created for it."""
 PARENT_KIND = {"project": "client", "task": "project"}
-
-
-def _key(name: str) -> str:
-    return name.strip().casefold()
-
-
-@dataclass
-class _Named:
-    id: int
-    name: str
-    active: bool = True
-    parent: Ref | None = None  # client of a project, project of a task
-    made: bool = False
-    """Created by this run (or planned by a dry run): never the "typo" a new name is close to."""
-    planned: ToCreate | None = None
-    """A dry run's stand-in for a name it would create: matching it gives this, not an id."""
-
-    @property
-    def ref(self) -> Ref:
-        return self.planned if self.planned is not None else self.id
-
-
-@dataclass
-class _Catalogue:
-    """Entities of one kind, indexed by their folded name."""
-
-    kind: str
-    items: list[_Named] = field(default_factory=list)
-
-    def add(self, item: _Named) -> None:
-        self.items.append(item)
-
-    def match(self, name: str, parent: Ref | None = None, scoped: bool = False) -> list[_Named]:
-        pool = [i for i in self.items if not scoped or i.parent == parent]
-        exact = [i for i in pool if i.name == name]
-        if not exact:
-            exact = [i for i in pool if _key(i.name) == _key(name)]
-        if len(exact) > 1:
-            active = [i for i in exact if i.active]
-            if len(active) == 1:
-                return active
-        return exact
-
-    def one_edit_away(self, name: str, parent: Ref | None = None, scoped: bool = False) -> str | None:
-        """A name that existed before the run one edit (insert, delete, replace, swap; case
-        ignored) from ``name`` (names this run creates do not count: a dry run and the real run
-        must judge a name alike, whichever chunk created the other one first)."""
-        wanted = _key(name)
-        for item in self.items:
-            if item.made:
-                continue
-            if (not scoped or item.parent == parent) and _one_edit(_key(item.name), wanted):
-                return item.name
-        return None
-
-    def suggest(self, name: str, parent: Ref | None = None, scoped: bool = False) -> list[str]:
-        names = sorted({i.name for i in self.items if not scoped or i.parent == parent})
-        return difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-
-
-def _one_edit(a: str, b: str) -> bool:
-    """True when ``a`` and ``b`` differ by exactly one insert, delete, replace or adjacent swap."""
-    if a == b or abs(len(a) - len(b)) > 1 or min(len(a), len(b)) < 3:
-        return False
-    if len(a) == len(b):
-        diff = [i for i in range(len(a)) if a[i] != b[i]]
-        if len(diff) == 1:
-            return True
-        i, j = diff[0], diff[-1]
-        return len(diff) == 2 and j == i + 1 and a[i] == b[j] and a[j] == b[i]
-    short, long_ = (a, b) if len(a) < len(b) else (b, a)
-    i = next((k for k in range(len(short)) if short[k] != long_[k]), len(short))
-    return short[i:] == long_[i + 1 :]
-
-
-@dataclass
-class NameCache:
-    """What a resolver fetched, by workspace: pass one to several runs that may share it (the
-    demo's two passes over its own sandbox, where nothing else changes a name)."""
-
-    catalogues: dict[tuple[int, str], _Catalogue] = field(default_factory=dict)
-    users: dict[int, dict[str, int]] = field(default_factory=dict)
-    admins: dict[int, frozenset[int] | None] = field(default_factory=dict)
-    """Per workspace, the ids of its admins; ``None`` when the listing does not say."""
-    caller: int | None = None
-    """The id of the token's user (``/me``), once asked."""
 
 
 class Resolver:
