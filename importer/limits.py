@@ -4,8 +4,9 @@
 when the clock has reached the *theoretical arrival time* ``tat``, and each start sets ``tat`` to
 ``now + interval``. ``now`` is read when the waiting task has actually woken up, so two starts are
 always at least an interval apart -- a late wake-up cannot bunch two starts together, and an idle
-spell banks no credit. ``interval`` is ``1/rate`` plus a little ``headroom`` (default 0.2 ms, at
-most 1 % of the interval) for the jitter between our clock and the server's meter.
+spell banks no credit. ``interval`` is ``1/rate`` plus a little ``headroom`` (default 2 ms, at
+most 1 % of the interval: 2 ms at 1/s, 0.5 ms at 20/s) for the jitter between our clock and the
+server's meter.
 
 **Spaced from when a request left.** A start is not yet a request on the wire: the task that got
 the slot builds it, and aiohttp (on Python 3.11) writes the body in a task of its own, scheduled
@@ -19,8 +20,8 @@ and the next start may come no sooner than an interval after that moment, less t
 back by its stall. Above ``WIRE_RATE`` starts per second (the rate out of the way) this is not
 done. That is why the headroom can be small: what remains is the server's own jitter, which a
 meter with a few milliseconds of tolerance (Toggl's, the sandbox's ``rate_tolerance``) absorbs.
-A meter without any tolerance says so with a 429: then the default headroom widens to 2 ms (at
-most 5 % of the interval), and doubles with each further burst of 429s.
+A meter without any tolerance says so with a 429 at high rates: then the default headroom widens
+to 2 ms (at most 5 % of the interval), and doubles with each further burst of 429s.
 
 Strict spacing means timer overshoot (asyncio wakes up to ~1 ms late) is never won back, so on
 the real clock the last 1.5 ms before a start are yielded away (``sleep(0)``) instead of slept
@@ -79,10 +80,16 @@ DEFAULT_BACKOFF = 1.0
 """Pause after a 429 without ``Retry-After`` (seconds)."""
 PROBE_INTERVAL = 5.0
 """After a quota window has moved on: how long one probe may go unanswered before the next."""
-HEADROOM = 0.0002
-"""Default extra spacing between two starts (seconds), for clock jitter at the server's meter."""
+HEADROOM = 0.002
+"""Default extra spacing between two starts (seconds), for clock jitter at the server's meter: 2 ms
+keeps even a meter without tolerance at 0 x 429 (measured: the sandbox's own timing varies by
+0.3-1 ms), and at Toggl's 1 request/s it costs 0.2 % ..."""
 HEADROOM_SHARE = 0.01
-"""... but never more than this share of the interval (high rates are not metered that tightly)."""
+"""... but never more than this share of the interval: at high rates (0.5 ms at 20/s, 0.2 ms at
+50/s) spacing from the wire leaves only the server's jitter, which a meter with a few ms of
+tolerance absorbs; one without says so with a 429, and the headroom widens (``WIDEN_FIRST``)."""
+STRICT_HEADROOM = 0.002
+"""The headroom after a first burst of 429s, at least (then doubling; see ``WIDEN_FIRST``)."""
 MARGIN = 0.001
 """Starts are at least (1 + MARGIN)/rate apart and the log's window is 1 + MARGIN seconds, so that
 float rounding can never fit one start too many into a second."""
@@ -99,10 +106,10 @@ WIDEN_FIRST = 10.0
 WIDEN_MAX = 40.0
 WIDE_SHARE = 0.05
 """A 429 says the server's meter is stricter than the headroom assumed (one without tolerance,
-where loopback jitter alone is 0.3-2 ms): the first burst of them makes the default headroom
-WIDEN_FIRST times as wide (2 ms: what kept a strict meter at 0 x 429 before), each further burst
-doubles it, up to WIDEN_MAX times and at most WIDE_SHARE of the interval (2 ms at 20/s, 1 ms at
-50/s, 5 ms at 10/s)."""
+where loopback jitter alone is 0.3-2 ms): the first burst of them makes the default headroom at
+least ``STRICT_HEADROOM`` (2 ms: what kept a strict meter at 0 x 429), each further burst doubles
+it, up to WIDEN_MAX / WIDEN_FIRST times that and at most WIDE_SHARE of the interval (2.5 ms at
+20/s, 1 ms at 50/s, 5 ms at 10/s)."""
 WIRE_RATE = 1000.0
 """Above this rate starts are not spaced from when the request left (the rate is out of the way:
 the callback would be pure cost)."""
@@ -386,7 +393,9 @@ class Limiter:
         self._rate = rate
         headroom = self.headroom
         if headroom is None:
-            headroom = min(HEADROOM * self._widen, HEADROOM_SHARE * self._widen / rate, WIDE_SHARE / rate)
+            headroom = min(HEADROOM, HEADROOM_SHARE / rate)
+            if self._widen > 1.0:  # bursts of 429s: at least the strict meter's 2 ms, doubling
+                headroom = min(max(headroom, STRICT_HEADROOM * self._widen / WIDEN_FIRST), WIDE_SHARE / rate)
         self._interval = _SAFETY / rate + headroom
         size = max(1, math.floor(rate))
         if size > LOG_MAX:
