@@ -147,6 +147,17 @@ class LedgerReads:
             params += (start_hi,)
         return self._pages(where, params)
 
+    @_translated
+    def owned_marks(
+        self, source: str, workspace_id: int, start_lo: int, start_hi: int
+    ) -> list[tuple[str, str | None, str | None, int | None]]:
+        """``(fingerprint, key, source_key, entry_id)`` of the rows ``owned`` gives: all a mirror
+        needs to tell which rows are gone, without building a record of each."""
+        self._flush_before_read()
+        sql = ("SELECT fingerprint, key, source_key, entry_id FROM rows WHERE state = 'created' AND "
+               "source = ? AND workspace_id = ? AND start_epoch >= ? AND start_epoch < ? ORDER BY id")
+        return self.conn.execute(sql, (source, workspace_id, start_lo, start_hi)).fetchall()
+
     def created_by(
         self, *, run: int | None = None, source: str | None = None, files: Sequence[str] = ()
     ) -> Iterator[RowRecord]:

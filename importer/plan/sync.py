@@ -261,6 +261,17 @@ class SyncPlan:
             if not source.valid or source.first is None or source.last is None:
                 continue  # a file with no valid rows deletes nothing
             lo, hi = self._bounds(source.first, source.last)
+            if not self.settings.only_email:  # the usual case: keys and content suffice
+                marks = self.ledger.owned_marks(source.name, self.workspace_id, lo, hi)
+                gone = [
+                    fp for fp, key, source_key, entry_id in marks
+                    if fp not in updating and entry_id is not None
+                    and not (key in source.seen_keys if key else
+                             fp in source.seen_content or (source_key or "") in source.seen_content)
+                ]  # fmt: skip
+                found = self.ledger.known(gone)
+                self.deletes.extend(found[fp] for fp in gone if fp in found)
+                continue
             for rec in self.ledger.owned(source.name, self.workspace_id, lo, hi):
                 if rec.fingerprint in updating:
                     continue
