@@ -244,9 +244,12 @@ class _Run:
             raise  # a dry run with a wrong token must not look fine
         except RemoteError:
             return {}
+        reserve = self.settings.quota_reserve  # what --quota-reserve leaves for the rest
         for row in rows:
             if row.get("organization_id") is not None:
-                return {"quota_total": row.get("total"), "quota_remaining": row.get("remaining"),
+                total, remaining = row.get("total"), row.get("remaining")
+                return {"quota_total": None if total is None else max(int(total) - reserve, 1),
+                        "quota_remaining": None if remaining is None else max(int(remaining) - reserve, 0),
                         "resets_in": row.get("resets_in_secs")}  # fmt: skip
         return {}
 

@@ -89,3 +89,25 @@ async def test_a_reserve_of_10_under_a_40_per_window_quota_leaves_10_of_every_wi
     assert len(counted) > 36  # every create and the name look-ups: more than one window holds
     assert max_in_window(counted, 10.0) <= 30
     assert sb.state.statuses[402] == 0
+
+
+async def test_a_dry_runs_estimate_leaves_the_reserve_out_of_each_window(
+    sandbox_factory: Any, tmp_path: Path
+) -> None:
+    """36 creates under 40 requests a 10-s window: they fit the window; with 10 of it reserved
+    (30 left) the last ones wait for the next window, and the estimate says so."""
+    sb = await sandbox_factory(quota=40, quota_window=10.0)
+    sheet = tmp_path / "sheet.csv"
+    write_sheet(sheet, 36)
+
+    async def estimate(reserve: int) -> float:
+        settings = Settings(api_url=sb.base_url, workspace_id=1234567, timezone="UTC", rate=100.0,
+                            ledger=tmp_path / "none.sqlite", quota_reserve=reserve)  # fmt: skip
+        summary = await Importer(settings, Credentials.from_token(sb.token)).run([sheet], dry_run=True)
+        assert summary.to_post == 36
+        assert summary.remaining_seconds is not None
+        return summary.remaining_seconds
+
+    plain, reserved = await estimate(0), await estimate(10)
+    assert plain < 2.0  # 36 at 100/s, inside what is left of the window
+    assert reserved >= 5.0  # the rest waits for the window to move on
