@@ -342,7 +342,7 @@ def rate_accuracy(rate: float, repeat: int, seconds: float) -> None:
     rows = int(rate * seconds)
     shipped = (limits.HEADROOM, limits.HEADROOM_SHARE)
     variants: list[tuple[str, float, float, bool, bool]] = [
-        ("as shipped (headroom min(2 ms, 5 %)), CLI gc", *shipped, True, False),
+        ("as shipped (headroom min(2 ms, 1 %)), CLI gc", *shipped, True, False),
         ("as shipped, default gc", *shipped, False, False),
         ("headroom 0.5 ms, CLI gc", 0.0005, 1.0, True, False),
         ("headroom 0.25 ms, CLI gc", 0.00025, 1.0, True, False),
