@@ -9,7 +9,6 @@ every b-tree page with each index's count matched to its table's (``_walk``). Da
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from .. import messages
 from ..errors import LedgerError
 from .durability import _Transaction
 from .failures import _is_damage
-from .publish import _publish, _temp_name
+from .publish import _fsync_path, _publish, _temp_name
 
 QUICK_CHECK_MAX_PAGES = 25_000
 """Up to this many pages (100 MB, ~250k rows) a writer's open runs ``PRAGMA quick_check``; above,
@@ -124,11 +123,7 @@ def recover(conn: sqlite3.Connection, target: Path) -> int | None:
                 out.execute(f"PRAGMA user_version = {int(version)}")
         finally:
             out.close()
-        fd = os.open(tmp, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _fsync_path(tmp)
         return copied if _publish(tmp, target) else None
     finally:
         tmp.unlink(missing_ok=True)

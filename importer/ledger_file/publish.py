@@ -61,7 +61,12 @@ def _publish(tmp: Path, final: Path) -> bool:
 def _fsync_folder(folder: Path) -> None:
     if sys.platform == "win32":
         return
-    fd = os.open(folder, os.O_RDONLY)
+    _fsync_path(folder)
+
+
+def _fsync_path(path: Path) -> None:
+    """Flush a file (or folder) written by someone else -- SQLite's copy -- to the disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:

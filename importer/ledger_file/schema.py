@@ -22,7 +22,7 @@ from ..errors import LedgerError
 from ..models import RowStatus
 from .check import check_integrity
 from .durability import _Transaction
-from .publish import _publish, _temp_name
+from .publish import _fsync_path, _publish, _temp_name
 
 APPLICATION_ID = 0x54474C49  # "TGLI": marks a SQLite file as a toggl-import ledger
 SCHEMA_VERSION = 2
@@ -218,11 +218,7 @@ def _backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
                 conn.backup(out)
             finally:
                 out.close()
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            _fsync_path(tmp)
             if _publish(tmp, target):
                 return target
         finally:
