@@ -41,6 +41,11 @@ def _translated(
     return wrapper
 
 
+_UNRESOLVED = "state IN ('sending', 'in_doubt', 'exported')"
+"""Rows whose entry may be in Toggl: read them back (``unresolved``)."""
+_UNFINISHED = "state IN ('updating', 'deleting')"
+"""Rows whose PUT or DELETE may be applied or not: ask again (``unfinished``)."""
+
 class LedgerReads:
     """The queries of an open ledger (``Ledger`` is the class to open)."""
 
@@ -119,39 +124,24 @@ class LedgerReads:
     def unresolved(self) -> Iterator[RowRecord]:
         """Rows ``sending``, ``in_doubt`` or ``exported``: their entry may be in Toggl (a POST
         that may have been applied, a CSV file that may have been uploaded); read them back."""
-        return self._pages("state IN ('sending', 'in_doubt', 'exported')", ())
+        return self._pages(_UNRESOLVED, ())
 
     @_translated
     def has_leftovers(self) -> bool:
         """Does any row wait to be read back or asked again (``unresolved``, ``unfinished``)?"""
-        sql = ("SELECT 1 FROM rows WHERE state IN ('sending', 'in_doubt', 'exported', 'updating', "
-               "'deleting') LIMIT 1")  # fmt: skip
+        sql = f"SELECT 1 FROM rows WHERE {_UNRESOLVED} OR {_UNFINISHED} LIMIT 1"
         return self.conn.execute(sql).fetchone() is not None
 
     def unfinished(self) -> Iterator[RowRecord]:
         """Rows ``updating`` or ``deleting``: their request may be applied or not; ask again."""
-        return self._pages("state IN ('updating', 'deleting')", ())
-
-    def owned(
-        self, source: str, workspace_id: int, start_lo: int | None = None, start_hi: int | None = None
-    ) -> Iterator[RowRecord]:
-        """Created rows of ``source`` in the workspace whose entry starts in
-        ``[start_lo, start_hi)`` (epoch seconds; ``None``: unbounded)."""
-        where = "state = 'created' AND source = ? AND workspace_id = ?"
-        params: tuple[Any, ...] = (source, workspace_id)
-        if start_lo is not None:
-            where += " AND start_epoch >= ?"
-            params += (start_lo,)
-        if start_hi is not None:
-            where += " AND start_epoch < ?"
-            params += (start_hi,)
-        return self._pages(where, params)
+        return self._pages(_UNFINISHED, ())
 
     @_translated
     def owned_marks(
         self, source: str, workspace_id: int, start_lo: int, start_hi: int
     ) -> list[tuple[str, str | None, str | None, int | None]]:
-        """``(fingerprint, key, source_key, entry_id)`` of the rows ``owned`` gives: all a mirror
+        """``(fingerprint, key, source_key, entry_id)`` of the created rows of ``source`` in the
+        workspace whose entry starts in ``[start_lo, start_hi)`` (epoch seconds): all a mirror
         needs to tell which rows are gone, without building a record of each."""
         self._flush_before_read()
         sql = ("SELECT fingerprint, key, source_key, entry_id FROM rows WHERE state = 'created' AND "
@@ -252,3 +242,4 @@ class LedgerReads:
             if len(page) < size:
                 return
             last = page[-1][0]
+

@@ -58,6 +58,12 @@ class _Source:
     users: set[int | None] = field(default_factory=set)
     """The users of its rows to send (``--only-email``: the only ones whose entries may go)."""
 
+    def holds(self, key: str | None, fingerprint: str, source_key: str | None) -> bool:
+        """Is this ledger row still in the files: by its key, or else by its content?"""
+        if key:
+            return key in self.seen_keys
+        return fingerprint in self.seen_content or (source_key or "") in self.seen_content
+
 
 @dataclass
 class _Keyed:
@@ -261,32 +267,18 @@ class SyncPlan:
             if not source.valid or source.first is None or source.last is None:
                 continue  # a file with no valid rows deletes nothing
             lo, hi = self._bounds(source.first, source.last)
-            if not self.settings.only_email:  # the usual case: keys and content suffice
-                marks = self.ledger.owned_marks(source.name, self.workspace_id, lo, hi)
-                gone = [
-                    fp for fp, key, source_key, entry_id in marks
-                    if fp not in updating and entry_id is not None
-                    and not (key in source.seen_keys if key else
-                             fp in source.seen_content or (source_key or "") in source.seen_content)
-                ]  # fmt: skip
-                found = self.ledger.known(gone)
-                self.deletes.extend(found[fp] for fp in gone if fp in found)
-                continue
-            for rec in self.ledger.owned(source.name, self.workspace_id, lo, hi):
-                if rec.fingerprint in updating:
-                    continue
+            # which owned rows are gone is told from their keys and content alone; only those
+            # to delete are read whole
+            marks = self.ledger.owned_marks(source.name, self.workspace_id, lo, hi)
+            gone = [
+                fp for fp, key, source_key, entry_id in marks
+                if fp not in updating and entry_id is not None and not source.holds(key, fp, source_key)
+            ]  # fmt: skip
+            found = self.ledger.known(gone)
+            for rec in (found[fp] for fp in gone if fp in found):
                 if self.settings.only_email and (rec.payload or {}).get("user_id") not in source.users:
                     continue  # another person's entry: their rows were skipped, not gone
-                seen = (
-                    (rec.key in source.seen_keys)
-                    if rec.key
-                    else (
-                        rec.fingerprint in source.seen_content
-                        or (rec.source_key or "") in source.seen_content
-                    )
-                )
-                if not seen and rec.entry_id is not None:
-                    self.deletes.append(rec)
+                self.deletes.append(rec)
 
     def _bounds(self, first: int, last: int) -> tuple[int, int]:
         """The window's UTC bounds: local midnight of the first day to that after the last."""
